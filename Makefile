@@ -1,0 +1,75 @@
+# One entry point for people and CI. `make demo` and `make test` set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
+PY := $(BIN)/python
+export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/qbosync
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv tools demo test lint typecheck template-checks unit pytest bench build lock openapi clean
+
+help:
+	@echo "make demo   - run the whole story on the local stack"
+	@echo "make test   - every test, lint, types and template checks (what CI runs)"
+	@echo "make bench  - print the benchmark figures"
+	@echo "make build  - sam build (needs python3.13 on PATH)"
+
+$(VENV)/.stamp: requirements/dev.txt requirements/bootstrap.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --require-hashes -r requirements/bootstrap.txt
+	$(BIN)/uv pip sync -q --require-hashes --python $(PY) requirements/dev.txt
+	touch $@
+
+$(SAM_VENV)/.stamp: requirements/sam.txt requirements/bootstrap.txt $(VENV)/.stamp
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(BIN)/uv pip sync -q --require-hashes --python $(SAM_VENV)/bin/python requirements/sam.txt
+	touch $@
+
+$(CHECKOV_VENV)/.stamp: requirements/checkov.txt requirements/bootstrap.txt $(VENV)/.stamp
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(BIN)/uv pip sync -q --require-hashes --python $(CHECKOV_VENV)/bin/python requirements/checkov.txt
+	touch $@
+
+venv: $(VENV)/.stamp
+tools: $(SAM_VENV)/.stamp $(CHECKOV_VENV)/.stamp
+
+demo: venv
+	$(PY) -m local.demo
+
+test: lint typecheck template-checks pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+template-checks: venv tools
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml -a cfn_lint_serverless.rules
+	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
+
+pytest: venv
+	$(BIN)/pytest -n 2
+
+bench: venv
+	$(PY) -m bench
+
+build: tools
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+
+openapi: venv
+	$(PY) -m local.openapi --write
+
+lock:
+	$(BIN)/uv pip compile --universal --python-version 3.11 --generate-hashes --no-header -q requirements/bootstrap.in -o requirements/bootstrap.txt
+	for f in runtime dev sam checkov; do \
+	  $(BIN)/uv pip compile --universal --python-version 3.11 --generate-hashes --no-header -q requirements/$$f.in -o requirements/$$f.txt; done
+	cp requirements/runtime.txt layers/qbosync/requirements.txt
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""qbosync: copy Productive invoices to QuickBooks Online and mirror QuickBooks payments back."""

@@ -1,0 +1,118 @@
+"""Domain errors. They carry a stable snake_case code and a human sentence; the HTTP layer maps
+each class to a status in one place (qbosync.api.errors), so nothing here knows about HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a caller may see. `code` is stable; `message` is for people."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details: dict[str, Any] = details or {}
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class InvalidInput(DomainError):
+    """Input that is well formed but breaks a rule (unknown item id, missing field id...)."""
+
+    code = "invalid_input"
+
+
+class Conflict(DomainError):
+    """The request is valid but the current state forbids it (needs reconnect, duplicate number...)."""
+
+    code = "conflict"
+
+
+class ConnectionNotReady(Conflict):
+    """The connection is pending, disconnected or needs the user to reconnect."""
+
+    code = "connection_not_ready"
+
+
+class ReauthorizationRequired(DomainError):
+    """Intuit refused the refresh token (invalid_grant): only the user can fix this, by reconnecting."""
+
+    code = "needs_reconnect"
+
+
+class UpstreamUnavailable(DomainError):
+    """QuickBooks or Productive is down, timing out or throttling us; the caller may retry later."""
+
+    code = "upstream_unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str,
+        retry_after_seconds: int | None = None,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+    ):
+        merged = {"service": service, **(details or {})}
+        if retry_after_seconds is not None:
+            merged["retry_after_seconds"] = retry_after_seconds
+        super().__init__(message, code=code, details=merged)
+        self.service = service
+        self.retry_after_seconds = retry_after_seconds
+
+
+class QuickBooksFault(DomainError):
+    """A Fault QuickBooks returned for a request we made. Keeps QuickBooks' own code and message."""
+
+    code = "quickbooks_fault"
+
+    # Fault codes that mean the data conflicts with what is already in QuickBooks.
+    CONFLICT_CODES = frozenset({"5010", "6140", "6240", "6540", "6210", "6200"})
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fault_code: str,
+        fault_type: str,
+        detail: str = "",
+        element: str = "",
+        http_status: int = 400,
+    ):
+        super().__init__(
+            message,
+            details={
+                "quickbooks_code": fault_code,
+                "quickbooks_message": message,
+                "quickbooks_detail": detail,
+                "quickbooks_type": fault_type,
+                **({"quickbooks_element": element} if element else {}),
+            },
+        )
+        self.fault_code = fault_code
+        self.fault_type = fault_type
+        self.detail = detail
+        self.element = element
+        self.http_status = http_status
+
+    @property
+    def is_conflict(self) -> bool:
+        return self.fault_code in self.CONFLICT_CODES
+
+
+class ProductiveError(DomainError):
+    """An error body Productive returned (JSON:API errors[]), other than throttling or outages."""
+
+    code = "productive_error"
+
+    def __init__(self, message: str, *, http_status: int, details: dict[str, Any] | None = None):
+        super().__init__(message, details={"productive_status": http_status, **(details or {})})
+        self.http_status = http_status
