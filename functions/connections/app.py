@@ -1,0 +1,77 @@
+"""App-facing connection routes: connect, read, settings, QuickBooks look-ups, disconnect."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from qbosync import wiring
+from qbosync.api.models import ConnectionStarted, ConnectionView, CreateConnectionRequest, LookupList
+from qbosync.api.resolver import build_resolver, make_signature_check
+from qbosync.domain.connection import ConnectionSettings
+
+logger = Logger(service="qbosync")
+app = build_resolver()
+require_app_signature = make_signature_check(
+    lambda force_fetch=False: wiring.app_secrets().signing_secrets(force_fetch=force_fetch)
+)
+
+
+@app.post("/connections")
+def create_connection(request: CreateConnectionRequest) -> Response[ConnectionStarted]:
+    started = wiring.connection_service().start(
+        organization_id=request.organization_id,
+        subsidiary_id=request.subsidiary_id,
+        productive_api_token=request.productive_api_token,
+        return_url=request.return_url,
+    )
+    logger.info("connection started", extra={"connection_id": started.connection.connection_id})
+    body = ConnectionStarted(
+        connection_id=started.connection.connection_id,
+        authorize_url=started.authorize_url,
+        status=started.connection.status.value,
+    )
+    return Response(status_code=201, body=body)
+
+
+@app.get("/connections/<connection_id>")
+def get_connection(connection_id: str) -> ConnectionView:
+    return ConnectionView.of(wiring.connection_service().get(connection_id))
+
+
+@app.put("/connections/<connection_id>/settings")
+def put_settings(connection_id: str, settings: ConnectionSettings) -> ConnectionSettings:
+    return wiring.connection_service().update_settings(connection_id, settings)
+
+
+@app.get("/connections/<connection_id>/quickbooks/customers")
+def list_customers(connection_id: str, search: Annotated[str | None, Query(max_length=100)] = None) -> LookupList:
+    return LookupList.of(wiring.lookup_service().customers(connection_id, search))
+
+
+@app.get("/connections/<connection_id>/quickbooks/items")
+def list_items(connection_id: str) -> LookupList:
+    return LookupList.of(wiring.lookup_service().items(connection_id))
+
+
+@app.get("/connections/<connection_id>/quickbooks/tax-codes")
+def list_tax_codes(connection_id: str) -> LookupList:
+    return LookupList.of(wiring.lookup_service().tax_codes(connection_id))
+
+
+@app.delete("/connections/<connection_id>")
+def disconnect(connection_id: str) -> Response[None]:
+    wiring.connection_service().disconnect(connection_id)
+    logger.info("connection disconnected", extra={"connection_id": connection_id})
+    return Response(status_code=204)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@require_app_signature
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,257 @@
+"""Connections, OAuth states and refresh leases in the single DynamoDB table.
+
+Item layout (pk / sk):
+- CONNECTION#<id> / CONNECTION   the connection; while connected it carries gsi1pk=TOKEN_REFRESH and
+                                 gsi1sk=<next refresh time> so the scheduled job finds what is due
+- OAUTH_STATE#<sha256> / OAUTH_STATE   a pending authorization, deleted when used, TTL expires_at
+No token is ever written here; tokens live in Secrets Manager (qbosync.adapters.secrets)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from qbosync.domain.connection import (
+    CompanyProfile,
+    Connection,
+    ConnectionSettings,
+    ConnectionStatus,
+    TokenSet,
+)
+from qbosync.domain.errors import NotFound
+from qbosync.domain.ports import OAuthState
+
+REFRESH_INDEX = "gsi1"
+REFRESH_PARTITION = "TOKEN_REFRESH"
+
+
+def _connection_key(connection_id: str) -> dict[str, str]:
+    return {"pk": f"CONNECTION#{connection_id}", "sk": "CONNECTION"}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _is_conditional_failure(error: ClientError) -> bool:
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+class DynamoConnectionRepository:
+    def __init__(self, table: Any):
+        """`table` is a boto3 DynamoDB Table resource."""
+        self._table = table
+
+    # -- connections -----------------------------------------------------------------------------
+
+    def get(self, connection_id: str) -> Connection | None:
+        item = self._table.get_item(Key=_connection_key(connection_id), ConsistentRead=True).get("Item")
+        return self._to_connection(item) if item else None
+
+    def save(self, connection: Connection) -> None:
+        item: dict[str, Any] = {
+            **_connection_key(connection.connection_id),
+            "type": "connection",
+            "connection_id": connection.connection_id,
+            "organization_id": connection.organization_id,
+            "subsidiary_id": connection.subsidiary_id,
+            "status": connection.status.value,
+            "return_url": connection.return_url,
+            "created_at": _iso(connection.created_at),
+            "updated_at": _iso(connection.updated_at),
+            "settings": connection.settings.model_dump(mode="json"),
+        }
+        optional = {
+            "status_reason": connection.status_reason,
+            "access_expires_at": _iso(connection.access_expires_at),
+            "refresh_expires_at": _iso(connection.refresh_expires_at),
+            "refresh_hard_expires_at": _iso(connection.refresh_hard_expires_at),
+            "next_refresh_at": _iso(connection.next_refresh_at),
+        }
+        item.update({key: value for key, value in optional.items() if value is not None})
+        if connection.company is not None:
+            item["company"] = {
+                "realm_id": connection.company.realm_id,
+                "company_name": connection.company.company_name,
+                "country": connection.company.country,
+                "home_currency": connection.company.home_currency,
+                "multicurrency_enabled": connection.company.multicurrency_enabled,
+                "custom_txn_numbers": connection.company.custom_txn_numbers,
+                "automated_sales_tax": connection.company.automated_sales_tax,
+                "using_sales_tax": connection.company.using_sales_tax,
+                "allow_discount": connection.company.allow_discount,
+            }
+            item["realm_id"] = connection.company.realm_id
+        if connection.status is ConnectionStatus.CONNECTED and connection.next_refresh_at is not None:
+            item["gsi1pk"] = REFRESH_PARTITION
+            item["gsi1sk"] = _iso(connection.next_refresh_at)
+        self._table.put_item(Item=item)
+
+    def update_settings(self, connection_id: str, settings: ConnectionSettings, now: datetime) -> None:
+        self._update(
+            connection_id,
+            "SET settings = :settings, updated_at = :now",
+            {":settings": settings.model_dump(mode="json"), ":now": _iso(now)},
+        )
+
+    def record_token_expiry(
+        self, connection_id: str, tokens: TokenSet, next_refresh_at: datetime, now: datetime
+    ) -> None:
+        values: dict[str, Any] = {
+            ":access": _iso(tokens.access_expires_at),
+            ":refresh": _iso(tokens.refresh_expires_at),
+            ":next": _iso(next_refresh_at),
+            ":partition": REFRESH_PARTITION,
+            ":now": _iso(now),
+            ":connected": ConnectionStatus.CONNECTED.value,
+        }
+        expression = (
+            "SET access_expires_at = :access, refresh_expires_at = :refresh, next_refresh_at = :next, "
+            "gsi1pk = :partition, gsi1sk = :next, updated_at = :now"
+        )
+        if tokens.refresh_hard_expires_at is not None:
+            expression += ", refresh_hard_expires_at = :hard"
+            values[":hard"] = _iso(tokens.refresh_hard_expires_at)
+        self._update(connection_id, expression, values, condition="#status = :connected")
+
+    def mark_needs_reconnect(self, connection_id: str, reason: str, now: datetime) -> None:
+        self._update(
+            connection_id,
+            "SET #status = :status, status_reason = :reason, updated_at = :now REMOVE gsi1pk, gsi1sk, next_refresh_at",
+            {":status": ConnectionStatus.NEEDS_RECONNECT.value, ":reason": reason, ":now": _iso(now)},
+        )
+
+    def mark_disconnected(self, connection_id: str, now: datetime) -> None:
+        self._update(
+            connection_id,
+            "SET #status = :status, updated_at = :now "
+            "REMOVE gsi1pk, gsi1sk, next_refresh_at, status_reason, access_expires_at",
+            {":status": ConnectionStatus.DISCONNECTED.value, ":now": _iso(now)},
+        )
+
+    def due_for_refresh(self, now: datetime, limit: int) -> list[str]:
+        ids: list[str] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": REFRESH_INDEX,
+            "KeyConditionExpression": "gsi1pk = :partition AND gsi1sk <= :now",
+            "ExpressionAttributeValues": {":partition": REFRESH_PARTITION, ":now": _iso(now)},
+            "ProjectionExpression": "connection_id",
+        }
+        while len(ids) < limit:
+            page = self._table.query(**kwargs)
+            ids.extend(item["connection_id"] for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return ids[:limit]
+
+    # -- OAuth states ----------------------------------------------------------------------------
+
+    def put_oauth_state(self, state_hash: str, state: OAuthState) -> None:
+        self._table.put_item(
+            Item={
+                "pk": f"OAUTH_STATE#{state_hash}",
+                "sk": "OAUTH_STATE",
+                "type": "oauth_state",
+                "connection_id": state.connection_id,
+                "valid_until": _iso(state.expires_at),
+                "expires_at": int(state.expires_at.timestamp()),
+            }
+        )
+
+    def consume_oauth_state(self, state_hash: str) -> OAuthState | None:
+        try:
+            old = self._table.delete_item(
+                Key={"pk": f"OAUTH_STATE#{state_hash}", "sk": "OAUTH_STATE"},
+                ConditionExpression="attribute_exists(pk)",
+                ReturnValues="ALL_OLD",
+            ).get("Attributes")
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return None
+            raise
+        if not old:
+            return None
+        valid_until = _dt(old["valid_until"])
+        assert valid_until is not None
+        return OAuthState(connection_id=old["connection_id"], expires_at=valid_until)
+
+    # -- refresh lease ---------------------------------------------------------------------------
+
+    def try_acquire_refresh_lease(self, connection_id: str, owner: str, now: datetime, until: datetime) -> bool:
+        try:
+            self._table.update_item(
+                Key=_connection_key(connection_id),
+                UpdateExpression="SET refresh_lease_owner = :owner, refresh_lease_until = :until",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(refresh_lease_until) OR refresh_lease_until < :now)"
+                ),
+                ExpressionAttributeValues={
+                    ":owner": owner,
+                    ":until": int(until.timestamp() * 1000),
+                    ":now": int(now.timestamp() * 1000),
+                },
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def release_refresh_lease(self, connection_id: str, owner: str) -> None:
+        try:
+            self._table.update_item(
+                Key=_connection_key(connection_id),
+                UpdateExpression="REMOVE refresh_lease_owner, refresh_lease_until",
+                ConditionExpression="refresh_lease_owner = :owner",
+                ExpressionAttributeValues={":owner": owner},
+            )
+        except ClientError as error:
+            if not _is_conditional_failure(error):  # the lease had expired and was taken over
+                raise
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _update(
+        self, connection_id: str, expression: str, values: dict[str, Any], condition: str | None = None
+    ) -> None:
+        names = {"#status": "status"} if "#status" in expression or (condition and "#status" in condition) else {}
+        full_condition = "attribute_exists(pk)" + (f" AND {condition}" if condition else "")
+        try:
+            self._table.update_item(
+                Key=_connection_key(connection_id),
+                UpdateExpression=expression,
+                ConditionExpression=full_condition,
+                ExpressionAttributeValues=values,
+                **({"ExpressionAttributeNames": names} if names else {}),
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                raise NotFound("No such connection in this state.", code="connection_not_found") from error
+            raise
+
+    @staticmethod
+    def _to_connection(item: dict[str, Any]) -> Connection:
+        company = item.get("company")
+        return Connection(
+            connection_id=item["connection_id"],
+            organization_id=item["organization_id"],
+            subsidiary_id=item["subsidiary_id"],
+            status=ConnectionStatus(item["status"]),
+            return_url=item["return_url"],
+            created_at=_dt(item["created_at"]),  # type: ignore[arg-type]
+            updated_at=_dt(item["updated_at"]),  # type: ignore[arg-type]
+            settings=ConnectionSettings.model_validate(item.get("settings") or {}),
+            company=CompanyProfile(**company) if company else None,
+            access_expires_at=_dt(item.get("access_expires_at")),
+            refresh_expires_at=_dt(item.get("refresh_expires_at")),
+            refresh_hard_expires_at=_dt(item.get("refresh_hard_expires_at")),
+            status_reason=item.get("status_reason"),
+            next_refresh_at=_dt(item.get("next_refresh_at")),
+        )

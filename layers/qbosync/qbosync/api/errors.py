@@ -1,0 +1,90 @@
+"""The one place where errors become HTTP responses (DESIGN §3 error shape):
+{"error": {"code": "<snake_case>", "message": "<human sentence>", "details": {...}}}"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from qbosync.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    ProductiveError,
+    QuickBooksFault,
+    ReauthorizationRequired,
+    UpstreamUnavailable,
+)
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(error_body(code, message, details)),
+        headers=headers,
+    )
+
+
+def raw_error_response(status: int, code: str, message: str) -> dict[str, Any]:
+    """The same shape for responses produced before the resolver runs (signature, size checks)."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(error_body(code, message)),
+        "isBase64Encoded": False,
+    }
+
+
+def status_for(error: DomainError) -> int:
+    if isinstance(error, QuickBooksFault):
+        if error.fault_type.lower() in {"systemfault", "system"} or error.http_status >= 500:
+            return 502
+        return 409 if error.is_conflict else 422
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, InvalidInput):
+        return 422
+    if isinstance(error, Conflict | ReauthorizationRequired):
+        return 409
+    if isinstance(error, UpstreamUnavailable):
+        return 503
+    if isinstance(error, ProductiveError):
+        return 502
+    return 500
+
+
+def domain_error_response(error: DomainError) -> Response[str]:
+    headers = {}
+    if isinstance(error, UpstreamUnavailable) and error.retry_after_seconds is not None:
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    return error_response(status_for(error), error.code, error.message, error.details, headers or None)
+
+
+def validation_error_response(errors: list[dict[str, Any]]) -> Response[str]:
+    """Powertools' request validation errors, reshaped. Malformed JSON is a 400, the rest 422."""
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return error_response(400, "malformed_json", "The request body is not valid JSON.")
+    problems = [
+        {
+            "location": ".".join(str(part) for part in error.get("loc", ())),
+            "message": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in errors
+    ]
+    summary = "; ".join(f"{p['location']}: {p['message']}" for p in problems[:5])
+    return error_response(422, "validation_error", f"The request is not valid: {summary}.", {"errors": problems})

@@ -1,0 +1,100 @@
+"""Request and response bodies of the HTTP API (DESIGN §3). The OpenAPI document is generated from
+these by Powertools and committed as openapi.json."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from qbosync.domain.connection import Connection, ConnectionSettings
+
+ConnectionStatusName = Literal["pending", "connected", "needs_reconnect", "disconnected"]
+
+
+class CreateConnectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organization_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    subsidiary_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    productive_api_token: str = Field(min_length=1, max_length=512, repr=False)
+    return_url: str = Field(min_length=1, max_length=2048)
+
+    @field_validator("return_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in {"https", "http"} or not parts.netloc:
+            raise ValueError("return_url must be an absolute http(s) URL")
+        if parts.scheme == "http" and parts.hostname not in {"localhost", "127.0.0.1", "::1"}:
+            raise ValueError("return_url must use https (http is accepted for localhost only)")
+        return value
+
+
+class ConnectionStarted(BaseModel):
+    connection_id: str
+    authorize_url: str
+    status: ConnectionStatusName
+
+
+class ConnectionView(BaseModel):
+    connection_id: str
+    organization_id: str
+    subsidiary_id: str
+    status: ConnectionStatusName
+    status_reason: str | None = None
+    realm_id: str | None = None
+    company_name: str | None = None
+    country: str | None = None
+    home_currency: str | None = None
+    access_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+    refresh_hard_expires_at: datetime | None = None
+    settings: ConnectionSettings
+
+    @classmethod
+    def of(cls, connection: Connection) -> ConnectionView:
+        company = connection.company
+        return cls(
+            connection_id=connection.connection_id,
+            organization_id=connection.organization_id,
+            subsidiary_id=connection.subsidiary_id,
+            status=connection.status.value,
+            status_reason=connection.status_reason,
+            realm_id=company.realm_id if company else None,
+            company_name=company.company_name if company else None,
+            country=company.country if company else None,
+            home_currency=company.home_currency if company else None,
+            access_expires_at=connection.access_expires_at,
+            refresh_expires_at=connection.refresh_expires_at,
+            refresh_hard_expires_at=connection.refresh_hard_expires_at,
+            settings=connection.settings,
+        )
+
+
+class LookupItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+
+
+class LookupList(BaseModel):
+    items: list[LookupItem]
+
+    @classmethod
+    def of(cls, entries: list[Any]) -> LookupList:
+        return cls(items=[LookupItem(id=e.id, name=e.name, **e.extra) for e in entries])
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,156 @@
+"""A connection: one Productive subsidiary linked to one QuickBooks Online company."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Connection ids are derived from (organization, subsidiary) so the same subsidiary always gets
+# the same connection, without a read-then-write race between two "connect" requests.
+_CONNECTION_NAMESPACE = uuid.UUID("6f1b8a52-3c1e-4f0e-9a57-2d8f3b7c9e10")
+
+
+def connection_id_for(organization_id: str, subsidiary_id: str) -> str:
+    return str(uuid.uuid5(_CONNECTION_NAMESPACE, f"{organization_id}:{subsidiary_id}"))
+
+
+class ConnectionStatus(StrEnum):
+    PENDING = "pending"
+    CONNECTED = "connected"
+    NEEDS_RECONNECT = "needs_reconnect"
+    DISCONNECTED = "disconnected"
+
+
+class ConnectionSettings(BaseModel):
+    """What the agency chose for this connection (DESIGN §1 "Settings")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invoice_numbering: Literal["quickbooks", "productive"] = "quickbooks"
+    pdf_source: Literal["quickbooks", "productive"] = "quickbooks"
+    sync_payments: bool = False
+    sync_payments_since: datetime | None = Field(
+        default=None, description="When payment sync was last switched on (set by the service, read-only)."
+    )
+    memo_source: Literal["subject", "note", "po_number", "custom_field"] = "subject"
+    memo_custom_field_id: str | None = Field(default=None, min_length=1, max_length=64)
+    default_item_id: str | None = Field(default=None, min_length=1, max_length=64)
+    service_type_items: dict[str, str] = Field(
+        default_factory=dict, description="Productive service type id -> QuickBooks Item id."
+    )
+
+    @model_validator(mode="after")
+    def _custom_field_needs_an_id(self) -> ConnectionSettings:
+        if self.memo_source == "custom_field" and not self.memo_custom_field_id:
+            raise ValueError("memo_source 'custom_field' needs memo_custom_field_id")
+        return self
+
+    def referenced_item_ids(self) -> set[str]:
+        ids = set(self.service_type_items.values())
+        if self.default_item_id:
+            ids.add(self.default_item_id)
+        return ids
+
+
+@dataclass(frozen=True)
+class CompanyProfile:
+    """What we read from CompanyInfo and Preferences when the company connects."""
+
+    realm_id: str
+    company_name: str
+    country: str
+    home_currency: str
+    multicurrency_enabled: bool
+    custom_txn_numbers: bool
+    automated_sales_tax: bool
+    using_sales_tax: bool
+    allow_discount: bool = True
+
+    @property
+    def is_us(self) -> bool:
+        return self.country.upper() in {"US", "USA"}
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """QuickBooks OAuth tokens. The token values never appear in repr, logs or DynamoDB."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    access_expires_at: datetime
+    refresh_expires_at: datetime
+    refresh_hard_expires_at: datetime | None = None
+
+    def access_valid_at(self, now: datetime, margin_seconds: int = 0) -> bool:
+        return (self.access_expires_at - now).total_seconds() > margin_seconds
+
+
+@dataclass(frozen=True)
+class ConnectionSecret:
+    """Everything secret about a connection, kept only in Secrets Manager."""
+
+    productive_api_token: str = field(repr=False)
+    tokens: TokenSet | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"productive_api_token": self.productive_api_token}
+        if self.tokens is not None:
+            data["qbo"] = {
+                "access_token": self.tokens.access_token,
+                "refresh_token": self.tokens.refresh_token,
+                "access_expires_at": self.tokens.access_expires_at.isoformat(),
+                "refresh_expires_at": self.tokens.refresh_expires_at.isoformat(),
+                "refresh_hard_expires_at": (
+                    self.tokens.refresh_hard_expires_at.isoformat() if self.tokens.refresh_hard_expires_at else None
+                ),
+            }
+        return data
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> ConnectionSecret:
+        qbo = data.get("qbo")
+        tokens = None
+        if qbo:
+            hard = qbo.get("refresh_hard_expires_at")
+            tokens = TokenSet(
+                access_token=qbo["access_token"],
+                refresh_token=qbo["refresh_token"],
+                access_expires_at=datetime.fromisoformat(qbo["access_expires_at"]),
+                refresh_expires_at=datetime.fromisoformat(qbo["refresh_expires_at"]),
+                refresh_hard_expires_at=datetime.fromisoformat(hard) if hard else None,
+            )
+        return cls(productive_api_token=data["productive_api_token"], tokens=tokens)
+
+    def with_tokens(self, tokens: TokenSet | None) -> ConnectionSecret:
+        return replace(self, tokens=tokens)
+
+
+@dataclass(frozen=True)
+class Connection:
+    connection_id: str
+    organization_id: str
+    subsidiary_id: str
+    status: ConnectionStatus
+    return_url: str
+    created_at: datetime
+    updated_at: datetime
+    settings: ConnectionSettings = field(default_factory=ConnectionSettings)
+    company: CompanyProfile | None = None
+    access_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+    refresh_hard_expires_at: datetime | None = None
+    status_reason: str | None = None
+    # When the scheduled job should next refresh this connection's tokens (only while connected).
+    next_refresh_at: datetime | None = None
+
+    @property
+    def realm_id(self) -> str | None:
+        return self.company.realm_id if self.company else None
+
+    def with_changes(self, **changes: Any) -> Connection:
+        return replace(self, **changes)

@@ -1,0 +1,95 @@
+"""What services need from the outside world. Adapters implement these; tests may fake them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from qbosync.domain.connection import (
+    CompanyProfile,
+    Connection,
+    ConnectionSecret,
+    ConnectionSettings,
+    TokenSet,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class OAuthState:
+    connection_id: str
+    expires_at: datetime
+
+
+class ConnectionRepository(Protocol):
+    def get(self, connection_id: str) -> Connection | None: ...
+
+    def save(self, connection: Connection) -> None:
+        """Write the whole connection (creation, a completed authorization)."""
+        ...
+
+    def update_settings(self, connection_id: str, settings: ConnectionSettings, now: datetime) -> None: ...
+
+    def record_token_expiry(
+        self, connection_id: str, tokens: TokenSet, next_refresh_at: datetime, now: datetime
+    ) -> None: ...
+
+    def mark_needs_reconnect(self, connection_id: str, reason: str, now: datetime) -> None: ...
+
+    def mark_disconnected(self, connection_id: str, now: datetime) -> None: ...
+
+    def put_oauth_state(self, state_hash: str, state: OAuthState) -> None: ...
+
+    def consume_oauth_state(self, state_hash: str) -> OAuthState | None:
+        """Remove the state and return it, atomically: a second call for the same state gets None."""
+        ...
+
+    def try_acquire_refresh_lease(self, connection_id: str, owner: str, now: datetime, until: datetime) -> bool: ...
+
+    def release_refresh_lease(self, connection_id: str, owner: str) -> None: ...
+
+    def due_for_refresh(self, now: datetime, limit: int) -> list[str]: ...
+
+
+class TokenVault(Protocol):
+    def read(self, connection_id: str) -> ConnectionSecret | None: ...
+
+    def write(self, connection_id: str, secret: ConnectionSecret) -> None: ...
+
+    def delete(self, connection_id: str) -> None: ...
+
+
+class IntuitOAuth(Protocol):
+    def authorization_url(self, state: str) -> str: ...
+
+    def exchange_code(self, code: str) -> TokenSet: ...
+
+    def refresh(self, refresh_token: str) -> TokenSet: ...
+
+    def revoke(self, token: str) -> None: ...
+
+
+class QuickBooksApi(Protocol):
+    """The QuickBooks calls made on behalf of one connected company."""
+
+    def company_profile(self) -> CompanyProfile: ...
+
+    def query(self, statement: str) -> list[dict[str, Any]]: ...
+
+    def get(self, entity: str, entity_id: str) -> dict[str, Any] | None: ...
+
+
+class QuickBooksApiFactory(Protocol):
+    def __call__(self, realm_id: str, access_token: AccessTokenProvider) -> QuickBooksApi: ...
+
+
+class AccessTokenProvider(Protocol):
+    """Gives a usable access token; `refreshed` is called after a 401 to get a fresh one."""
+
+    def current(self) -> str: ...
+
+    def refreshed(self, rejected_token: str) -> str: ...

@@ -1,0 +1,77 @@
+"""What the "Copy to QuickBooks" dialog lists: customers (searched), items and tax codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from qbosync.domain.errors import NotFound
+from qbosync.domain.ports import ConnectionRepository, QuickBooksApi, QuickBooksApiFactory
+from qbosync.domain.qbo_query import like_contains
+from qbosync.services.tokens import TokenService
+
+CUSTOMER_SEARCH_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class LookupEntry:
+    id: str
+    name: str
+    extra: dict[str, Any]
+
+
+class LookupService:
+    def __init__(self, *, repository: ConnectionRepository, tokens: TokenService, quickbooks: QuickBooksApiFactory):
+        self._repository = repository
+        self._tokens = tokens
+        self._quickbooks = quickbooks
+
+    def customers(self, connection_id: str, search: str | None) -> list[LookupEntry]:
+        where = f" where DisplayName like {like_contains(search.strip())}" if search and search.strip() else ""
+        rows = self._api(connection_id).query(
+            f"select * from Customer{where} orderby DisplayName maxresults {CUSTOMER_SEARCH_LIMIT}"
+        )
+        return [
+            LookupEntry(
+                id=row["Id"],
+                name=row.get("DisplayName", ""),
+                extra={
+                    "currency": (row.get("CurrencyRef") or {}).get("value"),
+                    "email": (row.get("PrimaryEmailAddr") or {}).get("Address"),
+                    "company_name": row.get("CompanyName"),
+                },
+            )
+            for row in rows
+        ]
+
+    def items(self, connection_id: str) -> list[LookupEntry]:
+        rows = self._api(connection_id).query("select * from Item orderby Name")
+        return [
+            LookupEntry(
+                id=row["Id"],
+                name=row.get("Name", ""),
+                extra={"type": row.get("Type"), "description": row.get("Description")},
+            )
+            for row in rows
+            if row.get("Type") not in {"Category", "Group"}
+        ]
+
+    def tax_codes(self, connection_id: str) -> list[LookupEntry]:
+        rows = self._api(connection_id).query("select * from TaxCode orderby Name")
+        return [
+            LookupEntry(
+                id=row["Id"],
+                name=row.get("Name", ""),
+                extra={"description": row.get("Description"), "taxable": row.get("Taxable")},
+            )
+            for row in rows
+        ]
+
+    def _api(self, connection_id: str) -> QuickBooksApi:
+        connection = self._repository.get(connection_id)
+        if connection is None:
+            raise NotFound("No connection with this id.", code="connection_not_found")
+        provider = self._tokens.provider_for(connection_id)
+        provider.current()  # fails fast with a clear status when the connection is not connected
+        assert connection.realm_id is not None
+        return self._quickbooks(connection.realm_id, provider)

@@ -1,0 +1,225 @@
+"""The QuickBooks token lifecycle: lazy refresh during requests, the scheduled refresh, and the
+rules that keep a rotating refresh token alive when many workers share it.
+
+Rules (DESIGN §1, QBO reference §1.5-1.6):
+- at most one refresh per connection at a time (a lease in the repository);
+- the rotated tokens are saved before anyone uses them;
+- before believing a failure, re-read the stored tokens: another worker may have rotated them;
+- invalid_grant means only the user can fix it: status needs_reconnect, no retry loop.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
+
+from qbosync.domain.connection import Connection, ConnectionStatus, TokenSet
+from qbosync.domain.errors import ConnectionNotReady, NotFound, ReauthorizationRequired, UpstreamUnavailable
+from qbosync.domain.ports import Clock, ConnectionRepository, IntuitOAuth, TokenVault
+
+ACCESS_TOKEN_MARGIN = timedelta(minutes=5)
+# Intuit rotates refresh tokens about daily; refreshing daily keeps the 100-day window rolling.
+SCHEDULED_REFRESH_INTERVAL = timedelta(hours=24)
+REFRESH_LEASE = timedelta(seconds=30)
+HARD_EXPIRY_WARNING = timedelta(days=30)
+
+
+class _RefreshInProgress(Exception):
+    """Another worker holds the refresh lease; wait for its result."""
+
+
+def next_refresh_at(now: datetime, tokens: TokenSet) -> datetime:
+    """Daily, but always well inside the rolling window (half of what is left of it)."""
+    half_window = (tokens.refresh_expires_at - now) / 2
+    return now + max(timedelta(0), min(SCHEDULED_REFRESH_INTERVAL, half_window))
+
+
+@dataclass
+class RefreshReport:
+    refreshed: list[str] = field(default_factory=list)
+    needs_reconnect: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    hard_expiry_soon: list[str] = field(default_factory=list)
+
+
+class StaticAccessToken:
+    """An access token that cannot be refreshed: the one just issued by a code exchange."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def current(self) -> str:
+        return self._token
+
+    def refreshed(self, rejected_token: str) -> str:
+        raise ReauthorizationRequired("QuickBooks rejected an access token it had just issued.")
+
+
+class ConnectionAccessToken:
+    """The access token of one connection, refreshed through the token service when rejected."""
+
+    def __init__(self, service: TokenService, connection_id: str):
+        self._service = service
+        self._connection_id = connection_id
+
+    def current(self) -> str:
+        return self._service.access_token(self._connection_id)
+
+    def refreshed(self, rejected_token: str) -> str:
+        return self._service.refresh(self._connection_id, rejected_access_token=rejected_token).access_token
+
+
+class TokenService:
+    def __init__(
+        self,
+        *,
+        repository: ConnectionRepository,
+        vault: TokenVault,
+        oauth: IntuitOAuth,
+        clock: Clock,
+        lease_wait_seconds: float = 15.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self._repository = repository
+        self._vault = vault
+        self._oauth = oauth
+        self._clock = clock
+        self._lease_wait_seconds = lease_wait_seconds
+        self._sleep = sleep
+
+    # -- during requests -------------------------------------------------------------------------
+
+    def provider_for(self, connection_id: str) -> ConnectionAccessToken:
+        return ConnectionAccessToken(self, connection_id)
+
+    def access_token(self, connection_id: str) -> str:
+        """A usable access token for a connected company, refreshed first if it is about to expire."""
+        connection = self._connected(connection_id)
+        tokens = self._stored_tokens(connection)
+        if tokens.access_valid_at(self._clock.now(), int(ACCESS_TOKEN_MARGIN.total_seconds())):
+            return tokens.access_token
+        return self.refresh(connection_id).access_token
+
+    def refresh(
+        self, connection_id: str, *, rejected_access_token: str | None = None, scheduled: bool = False
+    ) -> TokenSet:
+        """Refresh unless someone else already did; returns the tokens to use from now on."""
+        owner = uuid.uuid4().hex
+        retrying = Retrying(
+            retry=retry_if_exception_type(_RefreshInProgress),
+            wait=wait_random_exponential(multiplier=0.05, max=0.5),
+            stop=stop_after_delay(self._lease_wait_seconds),
+            sleep=self._sleep,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._refresh_once(connection_id, owner, rejected_access_token, scheduled)
+        except RetryError as exc:
+            raise UpstreamUnavailable(
+                "Another token refresh for this connection is taking too long; try again shortly.",
+                service="quickbooks",
+                retry_after_seconds=5,
+                code="token_refresh_in_progress",
+            ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- the scheduled job -----------------------------------------------------------------------
+
+    def refresh_due(self, *, limit: int = 500) -> RefreshReport:
+        """Refresh every connection whose scheduled refresh time has come."""
+        report = RefreshReport()
+        now = self._clock.now()
+        for connection_id in self._repository.due_for_refresh(now, limit):
+            try:
+                self.refresh(connection_id, scheduled=True)
+            except ReauthorizationRequired:
+                report.needs_reconnect.append(connection_id)
+                continue
+            except (UpstreamUnavailable, ConnectionNotReady, NotFound):
+                report.failed.append(connection_id)
+                continue
+            report.refreshed.append(connection_id)
+            connection = self._repository.get(connection_id)
+            hard = connection.refresh_hard_expires_at if connection else None
+            if hard is not None and hard - now <= HARD_EXPIRY_WARNING:
+                report.hard_expiry_soon.append(connection_id)
+        return report
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _refresh_once(
+        self, connection_id: str, owner: str, rejected_access_token: str | None, scheduled: bool
+    ) -> TokenSet:
+        now = self._clock.now()
+        if not self._repository.try_acquire_refresh_lease(connection_id, owner, now, now + REFRESH_LEASE):
+            raise _RefreshInProgress
+        try:
+            # Re-read after taking the lease: a worker that held it before us may have refreshed.
+            connection = self._connected(connection_id)
+            tokens = self._stored_tokens(connection)
+            if not self._needs_refresh(connection, tokens, rejected_access_token, scheduled):
+                return tokens
+            try:
+                fresh = self._oauth.refresh(tokens.refresh_token)
+            except ReauthorizationRequired:
+                latest = self._vault.read(connection_id)
+                if latest and latest.tokens and latest.tokens.refresh_token != tokens.refresh_token:
+                    return latest.tokens
+                self._repository.mark_needs_reconnect(connection_id, "invalid_grant", self._clock.now())
+                raise
+            if fresh.refresh_hard_expires_at is None:
+                fresh = TokenSet(
+                    access_token=fresh.access_token,
+                    refresh_token=fresh.refresh_token,
+                    access_expires_at=fresh.access_expires_at,
+                    refresh_expires_at=fresh.refresh_expires_at,
+                    refresh_hard_expires_at=tokens.refresh_hard_expires_at,
+                )
+            secret = self._vault.read(connection_id)
+            if secret is None:
+                raise ConnectionNotReady("The connection's credentials are gone; connect it again.")
+            self._vault.write(connection_id, secret.with_tokens(fresh))
+            self._repository.record_token_expiry(
+                connection_id, fresh, next_refresh_at(self._clock.now(), fresh), self._clock.now()
+            )
+            return fresh
+        finally:
+            self._repository.release_refresh_lease(connection_id, owner)
+
+    def _needs_refresh(
+        self, connection: Connection, tokens: TokenSet, rejected_access_token: str | None, scheduled: bool
+    ) -> bool:
+        now = self._clock.now()
+        if rejected_access_token is not None and tokens.access_token == rejected_access_token:
+            return True
+        if not tokens.access_valid_at(now, int(ACCESS_TOKEN_MARGIN.total_seconds())):
+            return True
+        return scheduled and (connection.next_refresh_at is None or connection.next_refresh_at <= now)
+
+    def _connected(self, connection_id: str) -> Connection:
+        connection = self._repository.get(connection_id)
+        if connection is None:
+            raise NotFound("No connection with this id.", code="connection_not_found")
+        if connection.status is not ConnectionStatus.CONNECTED:
+            raise ConnectionNotReady(
+                f"The connection is {connection.status.value}; "
+                + (
+                    "the user must reconnect it to QuickBooks."
+                    if connection.status is ConnectionStatus.NEEDS_RECONNECT
+                    else "connect it to QuickBooks first."
+                ),
+                details={"status": connection.status.value, "reason": connection.status_reason},
+            )
+        return connection
+
+    def _stored_tokens(self, connection: Connection) -> TokenSet:
+        secret = self._vault.read(connection.connection_id)
+        if secret is None or secret.tokens is None:
+            raise ConnectionNotReady("The connection has no QuickBooks tokens; connect it again.")
+        return secret.tokens

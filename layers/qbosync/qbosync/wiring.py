@@ -1,0 +1,153 @@
+"""The composition root: builds services with their adapters from the process configuration.
+
+Everything is built on first use and kept for the life of the execution environment, so a cold
+start imports only what its handler needs (httpx and Authlib load on the first outbound call)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from qbosync.adapters.clock import SystemClock
+from qbosync.config import Config
+
+if TYPE_CHECKING:
+    import httpx
+
+    from qbosync.adapters.secrets import AppSecrets
+    from qbosync.domain.ports import AccessTokenProvider, ConnectionRepository, IntuitOAuth, TokenVault
+    from qbosync.services.connections import ConnectionService
+    from qbosync.services.lookups import LookupService
+    from qbosync.services.tokens import TokenService
+
+clock = SystemClock()
+
+
+@cache
+def config() -> Config:
+    return Config.from_env()
+
+
+@cache
+def _boto3_session() -> Any:
+    import boto3
+
+    return boto3.session.Session()
+
+
+@cache
+def app_secrets() -> AppSecrets:
+    from qbosync.adapters.secrets import AppSecrets
+
+    cfg = config()
+    return AppSecrets(
+        cfg.intuit_app_secret_id,
+        cfg.app_signing_secret_id,
+        client=_boto3_session().client("secretsmanager"),
+    )
+
+
+@cache
+def repository() -> ConnectionRepository:
+    from qbosync.adapters.dynamodb import DynamoConnectionRepository
+
+    return DynamoConnectionRepository(_boto3_session().resource("dynamodb").Table(config().table_name))
+
+
+@cache
+def vault() -> TokenVault:
+    from qbosync.adapters.secrets import SecretsManagerTokenVault
+
+    return SecretsManagerTokenVault(_boto3_session().client("secretsmanager"), config().connection_secret_prefix)
+
+
+@cache
+def http_client() -> httpx.Client:
+    import httpx
+
+    return httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
+
+
+def intuit_oauth() -> IntuitOAuth:
+    """Built per use: the app credentials come from a cached secret that may rotate."""
+    from qbosync.adapters.intuit_oauth import AuthlibIntuitOAuth
+
+    cfg = config()
+    credentials = app_secrets().intuit()
+    return AuthlibIntuitOAuth(
+        client_id=credentials.client_id,
+        client_secret=credentials.client_secret,
+        redirect_uri=credentials.redirect_uri,
+        authorize_url=cfg.qbo_authorize_url,
+        token_url=cfg.qbo_token_url,
+        revoke_url=cfg.qbo_revoke_url,
+        now=clock.now,
+    )
+
+
+class _LazyOAuth:
+    """Defers reading the Intuit app secret until an OAuth call is made."""
+
+    def authorization_url(self, state: str) -> str:
+        return intuit_oauth().authorization_url(state)
+
+    def exchange_code(self, code: str) -> Any:
+        return intuit_oauth().exchange_code(code)
+
+    def refresh(self, refresh_token: str) -> Any:
+        return intuit_oauth().refresh(refresh_token)
+
+    def revoke(self, token: str) -> None:
+        intuit_oauth().revoke(token)
+
+
+def quickbooks_api(realm_id: str, access_token: AccessTokenProvider) -> Any:
+    from qbosync.adapters.quickbooks import QuickBooksClient
+
+    return QuickBooksClient(
+        http=http_client(), base_url=config().qbo_api_base_url, realm_id=realm_id, access_token=access_token
+    )
+
+
+@cache
+def token_service() -> TokenService:
+    from qbosync.services.tokens import TokenService
+
+    return TokenService(repository=repository(), vault=vault(), oauth=_LazyOAuth(), clock=clock)
+
+
+@cache
+def connection_service() -> ConnectionService:
+    from qbosync.services.connections import ConnectionService
+
+    return ConnectionService(
+        repository=repository(),
+        vault=vault(),
+        oauth=_LazyOAuth(),
+        quickbooks=quickbooks_api,
+        tokens=token_service(),
+        clock=clock,
+    )
+
+
+@cache
+def lookup_service() -> LookupService:
+    from qbosync.services.lookups import LookupService
+
+    return LookupService(repository=repository(), tokens=token_service(), quickbooks=quickbooks_api)
+
+
+def reset() -> None:
+    """Forget everything built so far (tests that change the environment between stacks)."""
+    for factory in (
+        config,
+        _boto3_session,
+        app_secrets,
+        repository,
+        vault,
+        http_client,
+        token_service,
+        connection_service,
+        lookup_service,
+    ):
+        factory.cache_clear()
