@@ -1,0 +1,169 @@
+"""In-memory stand-ins for the adapters, for narrow unit tests of the services."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from qbosync.domain.connection import (
+    Connection,
+    ConnectionSecret,
+    ConnectionSettings,
+    ConnectionStatus,
+    TokenSet,
+)
+from qbosync.domain.errors import ReauthorizationRequired
+from qbosync.domain.ports import OAuthState
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None):
+        self.current = start or datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> None:
+        self.current += timedelta(**kwargs)
+
+
+class InMemoryRepository:
+    def __init__(self) -> None:
+        self.connections: dict[str, Connection] = {}
+        self.states: dict[str, OAuthState] = {}
+        self.leases: dict[str, tuple[str, datetime]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, connection_id: str) -> Connection | None:
+        return self.connections.get(connection_id)
+
+    def save(self, connection: Connection) -> None:
+        self.connections[connection.connection_id] = connection
+
+    def update_settings(self, connection_id: str, settings: ConnectionSettings, now: datetime) -> None:
+        self.connections[connection_id] = replace(self.connections[connection_id], settings=settings, updated_at=now)
+
+    def record_token_expiry(
+        self, connection_id: str, tokens: TokenSet, next_refresh_at: datetime, now: datetime
+    ) -> None:
+        self.connections[connection_id] = replace(
+            self.connections[connection_id],
+            access_expires_at=tokens.access_expires_at,
+            refresh_expires_at=tokens.refresh_expires_at,
+            refresh_hard_expires_at=tokens.refresh_hard_expires_at,
+            next_refresh_at=next_refresh_at,
+            updated_at=now,
+        )
+
+    def mark_needs_reconnect(self, connection_id: str, reason: str, now: datetime) -> None:
+        self.connections[connection_id] = replace(
+            self.connections[connection_id],
+            status=ConnectionStatus.NEEDS_RECONNECT,
+            status_reason=reason,
+            next_refresh_at=None,
+        )
+
+    def mark_disconnected(self, connection_id: str, now: datetime) -> None:
+        self.connections[connection_id] = replace(
+            self.connections[connection_id], status=ConnectionStatus.DISCONNECTED, next_refresh_at=None
+        )
+
+    def put_oauth_state(self, state_hash: str, state: OAuthState) -> None:
+        self.states[state_hash] = state
+
+    def consume_oauth_state(self, state_hash: str) -> OAuthState | None:
+        with self.lock:
+            return self.states.pop(state_hash, None)
+
+    def try_acquire_refresh_lease(self, connection_id: str, owner: str, now: datetime, until: datetime) -> bool:
+        with self.lock:
+            held = self.leases.get(connection_id)
+            if held and held[1] > now:
+                return False
+            self.leases[connection_id] = (owner, until)
+            return True
+
+    def release_refresh_lease(self, connection_id: str, owner: str) -> None:
+        with self.lock:
+            if self.leases.get(connection_id, ("", None))[0] == owner:
+                del self.leases[connection_id]
+
+    def due_for_refresh(self, now: datetime, limit: int) -> list[str]:
+        return [
+            c.connection_id
+            for c in self.connections.values()
+            if c.status is ConnectionStatus.CONNECTED and c.next_refresh_at and c.next_refresh_at <= now
+        ][:limit]
+
+
+class InMemoryVault:
+    def __init__(self) -> None:
+        self.secrets: dict[str, ConnectionSecret] = {}
+        self.writes = 0
+
+    def read(self, connection_id: str) -> ConnectionSecret | None:
+        return self.secrets.get(connection_id)
+
+    def write(self, connection_id: str, secret: ConnectionSecret) -> None:
+        self.writes += 1
+        self.secrets[connection_id] = secret
+
+    def delete(self, connection_id: str) -> None:
+        self.secrets.pop(connection_id, None)
+
+
+class StrictRotatingOAuth:
+    """Like Intuit under the strict reading: each refresh rotates, the previous token dies at once."""
+
+    def __init__(self, clock: FakeClock):
+        self.clock = clock
+        self.counter = itertools.count(1)
+        self.valid_refresh: set[str] = set()
+        self.refresh_calls = 0
+        self.revoked: list[str] = []
+        self.lock = threading.Lock()
+
+    def issue(self) -> TokenSet:
+        n = next(self.counter)
+        token = TokenSet(
+            access_token=f"access-{n}",
+            refresh_token=f"refresh-{n}",
+            access_expires_at=self.clock.now() + timedelta(hours=1),
+            refresh_expires_at=self.clock.now() + timedelta(days=100),
+            refresh_hard_expires_at=self.clock.now() + timedelta(days=5 * 365),
+        )
+        self.valid_refresh = {token.refresh_token}
+        return token
+
+    def authorization_url(self, state: str) -> str:
+        return f"https://intuit.example/connect?state={state}"
+
+    def exchange_code(self, code: str) -> TokenSet:
+        return self.issue()
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        with self.lock:
+            self.refresh_calls += 1
+            if refresh_token not in self.valid_refresh:
+                raise ReauthorizationRequired("invalid_grant")
+            return self.issue()
+
+    def revoke(self, token: str) -> None:
+        self.revoked.append(token)
+        self.valid_refresh.clear()
+
+
+def connected(connection_id: str = "c1", *, clock: FakeClock) -> Connection:
+    now = clock.now()
+    return Connection(
+        connection_id=connection_id,
+        organization_id="org",
+        subsidiary_id="sub",
+        status=ConnectionStatus.CONNECTED,
+        return_url="https://app.example/back",
+        created_at=now,
+        updated_at=now,
+        next_refresh_at=now + timedelta(hours=24),
+    )
