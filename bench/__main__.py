@@ -1,0 +1,21 @@
+"""`make bench`: prints the measured figures named in the issues, with the targets next to them."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import cold_start
+
+
+def main(argv: list[str]) -> int:
+    sections = {"cold-start": cold_start.run}
+    chosen = [name for name in argv if name in sections] or list(sections)
+    for name in chosen:
+        for line in sections[name]():
+            print(line, flush=True)
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,61 @@
+"""A signed HTTP client for the app-facing API: what Productive's backend does on each call."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+
+from qbosync.domain.signing import app_signature
+
+
+class AppClient:
+    def __init__(self, api_url: str, signing_secret: str, *, timeout: float = 30.0):
+        self._secret = signing_secret
+        self._http = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout, follow_redirects=False)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> AppClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        raw_body: bytes | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        sign: bool = True,
+        timestamp: int | None = None,
+    ) -> httpx.Response:
+        body = raw_body if raw_body is not None else (json.dumps(json_body).encode() if json_body is not None else b"")
+        url = httpx.URL(path, params=params)
+        path_and_query = url.raw_path.decode("ascii")
+        sent = {"Content-Type": "application/json"} if body else {}
+        if sign:
+            stamp = str(timestamp if timestamp is not None else int(time.time()))
+            sent["X-Qbosync-Timestamp"] = stamp
+            sent["X-Qbosync-Signature"] = app_signature(self._secret, stamp, method, path_and_query, body)
+        sent.update(headers or {})
+        return self._http.request(method, path_and_query, content=body, headers=sent)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, json_body=body, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", path, json_body=body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kwargs)
