@@ -1,0 +1,137 @@
+"""Integration tests: real HTTP to the local gateway (which runs the real handlers), real boto3
+calls to moto server, and the QuickBooks emulator over real sockets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from local.app_client import AppClient
+from local.stack import LocalStack
+from qbosync import wiring
+
+
+class RecordingHandler(logging.Handler):
+    """Keeps every log record the handlers emit, so tests can look for secrets in them."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.dumps(record.__dict__, default=str))
+
+
+@pytest.fixture(scope="session")
+def log_records() -> Iterator[RecordingHandler]:
+    handler = RecordingHandler()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    logging.getLogger("qbosync").addHandler(handler)
+    yield handler
+    root.removeHandler(handler)
+    logging.getLogger("qbosync").removeHandler(handler)
+
+
+@pytest.fixture(scope="session")
+def stack(log_records: RecordingHandler) -> Iterator[LocalStack]:
+    with LocalStack() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def responses_seen() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def app(stack: LocalStack, responses_seen: list[str]) -> Iterator[AppClient]:
+    client = RecordingAppClient(stack.api_url, stack.signing_secret, responses_seen)
+    yield client
+    client.close()
+
+
+class RecordingAppClient(AppClient):
+    def __init__(self, api_url: str, secret: str, seen: list[str]):
+        super().__init__(api_url, secret)
+        self._seen = seen
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = super().request(method, path, **kwargs)
+        self._seen.append(response.text + json.dumps(dict(response.headers)))
+        return response
+
+
+@pytest.fixture
+def shift_clock(monkeypatch: pytest.MonkeyPatch):
+    """Move the service's clock (not the emulator's) forward."""
+
+    real_now = wiring.clock.now
+
+    def shift(**delta: float) -> None:
+        offset = timedelta(**delta)
+        monkeypatch.setattr(wiring.clock, "now", lambda: real_now() + offset)
+
+    return shift
+
+
+@dataclass
+class Connected:
+    connection_id: str
+    organization_id: str
+    subsidiary_id: str
+    return_url: str
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def start_connection(app: AppClient, *, org: str | None = None, sub: str | None = None) -> dict[str, Any]:
+    body = {
+        "organization_id": org or unique("org"),
+        "subsidiary_id": sub or unique("sub"),
+        "productive_api_token": "pat-" + uuid.uuid4().hex,
+        "return_url": "https://app.productive.example/settings/integrations/quickbooks?tab=1",
+    }
+    response = app.post("/connections", body)
+    assert response.status_code == 201, response.text
+    return {**body, **response.json()}
+
+
+def follow_consent(stack: LocalStack, authorize_url: str, *, realm_id: str | None = None) -> str:
+    """The browser's part: Intuit's consent page (auto-approved by the emulator), then our callback.
+    Returns the final Location (the connection's return_url with the outcome)."""
+    if realm_id:
+        stack.emulator.next_consent(realm_id=realm_id)
+    with httpx.Client(follow_redirects=False, timeout=30) as browser:
+        consent = browser.get(authorize_url)
+        assert consent.status_code == 302, consent.text
+        callback = browser.get(consent.headers["location"])
+        assert callback.status_code == 302, callback.text
+        return str(callback.headers["location"])
+
+
+def outcome(location: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+
+
+def connect(app: AppClient, stack: LocalStack, *, realm_id: str | None = None) -> Connected:
+    started = start_connection(app)
+    location = follow_consent(stack, started["authorize_url"], realm_id=realm_id or stack.emulator.US_REALM)
+    assert outcome(location)["status"] == "connected", location
+    return Connected(
+        connection_id=started["connection_id"],
+        organization_id=started["organization_id"],
+        subsidiary_id=started["subsidiary_id"],
+        return_url=started["return_url"],
+    )

@@ -1,0 +1,140 @@
+"""Bad input on every route gets a 4xx in the documented shape and writes nothing."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import boto3
+import pytest
+
+from qbosync.domain.connection import connection_id_for
+from tests.integration.conftest import unique
+
+ROUTES = [
+    ("POST", "/connections"),
+    ("GET", "/connections/abc"),
+    ("PUT", "/connections/abc/settings"),
+    ("GET", "/connections/abc/quickbooks/customers"),
+    ("GET", "/connections/abc/quickbooks/items"),
+    ("GET", "/connections/abc/quickbooks/tax-codes"),
+    ("DELETE", "/connections/abc"),
+]
+
+
+def _is_error_shape(body: dict, code: str | None = None) -> bool:
+    error = body.get("error", {})
+    return set(error) == {"code", "message", "details"} and (code is None or error["code"] == code)
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_missing_signature_is_401(app, method, path) -> None:
+    response = app.request(method, path, sign=False)
+    assert response.status_code == 401
+    assert _is_error_shape(response.json(), "invalid_signature")
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_wrong_signature_is_401(app, method, path) -> None:
+    response = app.request(method, path, headers={"X-Qbosync-Signature": "0" * 64})
+    assert response.status_code == 401
+
+
+def test_stale_timestamp_is_401(app) -> None:
+    response = app.get("/connections/abc", timestamp=int(time.time()) - 301)
+    assert response.status_code == 401
+    assert "window" in response.json()["error"]["message"]
+
+
+def test_signature_over_a_different_body_is_401(app) -> None:
+    signed = app.request("POST", "/connections", json_body={"a": 1})
+    assert signed.status_code == 422  # correctly signed, just invalid
+    # Same headers, changed body.
+    from local.app_client import AppClient  # noqa: PLC0415
+
+    assert isinstance(app, AppClient)
+    body = b'{"a": 2}'
+    stamp = str(int(time.time()))
+    from qbosync.domain.signing import app_signature  # noqa: PLC0415
+
+    good = app_signature(app._secret, stamp, "POST", "/connections", b'{"a": 1}')  # noqa: SLF001
+    response = app.request(
+        "POST",
+        "/connections",
+        raw_body=body,
+        sign=False,
+        headers={"X-Qbosync-Timestamp": stamp, "X-Qbosync-Signature": good, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 401
+
+
+def test_malformed_json_is_400(app) -> None:
+    response = app.request("POST", "/connections", raw_body=b"{not json")
+    assert response.status_code == 400
+    assert _is_error_shape(response.json(), "malformed_json")
+
+
+def test_wrong_types_are_422_and_nothing_is_written(app, stack) -> None:
+    org, sub = unique("org"), unique("sub")
+    response = app.post(
+        "/connections",
+        {"organization_id": org, "subsidiary_id": sub, "productive_api_token": 42, "return_url": "x"},
+    )
+    assert response.status_code == 422
+    assert _is_error_shape(response.json(), "validation_error")
+    connection_id = connection_id_for(org, sub)
+    table = boto3.resource("dynamodb", endpoint_url=stack.aws.endpoint_url).Table(os.environ["TABLE_NAME"])
+    assert "Item" not in table.get_item(Key={"pk": f"CONNECTION#{connection_id}", "sk": "CONNECTION"})
+    assert app.get(f"/connections/{connection_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "return_url", ["not a url", "ftp://example.com/x", "http://evil.example/cb", "/relative/path"]
+)
+def test_return_url_must_be_absolute_https(app, return_url) -> None:
+    response = app.post(
+        "/connections",
+        {"organization_id": "o1", "subsidiary_id": "s1", "productive_api_token": "t", "return_url": return_url},
+    )
+    assert response.status_code == 422
+    assert "return_url" in response.text
+
+
+def test_unknown_fields_are_refused(app) -> None:
+    response = app.post(
+        "/connections",
+        {
+            "organization_id": "o1",
+            "subsidiary_id": "s1",
+            "productive_api_token": "t",
+            "return_url": "https://x.example",
+            "extra": True,
+        },
+    )
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/connections/nope"),
+        ("PUT", "/connections/nope/settings"),
+        ("GET", "/connections/nope/quickbooks/items"),
+        ("DELETE", "/connections/nope"),
+    ],
+)
+def test_unknown_connection_is_404(app, method, path) -> None:
+    response = app.request(method, path, json_body={} if method == "PUT" else None)
+    assert response.status_code == 404, response.text
+    assert _is_error_shape(response.json(), "connection_not_found")
+
+
+def test_oversized_body_is_413(app) -> None:
+    response = app.request("POST", "/connections", raw_body=b'{"x": "' + b"a" * 300_000 + b'"}')
+    assert response.status_code == 413
+    assert _is_error_shape(response.json(), "payload_too_large")
+
+
+def test_query_parameter_too_long_is_422(app, stack) -> None:
+    response = app.get("/connections/abc/quickbooks/customers", params={"search": "x" * 500})
+    assert response.status_code == 422

@@ -1,0 +1,48 @@
+"""No token issued by the emulator (nor the Productive API token) appears in any response, log
+line or DynamoDB item of the connection flows."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import boto3
+
+from tests.integration.conftest import connect, start_connection
+
+
+def test_tokens_never_leave_secrets_manager(app, stack, log_records, responses_seen, shift_clock) -> None:
+    productive_tokens: list[str] = []
+    connection = connect(app, stack)
+    uk = connect(app, stack, realm_id=stack.emulator.UK_REALM)
+    for conn in (connection, uk):
+        app.get(f"/connections/{conn.connection_id}")
+        app.get(f"/connections/{conn.connection_id}/quickbooks/items")
+        app.get(f"/connections/{conn.connection_id}/quickbooks/customers", params={"search": "a"})
+        app.put(f"/connections/{conn.connection_id}/settings", {"default_item_id": "does-not-exist"})
+    stack.emulator.clock.advance(3700)
+    try:
+        app.get(f"/connections/{connection.connection_id}/quickbooks/tax-codes")
+    finally:
+        stack.emulator.clock.advance(-3700)
+    shift_clock(hours=25)
+    stack.run_schedule("TokenRefreshFunction")
+    pending = start_connection(app)
+    productive_tokens.append(pending["productive_api_token"])
+    app.delete(f"/connections/{uk.connection_id}")
+    app.post("/connections", {"organization_id": "x", "productive_api_token": "pat-leak-check-123456"})
+    productive_tokens.append("pat-leak-check-123456")
+
+    issued = stack.emulator.issued_tokens()
+    assert len(issued) >= 6
+    secrets = [*issued, *productive_tokens]
+
+    table = boto3.resource("dynamodb", endpoint_url=stack.aws.endpoint_url).Table(os.environ["TABLE_NAME"])
+    items = json.dumps(table.scan()["Items"], default=str)
+    logs = "\n".join(log_records.lines)
+    responses = "\n".join(responses_seen)
+    assert logs and responses and items
+    for value in secrets:
+        assert value not in logs, "a token appears in a log line"
+        assert value not in responses, "a token appears in a response"
+        assert value not in items, "a token appears in a DynamoDB item"
