@@ -1,0 +1,196 @@
+"""``QboEmulator``: the object tests, the demo and the CLI hold."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from local.qbo_emulator import seed
+from local.qbo_emulator.clock import Clock
+from local.qbo_emulator.injection import FaultInjector
+from local.qbo_emulator.oauth import App, OAuthService, Rotation
+from local.qbo_emulator.server import EmulatorApp, RequestLog
+from local.qbo_emulator.store import Store
+from local.qbo_emulator.throttle import Throttle
+
+DEFAULT_CLIENT_ID = "ABemulatorClientId0000000000000000000000000000000"
+DEFAULT_CLIENT_SECRET = "emulatorClientSecret000000000000000000000"
+DEFAULT_REDIRECT_URI = "http://localhost:8000/callback"
+DEFAULT_VERIFIER_TOKEN = "emulator-webhook-verifier-token"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class QboEmulator:
+    """An in-process QuickBooks Online + Intuit OAuth emulator on a loopback port.
+
+    Starts with two seeded companies (``US_REALM``, ``UK_REALM``) and one registered app
+    (``DEFAULT_CLIENT_ID`` / ``DEFAULT_CLIENT_SECRET`` with redirect ``DEFAULT_REDIRECT_URI``).
+    """
+
+    US_REALM = seed.US_REALM
+    UK_REALM = seed.UK_REALM
+    DEFAULT_CLIENT_ID = DEFAULT_CLIENT_ID
+    DEFAULT_CLIENT_SECRET = DEFAULT_CLIENT_SECRET
+    DEFAULT_REDIRECT_URI = DEFAULT_REDIRECT_URI
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, register_default_app: bool = True, verbose: bool = False
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.verbose = verbose
+        self.clock = Clock()
+        self.store = Store()
+        for realm in seed.build_realms(self.clock.now()):
+            self.store.add(realm)
+        self.oauth = OAuthService(self.clock, lambda rid: self.store.get(rid) is not None, seed.US_REALM)
+        self.throttle = Throttle()
+        self.faults = FaultInjector()
+        self.request_log_store = RequestLog()
+        self.app = EmulatorApp(self)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._base_url = ""
+        if register_default_app:
+            self.register_app(
+                DEFAULT_CLIENT_ID,
+                DEFAULT_CLIENT_SECRET,
+                redirect_uris=[DEFAULT_REDIRECT_URI],
+                webhook_verifier_token=DEFAULT_VERIFIER_TOKEN,
+            )
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> str:
+        if self._server is not None:
+            return self._base_url
+        server = make_server(
+            self.host,
+            self.port,
+            self.app,
+            threaded=True,
+            request_handler=None if self.verbose else _QuietHandler,
+        )
+        self._server = server
+        self._base_url = f"http://{self.host}:{server.server_port}"
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="qbo-emulator", daemon=True
+        )
+        self._thread.start()
+        return self._base_url
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> QboEmulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if not self._base_url:
+            raise RuntimeError("emulator not started")
+        return self._base_url
+
+    @property
+    def api_base_url(self) -> str:
+        """What python-quickbooks calls ``api_url``: ``<base_url>/v3``."""
+        return f"{self.base_url}/v3"
+
+    @property
+    def discovery_url(self) -> str:
+        """Sandbox discovery document; pass it as intuitlib ``AuthClient(environment=...)``."""
+        return f"{self.base_url}/.well-known/openid_sandbox_configuration/"
+
+    # --- OAuth knobs ----------------------------------------------------------------------------
+
+    def register_app(
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_uris: list[str] | None = None,
+        webhook_verifier_token: str | None = None,
+    ) -> None:
+        self.oauth.register_app(App(client_id, client_secret, list(redirect_uris or []), webhook_verifier_token))
+
+    def set_token_lifetimes(
+        self,
+        access_seconds: int | None = None,
+        refresh_seconds: int | None = None,
+        hard_seconds: int | None = None,
+    ) -> None:
+        """Lifetimes for tokens issued from now on (hard_seconds: for grants authorized from now on)."""
+        lifetimes = self.oauth.lifetimes
+        if access_seconds is not None:
+            lifetimes.access_seconds = int(access_seconds)
+        if refresh_seconds is not None:
+            lifetimes.refresh_seconds = int(refresh_seconds)
+        if hard_seconds is not None:
+            lifetimes.hard_seconds = int(hard_seconds)
+
+    def set_rotation(self, mode: Rotation) -> None:
+        if mode not in ("always", "never"):
+            raise ValueError("rotation is 'always' or 'never'")
+        self.oauth.rotation = mode
+
+    def next_consent(self, realm_id: str | None = None, deny: bool = False) -> None:
+        """Decide what the next authorize request's auto-consent does (one-shot)."""
+        if realm_id is not None and self.store.get(realm_id) is None:
+            raise ValueError(f"unknown realm {realm_id}")
+        self.oauth.next_consent(realm_id, deny)
+
+    def issued_tokens(self) -> list[str]:
+        return self.oauth.issued_tokens()
+
+    def is_connected(self, realm_id: str, client_id: str) -> bool:
+        return self.oauth.is_connected(realm_id, client_id)
+
+    # --- company knobs --------------------------------------------------------------------------
+
+    def set_preference(self, realm_id: str, dotted_path: str, value: Any) -> None:
+        """Set e.g. ``"SalesFormsPrefs.CustomTxnNumbers"`` in a realm's Preferences."""
+        realm = self.store.require(realm_id)
+        with realm.lock:
+            target = realm.preferences
+            parts = dotted_path.split(".")
+            for part in parts[:-1]:
+                node = target.get(part)
+                if not isinstance(node, dict):
+                    node = {}
+                    target[part] = node
+                target = node
+            target[parts[-1]] = value
+            realm.preferences["SyncToken"] = str(int(realm.preferences.get("SyncToken", "0")) + 1)
+
+    def set_throttling(self, enabled: bool = True) -> None:
+        self.throttle.enabled = enabled
+        if enabled:
+            self.throttle.reset()
+
+    # --- observation ----------------------------------------------------------------------------
+
+    @property
+    def request_log(self) -> list[tuple[str, str, int]]:
+        """(method, path, status) of every request so far; status 0 = connection dropped on purpose."""
+        return self.request_log_store.entries()
+
+    def reset_request_log(self) -> None:
+        self.request_log_store.clear()

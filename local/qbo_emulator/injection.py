@@ -1,0 +1,69 @@
+"""Faults a test can switch on: latency, 5xx answers, 429 bursts, and writes whose answer is lost."""
+
+from __future__ import annotations
+
+import threading
+
+
+class FaultInjector:
+    """``emu.faults``. Counters apply to the next API requests (``/v3/...``), in arrival order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latency = 0.0
+        self._fail: list[int] = []
+        self._throttle = 0
+        self._drop = 0
+
+    def latency(self, seconds: float) -> None:
+        """Delay every API request by ``seconds`` (0 switches it off)."""
+        with self._lock:
+            self._latency = max(0.0, float(seconds))
+
+    def fail_next(self, n: int = 1, status: int = 500) -> None:
+        """Answer the next ``n`` API requests with a SystemFault of HTTP ``status`` (500 or 503)."""
+        if status not in (500, 502, 503, 504):
+            raise ValueError("status must be a 5xx code")
+        with self._lock:
+            self._fail.extend([status] * n)
+
+    def throttle_next(self, n: int = 1) -> None:
+        """Answer the next ``n`` API requests with HTTP 429 ThrottleExceeded."""
+        with self._lock:
+            self._throttle += n
+
+    def commit_then_drop_next(self, n: int = 1) -> None:
+        """Perform the next ``n`` writes (POSTs) but close the connection instead of answering."""
+        with self._lock:
+            self._drop += n
+
+    def reset(self) -> None:
+        with self._lock:
+            self._latency = 0.0
+            self._fail.clear()
+            self._throttle = 0
+            self._drop = 0
+
+    # --- used by the server -----------------------------------------------------------------------
+
+    def current_latency(self) -> float:
+        with self._lock:
+            return self._latency
+
+    def take_throttle(self) -> bool:
+        with self._lock:
+            if self._throttle > 0:
+                self._throttle -= 1
+                return True
+            return False
+
+    def take_failure(self) -> int | None:
+        with self._lock:
+            return self._fail.pop(0) if self._fail else None
+
+    def take_drop(self) -> bool:
+        with self._lock:
+            if self._drop > 0:
+                self._drop -= 1
+                return True
+            return False

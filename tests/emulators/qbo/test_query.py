@@ -1,0 +1,164 @@
+"""The query language: grammar, escaping, operators, paging, count, Active filtering, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.emulators.qbo.helpers import Api
+
+
+def names(rows: list[dict[str, Any]], key: str = "DisplayName") -> list[Any]:
+    return [row[key] for row in rows]
+
+
+def test_select_all_customers_envelope(us: Api) -> None:
+    response = us.query("select * from Customer")
+    body = response.json()
+    qr = body["QueryResponse"]
+    assert qr["startPosition"] == 1
+    assert qr["maxResults"] == len(qr["Customer"]) == 6
+    assert "totalCount" not in qr
+    assert "time" in body
+    assert "Dormant Dynamics" not in names(qr["Customer"])
+
+
+def test_post_query_with_application_text(us: Api) -> None:
+    response = us.query_post("SELECT * FROM Customer WHERE DisplayName = 'Café Olé'")
+    assert response.status_code == 200, response.text
+    assert names(response.json()["QueryResponse"]["Customer"]) == ["Café Olé"]
+
+
+def test_keywords_case_insensitive_entity_case_sensitive(us: Api) -> None:
+    assert len(us.rows("SeLeCt * FrOm Customer wHeRe Active = true")) == 6
+    response = us.query("select * from customer")
+    assert response.status_code == 400
+    assert response.json()["Fault"]["type"] == "ValidationFault"
+
+
+@pytest.mark.parametrize(
+    ("literal", "expected"),
+    [
+        (r"'Amy\'s Bird Sanctuary'", "Amy's Bird Sanctuary"),
+        (r"'O\'Brien & Co.'", "O'Brien & Co."),
+        ("'Smith & Sons'", "Smith & Sons"),
+        ("'Café Olé'", "Café Olé"),
+        ("'100% Juice Bar'", "100% Juice Bar"),
+    ],
+)
+def test_escaping_and_special_characters(us: Api, literal: str, expected: str) -> None:
+    assert names(us.rows(f"select * from Customer where DisplayName = {literal}")) == [expected]
+
+
+def test_like_in_and_comparisons(us: Api) -> None:
+    assert names(us.rows("select * from Customer where DisplayName like 'A%'")) == [
+        "Amy's Bird Sanctuary",
+        "Acme Corporation",
+    ]
+    assert names(us.rows("select * from Customer where DisplayName like '%& %'")) == [
+        "Smith & Sons",
+        "O'Brien & Co.",
+    ]
+    rows = us.rows("select * from Item where Name in ('Design', 'Consulting', 'Nope')", "Item")
+    assert sorted(names(rows, "Name")) == ["Consulting", "Design"]
+    rows = us.rows("select * from Item where UnitPrice >= 120 and UnitPrice < 500", "Item")
+    assert sorted(names(rows, "Name")) == ["Consulting", "Development"]
+    rows = us.rows("select * from Customer where Id in ('1', '2')")
+    assert len(rows) == 2
+
+
+def test_metadata_filter(us: Api) -> None:
+    assert len(us.rows("select * from Customer where MetaData.LastUpdatedTime >= '2000-01-01T00:00:00-08:00'")) == 6
+    assert us.rows("select * from Customer where MetaData.LastUpdatedTime > '2999-01-01'") == []
+
+
+def test_orderby_startposition_maxresults(us: Api) -> None:
+    ordered = names(us.rows("select * from Customer orderby DisplayName"))
+    assert ordered == sorted(ordered, key=str.casefold)
+    desc = names(us.rows("select * from Customer order by DisplayName desc"))
+    assert desc == list(reversed(ordered))
+    page = us.query("select * from Customer orderby DisplayName startposition 2 maxresults 3").json()
+    qr = page["QueryResponse"]
+    assert names(qr["Customer"]) == ordered[1:4]
+    assert qr["startPosition"] == 2
+    assert qr["maxResults"] == 3
+    beyond = us.query("select * from Customer startposition 50").json()
+    assert beyond["QueryResponse"] == {}
+
+
+def test_maxresults_is_capped_at_1000(us: Api) -> None:
+    response = us.query("select * from Customer maxresults 5000")
+    assert response.status_code == 200
+    assert response.json()["QueryResponse"]["maxResults"] == 6
+
+
+def test_count(us: Api) -> None:
+    body = us.query("select count(*) from Customer").json()
+    assert body["QueryResponse"] == {"totalCount": 6}
+    body = us.query("select COUNT(*) from Customer where Active in (true, false)").json()
+    assert body["QueryResponse"] == {"totalCount": 7}
+
+
+def test_active_filtering(us: Api) -> None:
+    assert "Dormant Dynamics" not in names(us.rows("select * from Customer where DisplayName = 'Dormant Dynamics'"))
+    both = us.rows("select * from Customer where DisplayName = 'Dormant Dynamics' and Active in (true, false)")
+    assert names(both) == ["Dormant Dynamics"]
+    inactive = us.rows("select * from Customer where Active = false")
+    assert names(inactive) == ["Dormant Dynamics"]
+    items = us.rows("select * from Item", "Item")
+    assert "Legacy Support" not in names(items, "Name")
+
+
+def test_empty_result(us: Api) -> None:
+    body = us.query("select * from Customer where DisplayName = 'Nobody'").json()
+    assert body["QueryResponse"] == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "select * from Customer where DisplayName = 'a' or DisplayName = 'b'",
+        "select * from Customer where DisplayName = 'unterminated",
+        "select from Customer",
+        "select * Customer",
+        "select * from Customer where DisplayName != 'x'",
+        "select * from Customer maxresults ten",
+        "",
+    ],
+)
+def test_parse_errors(us: Api, text: str) -> None:
+    response = us.query(text)
+    assert response.status_code == 400
+    error = response.json()["Fault"]["Error"][0]
+    assert error["code"] == "4000"
+    assert "QueryParserError" in error["Detail"]
+    assert response.json()["Fault"]["type"] == "ValidationFault"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "select * from Customer where Nonsense = 'x'",
+        "select * from Customer where BillAddr = 'x'",
+        "select * from Customer orderby Nonsense",
+        "select * from Widget",
+    ],
+)
+def test_unknown_or_unfilterable_property(us: Api, text: str) -> None:
+    response = us.query(text)
+    assert response.status_code == 400
+    assert response.json()["Fault"]["Error"][0]["code"] == "4001"
+
+
+def test_taxcodes_per_locale(us: Api, uk: Api) -> None:
+    us_codes = names(us.rows("select * from TaxCode", "TaxCode"), "Name")
+    assert {"TAX", "NON", "Mountain View"} <= set(us_codes)
+    uk_codes = names(uk.rows("select * from TaxCode", "TaxCode"), "Name")
+    assert {"20.0% S", "5.0% R", "0.0% Z", "Exempt", "No VAT"} <= set(uk_codes)
+    assert "TAX" not in uk_codes
+
+
+def test_item_query_with_sku_projection(us: Api) -> None:
+    rows = us.rows("SELECT *, Sku FROM Item MAXRESULTS 100", "Item")
+    assert len(rows) == 5
