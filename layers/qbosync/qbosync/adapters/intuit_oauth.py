@@ -100,7 +100,8 @@ class AuthlibIntuitOAuth:
     def revoke(self, token: str) -> None:
         def call(client: OAuth2Client) -> dict[str, Any]:
             # Intuit documents a JSON body here, not RFC 7009's form body.
-            response = client.post(
+            response = client.request(
+                "POST",
                 self._revoke_url,
                 json={"token": token},
                 headers={"Accept": "application/json"},
