@@ -17,6 +17,7 @@ from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attemp
 
 from qbosync.domain.connection import CompanyProfile
 from qbosync.domain.errors import QuickBooksFault, ReauthorizationRequired, UpstreamUnavailable
+from qbosync.domain.money import dumps, loads
 from qbosync.domain.ports import AccessTokenProvider
 
 MINOR_VERSION = "75"
@@ -118,7 +119,7 @@ class QuickBooksClient:
     # -- writes ----------------------------------------------------------------------------------
 
     def create(self, entity: str, payload: dict[str, Any], *, request_id: str) -> dict[str, Any]:
-        body = self._json("POST", f"/{entity.lower()}", json=payload, params={"requestid": request_id})
+        body = self._json("POST", f"/{entity.lower()}", content=dumps(payload), params={"requestid": request_id})
         return dict(body[entity])
 
     def update(
@@ -127,8 +128,31 @@ class QuickBooksClient:
         params = {"requestid": request_id}
         if operation:
             params["operation"] = operation
-        body = self._json("POST", f"/{entity.lower()}", json=payload, params=params)
+        body = self._json("POST", f"/{entity.lower()}", content=dumps(payload), params=params)
         return dict(body.get(entity) or {})
+
+    def upload_attachment(
+        self, *, entity: str, entity_id: str, filename: str, content: bytes, content_type: str, request_id: str
+    ) -> dict[str, Any]:
+        """Attach a file to an entity (multipart `file_metadata_01` + `file_content_01`)."""
+        metadata = dumps(
+            {
+                "AttachableRef": [{"EntityRef": {"type": entity, "value": entity_id}, "IncludeOnSend": False}],
+                "FileName": filename,
+                "ContentType": content_type,
+            }
+        )
+        body = self._json(
+            "POST",
+            "/upload",
+            params={"requestid": request_id},
+            files={
+                "file_metadata_01": (None, metadata.encode(), "application/json"),
+                "file_content_01": (filename, content, content_type),
+            },
+        )
+        responses = body.get("AttachableResponse") or [{}]
+        return dict(responses[0].get("Attachable") or {})
 
     def download_pdf(self, entity: str, entity_id: str) -> bytes:
         response = self._send("GET", f"/{entity.lower()}/{entity_id}/pdf", accept="application/pdf")
@@ -148,7 +172,7 @@ class QuickBooksClient:
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._send(method, path, **kwargs)
         try:
-            body = response.json()
+            body = loads(response.content)
         except ValueError as exc:
             raise UpstreamUnavailable(
                 "QuickBooks answered with something that is not JSON.", service="quickbooks"
@@ -186,7 +210,7 @@ class QuickBooksClient:
     @staticmethod
     def _maybe_json(response: httpx.Response) -> Any:
         try:
-            return response.json()
+            return loads(response.content)
         except ValueError:
             return None
 
@@ -199,7 +223,11 @@ class QuickBooksClient:
                 method,
                 self._company_url + path,
                 params=params,
-                headers={"Authorization": f"Bearer {token}", "Accept": accept},
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Accept": accept,
+                    **({"Content-Type": "application/json"} if "content" in kwargs else {}),
+                },
                 **kwargs,
             )
         except httpx.TransportError as exc:

@@ -1,0 +1,208 @@
+"""Copy history, in-flight copies, per-invoice locks and customer mappings in the single table.
+
+- INVOICE#<connection>#<invoice> / COPY#<sequence>   a QuickBooks invoice made from that invoice
+- INVOICE#<connection>#<invoice> / PENDING           the create in flight (requestid, marker, progress)
+- INVOICE#<connection>#<invoice> / LOCK              one copy of an invoice at a time (lease)
+- QBOINVOICE#<realm>#<qbo invoice id> / COPY         which copy a QuickBooks invoice is (payment sync)
+- CONNECTION#<connection> / CUSTOMER#<company>#<cur> the QuickBooks customer of a Productive company
+- CONNECTION#<connection> / CACHE#<key>              small facts read from QuickBooks once"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from qbosync.domain.copies import CopyRecord, CopyWarning, PendingCopy
+
+
+def _invoice_pk(connection_id: str, invoice_id: str) -> str:
+    return f"INVOICE#{connection_id}#{invoice_id}"
+
+
+def _conditional_failure(error: ClientError) -> bool:
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+class DynamoCopyRepository:
+    def __init__(self, table: Any):
+        self._table = table
+
+    # -- history ---------------------------------------------------------------------------------
+
+    def history(self, connection_id: str, invoice_id: str) -> list[CopyRecord]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(_invoice_pk(connection_id, invoice_id))
+            & Key("sk").begins_with("COPY#"),
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [self._to_record(item) for item in items]
+
+    def save_copy(self, record: CopyRecord) -> None:
+        item = {
+            "pk": _invoice_pk(record.connection_id, record.invoice_id),
+            "sk": f"COPY#{record.sequence:06d}",
+            "type": "copy",
+            "connection_id": record.connection_id,
+            "invoice_id": record.invoice_id,
+            "sequence": record.sequence,
+            "copy_id": record.copy_id,
+            "quickbooks_invoice_id": record.quickbooks_invoice_id,
+            "doc_number": record.doc_number,
+            "total_amount": record.total_amount,
+            "currency": record.currency,
+            "quickbooks_url": record.quickbooks_url,
+            "mode": record.mode,
+            "created_at": record.created_at.isoformat(),
+            "updated_at": record.updated_at.isoformat(),
+            "sync_token": record.sync_token,
+            "customer_id": record.customer_id,
+            "realm_id": record.realm_id,
+            "update_count": record.update_count,
+            "warnings": [{"code": w.code, "message": w.message, "details": w.details} for w in record.warnings],
+        }
+        self._table.put_item(Item=item)
+        self._table.put_item(
+            Item={
+                "pk": f"QBOINVOICE#{record.realm_id}#{record.quickbooks_invoice_id}",
+                "sk": "COPY",
+                "type": "quickbooks_invoice",
+                "connection_id": record.connection_id,
+                "invoice_id": record.invoice_id,
+                "sequence": record.sequence,
+            }
+        )
+
+    # -- the create in flight --------------------------------------------------------------------
+
+    def pending(self, connection_id: str, invoice_id: str) -> PendingCopy | None:
+        item = self._table.get_item(
+            Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "PENDING"}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        return PendingCopy(
+            sequence=int(item["sequence"]),
+            request_id=item["request_id"],
+            marker=item["marker"],
+            started_at=datetime.fromisoformat(item["started_at"]),
+            quickbooks_invoice_id=item.get("quickbooks_invoice_id"),
+            sync_token=item.get("sync_token"),
+            pdf_moved=bool(item.get("pdf_moved", False)),
+        )
+
+    def save_pending(self, connection_id: str, invoice_id: str, pending: PendingCopy) -> None:
+        item: dict[str, Any] = {
+            "pk": _invoice_pk(connection_id, invoice_id),
+            "sk": "PENDING",
+            "type": "pending_copy",
+            "sequence": pending.sequence,
+            "request_id": pending.request_id,
+            "marker": pending.marker,
+            "started_at": pending.started_at.isoformat(),
+            "pdf_moved": pending.pdf_moved,
+        }
+        if pending.quickbooks_invoice_id:
+            item["quickbooks_invoice_id"] = pending.quickbooks_invoice_id
+        if pending.sync_token is not None:
+            item["sync_token"] = pending.sync_token
+        self._table.put_item(Item=item)
+
+    def clear_pending(self, connection_id: str, invoice_id: str) -> None:
+        self._table.delete_item(Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "PENDING"})
+
+    # -- one copy at a time ----------------------------------------------------------------------
+
+    def try_lock(self, connection_id: str, invoice_id: str, owner: str, now: datetime, until: datetime) -> bool:
+        try:
+            self._table.put_item(
+                Item={
+                    "pk": _invoice_pk(connection_id, invoice_id),
+                    "sk": "LOCK",
+                    "owner": owner,
+                    "lease_until": int(until.timestamp() * 1000),
+                    "expires_at": int(until.timestamp()) + 3600,
+                },
+                ConditionExpression="attribute_not_exists(pk) OR lease_until < :now",
+                ExpressionAttributeValues={":now": int(now.timestamp() * 1000)},
+            )
+        except ClientError as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def unlock(self, connection_id: str, invoice_id: str, owner: str) -> None:
+        try:
+            self._table.delete_item(
+                Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "LOCK"},
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": owner},
+            )
+        except ClientError as error:
+            if not _conditional_failure(error):
+                raise
+
+    # -- customers and small caches --------------------------------------------------------------
+
+    def customer_for(self, connection_id: str, company_id: str, currency: str) -> str | None:
+        item = self._table.get_item(
+            Key={"pk": f"CONNECTION#{connection_id}", "sk": f"CUSTOMER#{company_id}#{currency}"}
+        ).get("Item")
+        return str(item["customer_id"]) if item else None
+
+    def remember_customer(self, connection_id: str, company_id: str, currency: str, customer_id: str) -> None:
+        self._table.put_item(
+            Item={
+                "pk": f"CONNECTION#{connection_id}",
+                "sk": f"CUSTOMER#{company_id}#{currency}",
+                "type": "customer_mapping",
+                "customer_id": customer_id,
+            }
+        )
+
+    def cached(self, connection_id: str, key: str) -> str | None:
+        item = self._table.get_item(Key={"pk": f"CONNECTION#{connection_id}", "sk": f"CACHE#{key}"}).get("Item")
+        return str(item["value"]) if item else None
+
+    def cache(self, connection_id: str, key: str, value: str) -> None:
+        self._table.put_item(
+            Item={"pk": f"CONNECTION#{connection_id}", "sk": f"CACHE#{key}", "type": "cache", "value": value}
+        )
+
+    @staticmethod
+    def _to_record(item: dict[str, Any]) -> CopyRecord:
+        return CopyRecord(
+            connection_id=item["connection_id"],
+            invoice_id=item["invoice_id"],
+            sequence=int(item["sequence"]),
+            copy_id=item["copy_id"],
+            quickbooks_invoice_id=item["quickbooks_invoice_id"],
+            doc_number=item.get("doc_number"),
+            total_amount=Decimal(str(item["total_amount"])),
+            currency=item["currency"],
+            quickbooks_url=item["quickbooks_url"],
+            mode=item["mode"],
+            created_at=datetime.fromisoformat(item["created_at"]),
+            updated_at=datetime.fromisoformat(item["updated_at"]),
+            sync_token=item["sync_token"],
+            customer_id=item["customer_id"],
+            realm_id=item["realm_id"],
+            warnings=tuple(
+                CopyWarning(code=w["code"], message=w["message"], details=dict(w.get("details") or {}))
+                for w in item.get("warnings", [])
+            ),
+            update_count=int(item.get("update_count", 0)),
+        )

@@ -1,0 +1,221 @@
+"""How a Productive invoice becomes a QuickBooks Online invoice (DESIGN §1 "Copy invoice").
+
+Pure rules: no I/O. The copy service gathers the inputs (Productive invoice and lines, the
+customer, the tax choice, the company's preferences) and sends what this module builds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from qbosync.domain.connection import CompanyProfile, ConnectionSettings
+from qbosync.domain.errors import InvalidInput
+from qbosync.domain.money import HUNDRED, cents
+
+DOC_NUMBER_MAX = 21
+PRIVATE_NOTE_MAX = 4000
+CUSTOMER_MEMO_MAX = 1000
+DESCRIPTION_MAX = 4000
+DISPLAY_NAME_MAX = 100
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    service_type_id: str | None
+    service_type_name: str | None = None
+    taxable: bool = True
+
+
+@dataclass(frozen=True)
+class SourceInvoice:
+    invoice_id: str
+    number: str | None
+    subject: str | None
+    note: str | None
+    po_number: str | None
+    invoiced_on: date | None
+    pay_on: date | None
+    currency: str
+    discount_percent: Decimal
+    amount: Decimal
+    amount_with_tax: Decimal
+    lines: tuple[SourceLine, ...]
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaxChoice:
+    """US: a tax code id for TxnTaxCodeRef, lines TAX/NON. Non-US: the code id put on every line."""
+
+    code_id: str | None
+
+
+def line_amount(line: SourceLine) -> Decimal:
+    """quantity x unit price less the line discount, rounded to cents per line."""
+    return cents(line.quantity * effective_unit_price(line))
+
+
+def effective_unit_price(line: SourceLine) -> Decimal:
+    # QuickBooks has no line discount: it is folded into the unit price (kept unrounded, so that
+    # Amount = Qty x UnitPrice still holds to the cent, which QuickBooks checks).
+    if not line.discount_percent:
+        return line.unit_price
+    return line.unit_price * (HUNDRED - line.discount_percent) / HUNDRED
+
+
+def subtotal(invoice: SourceInvoice) -> Decimal:
+    return sum((line_amount(line) for line in invoice.lines), Decimal(0))
+
+
+def discount_amount(invoice: SourceInvoice) -> Decimal:
+    return cents(subtotal(invoice) * invoice.discount_percent / HUNDRED)
+
+
+def item_for(line: SourceLine, settings: ConnectionSettings) -> str:
+    if line.service_type_id and line.service_type_id in settings.service_type_items:
+        return settings.service_type_items[line.service_type_id]
+    if settings.default_item_id:
+        return settings.default_item_id
+    name = line.service_type_name or (f"#{line.service_type_id}" if line.service_type_id else "(none)")
+    raise InvalidInput(
+        f"No QuickBooks item is mapped to the service type {name} and no default item is set; "
+        "map it in the QuickBooks settings.",
+        code="unmapped_service_type",
+        details={"service_type_id": line.service_type_id, "service_type_name": line.service_type_name},
+    )
+
+
+def memo_for(invoice: SourceInvoice, settings: ConnectionSettings, custom_field_text: str | None) -> str | None:
+    source = settings.memo_source
+    value = {
+        "subject": invoice.subject,
+        "note": invoice.note,
+        "po_number": invoice.po_number,
+        "custom_field": custom_field_text,
+    }[source]
+    value = (value or "").strip()
+    return value[:CUSTOMER_MEMO_MAX] or None
+
+
+def doc_number_for(invoice: SourceInvoice, settings: ConnectionSettings) -> str | None:
+    if settings.invoice_numbering != "productive":
+        return None
+    number = (invoice.number or "").strip()
+    if not number:
+        raise InvalidInput(
+            "The invoice has no number yet; finalize it in Productive or let QuickBooks number it.",
+            code="invoice_has_no_number",
+        )
+    if len(number) > DOC_NUMBER_MAX:
+        raise InvalidInput(
+            f"QuickBooks invoice numbers are at most {DOC_NUMBER_MAX} characters; {number!r} is longer.",
+            code="doc_number_too_long",
+            details={"number": number},
+        )
+    return number
+
+
+def clean_display_name(name: str) -> str:
+    """QuickBooks forbids ':' (it separates sub-customers), tabs and newlines in names."""
+    cleaned = " ".join(name.replace(":", "-").replace("\t", " ").replace("\n", " ").split())
+    return cleaned[:DISPLAY_NAME_MAX]
+
+
+def build_invoice(
+    *,
+    invoice: SourceInvoice,
+    settings: ConnectionSettings,
+    company: CompanyProfile,
+    customer_id: str,
+    tax: TaxChoice,
+    memo: str | None,
+    marker: str,
+) -> dict[str, Any]:
+    """The QuickBooks Invoice body (without Id/SyncToken). Amounts are Decimals."""
+    if not invoice.lines:
+        raise InvalidInput("The invoice has no line items to copy.", code="invoice_has_no_lines")
+    if len(invoice.lines) > 750:
+        raise InvalidInput("QuickBooks accepts at most 750 lines on a taxable invoice.", code="too_many_lines")
+    lines = _sales_lines(invoice, settings, company, tax)
+    body: dict[str, Any] = {
+        "CustomerRef": {"value": customer_id},
+        "Line": lines,
+        "PrivateNote": _private_note(invoice, marker),
+    }
+    if company.is_us:
+        if tax.code_id:
+            body["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": tax.code_id}}
+        body["ApplyTaxAfterDiscount"] = True
+    else:
+        body["GlobalTaxCalculation"] = "TaxExcluded" if tax.code_id else "NotApplicable"
+    if company.multicurrency_enabled:
+        body["CurrencyRef"] = {"value": invoice.currency}
+    elif invoice.currency.upper() != company.home_currency.upper():
+        raise InvalidInput(
+            f"The invoice is in {invoice.currency} but the QuickBooks company works only in "
+            f"{company.home_currency} (multicurrency is off).",
+            code="currency_not_supported",
+            details={"invoice_currency": invoice.currency, "home_currency": company.home_currency},
+        )
+    if invoice.invoiced_on:
+        body["TxnDate"] = invoice.invoiced_on.isoformat()
+    if invoice.pay_on:
+        body["DueDate"] = invoice.pay_on.isoformat()
+    doc_number = doc_number_for(invoice, settings)
+    if doc_number:
+        body["DocNumber"] = doc_number
+    if memo:
+        body["CustomerMemo"] = {"value": memo}
+    return body
+
+
+def _sales_lines(
+    invoice: SourceInvoice, settings: ConnectionSettings, company: CompanyProfile, tax: TaxChoice
+) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    for position, line in enumerate(invoice.lines, start=1):
+        detail: dict[str, Any] = {
+            "ItemRef": {"value": item_for(line, settings)},
+            "Qty": line.quantity,
+            "UnitPrice": effective_unit_price(line),
+        }
+        if company.is_us:
+            detail["TaxCodeRef"] = {"value": "TAX" if tax.code_id and line.taxable else "NON"}
+        elif tax.code_id:
+            detail["TaxCodeRef"] = {"value": tax.code_id}
+        if invoice.invoiced_on:
+            detail["ServiceDate"] = invoice.invoiced_on.isoformat()
+        lines.append(
+            {
+                "LineNum": position,
+                "DetailType": "SalesItemLineDetail",
+                "Amount": line_amount(line),
+                "Description": (line.description or "")[:DESCRIPTION_MAX],
+                "SalesItemLineDetail": detail,
+            }
+        )
+    if invoice.discount_percent:
+        lines.append(
+            {
+                "DetailType": "DiscountLineDetail",
+                "Amount": discount_amount(invoice),
+                "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": invoice.discount_percent},
+            }
+        )
+    return lines
+
+
+def _private_note(invoice: SourceInvoice, marker: str) -> str:
+    label = f"Copied from Productive invoice {invoice.number}" if invoice.number else "Copied from Productive"
+    return f"{label} [{marker}]"[:PRIVATE_NOTE_MAX]
+
+
+def copy_marker(connection_id: str, invoice_id: str, sequence: int) -> str:
+    """Stamped into PrivateNote: how we recognise our own invoice after an uncertain outcome."""
+    return f"qbosync:{connection_id[:8]}:{invoice_id}:{sequence}"

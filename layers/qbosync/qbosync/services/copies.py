@@ -1,0 +1,517 @@
+"""Copy a Productive invoice to QuickBooks Online (DESIGN §1 "Copy invoice" and "Re-copy").
+
+No duplicates, ever:
+- one copy of an invoice runs at a time (a lock per invoice);
+- a create records its attempt (sequence, requestid, marker) before calling QuickBooks, so a retry
+  after an uncertain outcome sends the same requestid (QuickBooks replays the first response) and,
+  before creating again, looks for its own marker among the customer's invoices;
+- the history entry, the customer mapping and Productive's export fields are written only once
+  the QuickBooks invoice exists."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from qbosync.domain.connection import CompanyProfile, Connection, ConnectionSettings, ConnectionStatus
+from qbosync.domain.copies import CopyMode, CopyRecord, CopyRepository, CopyWarning, PendingCopy, request_id_for
+from qbosync.domain.errors import Conflict, ConnectionNotReady, InvalidInput, NotFound, QuickBooksFault
+from qbosync.domain.invoice_copy import (
+    SourceInvoice,
+    SourceLine,
+    TaxChoice,
+    build_invoice,
+    clean_display_name,
+    copy_marker,
+    memo_for,
+)
+from qbosync.domain.money import cents, decimal_or_zero
+from qbosync.domain.ports import Clock, ConnectionRepository
+from qbosync.domain.productive import ProductiveApi, ProductiveCompany, ProductiveInvoice, ProductiveLineItem
+from qbosync.domain.qbo_query import quote
+from qbosync.services.tokens import TokenService
+
+COPY_LOCK = timedelta(seconds=60)
+ZERO_RATE_NAME = re.compile(r"(^|\D)0(\.0+)?\s*%|zero|no vat|exempt|out of scope", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CopyRequest:
+    connection_id: str
+    invoice_id: str
+    customer_id: str | None
+    tax_code_id: str | None
+    mode: CopyMode
+
+
+class CopyService:
+    def __init__(
+        self,
+        *,
+        connections: ConnectionRepository,
+        copies: CopyRepository,
+        tokens: TokenService,
+        quickbooks: Callable[[str, Any], Any],
+        productive: Callable[[Connection], ProductiveApi],
+        clock: Clock,
+        quickbooks_app_url: str,
+    ):
+        self._connections = connections
+        self._copies = copies
+        self._tokens = tokens
+        self._quickbooks = quickbooks
+        self._productive = productive
+        self._clock = clock
+        self._app_url = quickbooks_app_url.rstrip("/")
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def history(self, connection_id: str, invoice_id: str) -> list[CopyRecord]:
+        self._connection(connection_id)
+        return self._copies.history(connection_id, invoice_id)
+
+    # -- the copy --------------------------------------------------------------------------------
+
+    def copy(self, request: CopyRequest) -> CopyRecord:
+        connection = self._connection(request.connection_id)
+        if connection.status is not ConnectionStatus.CONNECTED or connection.company is None:
+            raise ConnectionNotReady(
+                f"The connection is {connection.status.value}; connect it to QuickBooks first.",
+                details={"status": connection.status.value, "reason": connection.status_reason},
+            )
+        provider = self._tokens.provider_for(connection.connection_id)
+        provider.current()  # needs_reconnect and friends surface before any other work
+        with self._invoice_lock(request.connection_id, request.invoice_id):
+            job = _CopyJob(self, connection, request, self._quickbooks(connection.company.realm_id, provider))
+            return job.run()
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _connection(self, connection_id: str) -> Connection:
+        connection = self._connections.get(connection_id)
+        if connection is None:
+            raise NotFound("No connection with this id.", code="connection_not_found")
+        return connection
+
+    @contextmanager
+    def _invoice_lock(self, connection_id: str, invoice_id: str) -> Iterator[None]:
+        owner = uuid.uuid4().hex
+        now = self._clock.now()
+        if not self._copies.try_lock(connection_id, invoice_id, owner, now, now + COPY_LOCK):
+            raise Conflict(
+                "This invoice is being copied right now; try again in a moment.",
+                code="copy_in_progress",
+                details={"retry_after_seconds": 2},
+            )
+        try:
+            yield
+        finally:
+            self._copies.unlock(connection_id, invoice_id, owner)
+
+
+class _CopyJob:
+    """One copy request, with the state it gathers along the way."""
+
+    def __init__(self, service: CopyService, connection: Connection, request: CopyRequest, qbo: Any):
+        assert connection.company is not None
+        self.s = service
+        self.connection = connection
+        self.company: CompanyProfile = connection.company
+        self.settings: ConnectionSettings = connection.settings
+        self.request = request
+        self.qbo = qbo
+        self.productive = service._productive(connection)
+        self.warnings: list[CopyWarning] = []
+
+    def run(self) -> CopyRecord:
+        cid, iid = self.request.connection_id, self.request.invoice_id
+        history = self.s._copies.history(cid, iid)
+        invoice = self.productive.get_invoice(iid)
+        lines = self.productive.list_line_items(iid)
+        source = _source_invoice(invoice, lines)
+        memo = memo_for(source, self.settings, self._custom_field_text(invoice))
+        tax = self._tax_choice()
+        if self.request.mode == "update" and history:
+            return self._update(history[0], invoice, source, memo, tax)
+        return self._create(history, invoice, source, memo, tax)
+
+    # -- create ----------------------------------------------------------------------------------
+
+    def _create(
+        self,
+        history: list[CopyRecord],
+        invoice: ProductiveInvoice,
+        source: SourceInvoice,
+        memo: str | None,
+        tax: TaxChoice,
+    ) -> CopyRecord:
+        cid, iid = self.request.connection_id, self.request.invoice_id
+        now = self.s._clock.now()
+        pending = self.s._copies.pending(cid, iid)
+        resumed = pending is not None
+        if pending is None:
+            sequence = (history[0].sequence if history else 0) + 1
+            pending = PendingCopy(
+                sequence=sequence,
+                request_id=request_id_for(cid, iid, sequence, "create"),
+                marker=copy_marker(cid, iid, sequence),
+                started_at=now,
+            )
+            self.s._copies.save_pending(cid, iid, pending)
+        customer_id = self._customer(invoice, source.currency)
+        created: dict[str, Any] | None = None
+        if pending.quickbooks_invoice_id is None:
+            created = self._find_by_marker(customer_id, pending) if resumed else None
+            if created is None:
+                body = build_invoice(
+                    invoice=source,
+                    settings=self.settings,
+                    company=self.company,
+                    customer_id=customer_id,
+                    tax=tax,
+                    memo=memo,
+                    marker=pending.marker,
+                )
+                try:
+                    created = self.qbo.create("Invoice", body, request_id=pending.request_id)
+                except QuickBooksFault:
+                    # QuickBooks refused it: nothing exists there, so nothing is pending either.
+                    self.s._copies.clear_pending(cid, iid)
+                    raise
+            pending = replace(pending, quickbooks_invoice_id=str(created["Id"]), sync_token=str(created["SyncToken"]))
+            self.s._copies.save_pending(cid, iid, pending)
+        else:
+            created = self.qbo.get("Invoice", pending.quickbooks_invoice_id)
+            if created is None:
+                self.s._copies.clear_pending(cid, iid)
+                raise Conflict(
+                    "The QuickBooks invoice of an interrupted copy has been deleted; copy again.",
+                    code="copy_missing_in_quickbooks",
+                )
+        assert created is not None
+        if not pending.pdf_moved:
+            self._move_pdf(str(created["Id"]), pending.request_id)
+            pending = replace(pending, pdf_moved=True)
+            self.s._copies.save_pending(cid, iid, pending)
+        record = self._finish(created, source, sequence=pending.sequence, mode="create", created_at=now)
+        self.s._copies.clear_pending(cid, iid)
+        return record
+
+    def _find_by_marker(self, customer_id: str, pending: PendingCopy) -> dict[str, Any] | None:
+        """After an uncertain outcome, our own invoice may already exist: look before creating."""
+        since = (pending.started_at - timedelta(minutes=5)).isoformat()
+        rows = self.qbo.query(
+            f"select * from Invoice where CustomerRef = {quote(customer_id)} and MetaData.CreateTime >= {quote(since)}"
+        )
+        for row in rows:
+            if pending.marker in str(row.get("PrivateNote", "")):
+                return dict(row)
+        return None
+
+    # -- update ----------------------------------------------------------------------------------
+
+    def _update(
+        self,
+        last: CopyRecord,
+        invoice: ProductiveInvoice,
+        source: SourceInvoice,
+        memo: str | None,
+        tax: TaxChoice,
+    ) -> CopyRecord:
+        customer_id = self.request.customer_id or last.customer_id
+        if self.request.customer_id is None and invoice.company_id:
+            customer_id = self._customer(invoice, source.currency)
+        marker = copy_marker(self.request.connection_id, self.request.invoice_id, last.sequence)
+        body = build_invoice(
+            invoice=source,
+            settings=self.settings,
+            company=self.company,
+            customer_id=customer_id,
+            tax=tax,
+            memo=memo,
+            marker=marker,
+        )
+        if self.settings.invoice_numbering == "quickbooks" and last.doc_number:
+            body["DocNumber"] = last.doc_number  # keep the number QuickBooks gave it
+        update_number = last.update_count + 1
+        request_id = request_id_for(
+            self.request.connection_id, self.request.invoice_id, last.sequence, "update", update_number
+        )
+        sync_token = last.sync_token
+        for attempt in range(2):
+            try:
+                updated = self.qbo.update(
+                    "Invoice",
+                    {**body, "Id": last.quickbooks_invoice_id, "SyncToken": sync_token, "sparse": True},
+                    request_id=f"{request_id[:33]}-{attempt}",
+                )
+                break
+            except QuickBooksFault as fault:
+                if fault.fault_code == "5010" and attempt == 0:
+                    current = self.qbo.get("Invoice", last.quickbooks_invoice_id)
+                    if current is None:
+                        raise self._copy_gone() from fault
+                    sync_token = str(current["SyncToken"])
+                    self.warnings.append(
+                        CopyWarning(
+                            code="quickbooks_edits_overwritten",
+                            message="The QuickBooks invoice had been edited in QuickBooks since the last copy; "
+                            "those edits were replaced by this update.",
+                        )
+                    )
+                    continue
+                if fault.fault_code == "610" or fault.http_status == 404:
+                    raise self._copy_gone() from fault
+                raise
+        self._move_pdf(str(updated["Id"]), request_id)
+        return self._finish(
+            updated,
+            source,
+            sequence=last.sequence,
+            mode="update",
+            created_at=last.created_at,
+            update_count=update_number,
+        )
+
+    @staticmethod
+    def _copy_gone() -> Conflict:
+        return Conflict(
+            "The last QuickBooks copy of this invoice no longer exists; copy it with mode 'create'.",
+            code="copy_missing_in_quickbooks",
+        )
+
+    # -- shared steps ----------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        qbo_invoice: dict[str, Any],
+        source: SourceInvoice,
+        *,
+        sequence: int,
+        mode: CopyMode,
+        created_at: datetime,
+        update_count: int = 0,
+    ) -> CopyRecord:
+        cid, iid = self.request.connection_id, self.request.invoice_id
+        qbo_id = str(qbo_invoice["Id"])
+        doc_number = qbo_invoice.get("DocNumber")
+        url = f"{self.s._app_url}/app/invoice?txnId={qbo_id}"
+        total = decimal_or_zero(qbo_invoice.get("TotalAmt"))
+        number_back = doc_number if self.settings.invoice_numbering == "quickbooks" and doc_number else None
+        if self.settings.invoice_numbering == "quickbooks" and not doc_number:
+            self.warnings.append(
+                CopyWarning(
+                    code="no_quickbooks_number",
+                    message="QuickBooks did not number the invoice (custom transaction numbers are on in "
+                    "QuickBooks); the Productive number was kept.",
+                )
+            )
+        self.productive.update_invoice_export(iid, export_id=qbo_id, export_invoice_url=url, number=number_back)
+        if cents(total) != cents(source.amount_with_tax):
+            self.warnings.append(
+                CopyWarning(
+                    code="total_mismatch",
+                    message=f"The QuickBooks total {total} {source.currency} differs from Productive's "
+                    f"{source.amount_with_tax} {source.currency}.",
+                    details={
+                        "quickbooks_total": str(cents(total)),
+                        "productive_total": str(cents(source.amount_with_tax)),
+                        "difference": str(cents(total - source.amount_with_tax)),
+                    },
+                )
+            )
+        now = self.s._clock.now()
+        record = CopyRecord(
+            connection_id=cid,
+            invoice_id=iid,
+            sequence=sequence,
+            copy_id=f"{iid}-{sequence}",
+            quickbooks_invoice_id=qbo_id,
+            doc_number=str(doc_number) if doc_number else None,
+            total_amount=total,
+            currency=source.currency,
+            quickbooks_url=url,
+            mode=mode,
+            created_at=created_at,
+            updated_at=now,
+            sync_token=str(qbo_invoice.get("SyncToken", "0")),
+            customer_id=str((qbo_invoice.get("CustomerRef") or {}).get("value", "")),
+            realm_id=self.company.realm_id,
+            warnings=tuple(self.warnings),
+            update_count=update_count,
+        )
+        self.s._copies.save_copy(record)
+        company_id = self._company_id
+        if company_id:
+            self.s._copies.remember_customer(cid, company_id, source.currency, record.customer_id)
+        return record
+
+    def _move_pdf(self, qbo_id: str, request_id: str) -> None:
+        iid = self.request.invoice_id
+        if self.settings.pdf_source == "quickbooks":
+            pdf = self.qbo.download_pdf("Invoice", qbo_id)
+            self.productive.attach_pdf_to_invoice(iid, f"quickbooks-invoice-{qbo_id}.pdf", pdf)
+        else:
+            pdf = self.productive.download_invoice_pdf(iid)
+            self.qbo.upload_attachment(
+                entity="Invoice",
+                entity_id=qbo_id,
+                filename=f"productive-invoice-{iid}.pdf",
+                content=pdf,
+                content_type="application/pdf",
+                request_id=f"{request_id[:30]}-pdf",
+            )
+
+    _company_id: str | None = None
+
+    def _customer(self, invoice: ProductiveInvoice, currency: str) -> str:
+        cid = self.request.connection_id
+        self._company_id = invoice.company_id
+        if self.request.customer_id:
+            return self.request.customer_id
+        if not invoice.company_id:
+            raise InvalidInput("The invoice has no client company; pick a QuickBooks customer.", code="no_customer")
+        mapped = self.s._copies.customer_for(cid, invoice.company_id, currency)
+        if mapped:
+            return mapped
+        company = invoice.company or self.productive.get_company(invoice.company_id)
+        return _CustomerResolver(self, company, currency).resolve()
+
+    def _custom_field_text(self, invoice: ProductiveInvoice) -> str | None:
+        if self.settings.memo_source != "custom_field" or not self.settings.memo_custom_field_id:
+            return None
+        field_id = self.settings.memo_custom_field_id
+        raw = invoice.custom_fields.get(field_id)
+        if raw is None:
+            return None
+        definition = self.productive.get_custom_field(field_id)
+        return definition.display_value(raw)
+
+    def _tax_choice(self) -> TaxChoice:
+        if self.company.is_us or self.request.tax_code_id:
+            return TaxChoice(code_id=self.request.tax_code_id)
+        cid = self.request.connection_id
+        cached = self.s._copies.cached(cid, "zero_rate_tax_code")
+        if cached:
+            return TaxChoice(code_id=cached)
+        for row in self.qbo.query("select * from TaxCode"):
+            if ZERO_RATE_NAME.search(str(row.get("Name", ""))):
+                self.s._copies.cache(cid, "zero_rate_tax_code", str(row["Id"]))
+                return TaxChoice(code_id=str(row["Id"]))
+        raise InvalidInput(
+            "This QuickBooks company needs a tax code on every line and has no zero-rate code; pick a tax code.",
+            code="tax_code_required",
+        )
+
+
+class _CustomerResolver:
+    """Find the customer by name (inactive ones included), else create it from the billing data."""
+
+    def __init__(self, job: _CopyJob, company: ProductiveCompany, currency: str):
+        self.job = job
+        self.company = company
+        self.currency = currency.upper()
+
+    def resolve(self) -> str:
+        base = clean_display_name(self.company.display_name)
+        if not base:
+            raise InvalidInput("The client company has no name to give the QuickBooks customer.", code="no_customer")
+        candidates = [base, f"{base} ({self.currency})", f"{base} (Productive {self.company.id})"]
+        for name in candidates:
+            found = self._find(name)
+            if found is not None:
+                if self._currency_of(found) != self.currency and self.job.company.multicurrency_enabled:
+                    continue  # a customer has one currency: look for (or make) one in this currency
+                return self._activated(found)
+            try:
+                return self._create(name)
+            except QuickBooksFault as fault:
+                if fault.fault_code == "6240":
+                    continue  # the name belongs to a vendor or an employee: try the next name
+                raise
+        raise Conflict(
+            f"Could not find or create a QuickBooks customer for {base!r}; pick one in the dialog.",
+            code="customer_name_taken",
+        )
+
+    def _find(self, name: str) -> dict[str, Any] | None:
+        rows = self.job.qbo.query(
+            f"select * from Customer where DisplayName = {quote(name)} and Active in (true, false)"
+        )
+        return dict(rows[0]) if rows else None
+
+    def _currency_of(self, customer: dict[str, Any]) -> str:
+        return str((customer.get("CurrencyRef") or {}).get("value") or self.job.company.home_currency).upper()
+
+    def _activated(self, customer: dict[str, Any]) -> str:
+        if customer.get("Active", True) is False:
+            updated = self.job.qbo.update(
+                "Customer",
+                {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "Active": True, "sparse": True},
+                request_id=request_id_for("activate", customer["Id"], customer["SyncToken"]),
+            )
+            return str(updated.get("Id", customer["Id"]))
+        return str(customer["Id"])
+
+    def _create(self, name: str) -> str:
+        company = self.company
+        body: dict[str, Any] = {"DisplayName": name, "CompanyName": clean_display_name(company.name) or name}
+        if company.billing_email:
+            body["PrimaryEmailAddr"] = {"Address": company.billing_email}
+        address = company.billing_address
+        if not address.is_empty:
+            body["BillAddr"] = {
+                key: value
+                for key, value in {
+                    "Line1": address.address,
+                    "City": address.city,
+                    "CountrySubDivisionCode": address.state,
+                    "PostalCode": address.zipcode,
+                    "Country": address.country,
+                }.items()
+                if value
+            }
+        if self.job.company.multicurrency_enabled:
+            body["CurrencyRef"] = {"value": self.currency}
+        created = self.job.qbo.create(
+            "Customer",
+            body,
+            request_id=request_id_for(self.job.request.connection_id, "customer", company.id, self.currency, name),
+        )
+        return str(created["Id"])
+
+
+def _source_invoice(invoice: ProductiveInvoice, lines: list[ProductiveLineItem]) -> SourceInvoice:
+    ordered = sorted(lines, key=lambda line: (line.position if line.position is not None else 10**9, line.id))
+    return SourceInvoice(
+        invoice_id=invoice.id,
+        number=invoice.number,
+        subject=invoice.subject,
+        note=invoice.note,
+        po_number=invoice.purchase_order_number,
+        invoiced_on=invoice.invoiced_on,
+        pay_on=invoice.pay_on,
+        currency=invoice.currency.upper(),
+        discount_percent=invoice.discount or Decimal(0),
+        amount=invoice.amount,
+        amount_with_tax=invoice.amount_with_tax,
+        lines=tuple(
+            SourceLine(
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_percent=line.discount or Decimal(0),
+                service_type_id=line.service_type_id,
+                service_type_name=line.service_type_name,
+                taxable=bool(line.tax_rate_value and line.tax_rate_value > 0),
+            )
+            for line in ordered
+        ),
+        custom_fields=dict(invoice.custom_fields),
+    )
