@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi import OpenAPIMerge
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = ROOT / "openapi.json"
 # Every function that serves HTTP routes through a Powertools resolver named `app`.
-HTTP_FUNCTIONS = ["connections", "oauth_callback"]
+HTTP_FUNCTIONS = ["connections", "copy_invoice", "oauth_callback"]
 
 DESCRIPTION = (
     "Copy Productive invoices to QuickBooks Online and mirror QuickBooks payments back. "

@@ -15,8 +15,12 @@ if TYPE_CHECKING:
     import httpx
 
     from qbosync.adapters.secrets import AppSecrets
+    from qbosync.domain.connection import Connection
+    from qbosync.domain.copies import CopyRepository
     from qbosync.domain.ports import AccessTokenProvider, ConnectionRepository, IntuitOAuth, TokenVault
+    from qbosync.domain.productive import ProductiveApi
     from qbosync.services.connections import ConnectionService
+    from qbosync.services.copies import CopyService
     from qbosync.services.lookups import LookupService
     from qbosync.services.tokens import TokenService
 
@@ -137,6 +141,59 @@ def lookup_service() -> LookupService:
     return LookupService(repository=repository(), tokens=token_service(), quickbooks=quickbooks_api)
 
 
+@cache
+def copy_repository() -> CopyRepository:
+    from qbosync.adapters.dynamodb_copies import DynamoCopyRepository
+
+    return DynamoCopyRepository(_boto3_session().resource("dynamodb").Table(config().table_name))
+
+
+def productive_api(connection: Connection) -> ProductiveApi:
+    """Productive as the connection's API token sees it (the token is read from its secret)."""
+    from qbosync.adapters.productive import ProductiveClient
+    from qbosync.domain.errors import ConnectionNotReady
+
+    secret = vault().read(connection.connection_id)
+    if secret is None:
+        raise ConnectionNotReady("The connection's Productive credentials are gone; connect it again.")
+    return ProductiveClient(
+        config().productive_api_base_url,
+        secret.productive_api_token,
+        connection.organization_id,
+        http=http_client(),
+    )
+
+
+@cache
+def copy_service() -> CopyService:
+    from qbosync.services.copies import CopyService
+
+    return CopyService(
+        connections=repository(),
+        copies=copy_repository(),
+        tokens=token_service(),
+        quickbooks=quickbooks_api,
+        productive=productive_api,
+        clock=clock,
+        quickbooks_app_url=config().qbo_app_url,
+    )
+
+
+@cache
+def idempotency_store() -> Any:
+    """Powertools Idempotency records in the single table (pk/sk, TTL on expires_at)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(
+        table_name=config().table_name,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value="IDEMPOTENCY",
+        expiry_attr="expires_at",
+        boto3_client=_boto3_session().client("dynamodb"),
+    )
+
+
 def reset() -> None:
     """Forget everything built so far (tests that change the environment between stacks)."""
     for factory in (
@@ -149,5 +206,8 @@ def reset() -> None:
         token_service,
         connection_service,
         lookup_service,
+        copy_repository,
+        copy_service,
+        idempotency_store,
     ):
         factory.cache_clear()

@@ -98,3 +98,53 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+class CopyRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str | None = Field(default=None, min_length=1, max_length=64)
+    tax_code_id: str | None = Field(default=None, min_length=1, max_length=64)
+    mode: Literal["update", "create"] = Field(
+        default="update",
+        description="update: change the last copy in place (or create the first one); create: always a new one.",
+    )
+
+
+class CopyWarningView(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+
+
+class CopyView(BaseModel):
+    copy_id: str
+    quickbooks_invoice_id: str
+    doc_number: str | None
+    total_amount: str = Field(description="Decimal string, as QuickBooks computed it.")
+    currency: str
+    quickbooks_url: str
+    mode: Literal["update", "create"]
+    created_at: datetime
+    updated_at: datetime
+    warnings: list[CopyWarningView]
+
+    @classmethod
+    def of(cls, record: Any) -> CopyView:
+        return cls(
+            copy_id=record.copy_id,
+            quickbooks_invoice_id=record.quickbooks_invoice_id,
+            doc_number=record.doc_number,
+            total_amount=f"{record.total_amount:.2f}",
+            currency=record.currency,
+            quickbooks_url=record.quickbooks_url,
+            mode=record.mode,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            warnings=[CopyWarningView(code=w.code, message=w.message, **w.details) for w in record.warnings],
+        )
+
+
+class CopyList(BaseModel):
+    items: list[CopyView]
