@@ -4,6 +4,7 @@ See README.md in this folder for what is emulated and which assumptions fill the
 
 from local.productive_emulator.control import Faults, LoggedRequest, RateLimiter
 from local.productive_emulator.emulator import ProductiveEmulator
+from local.productive_emulator.errors import ApiError
 from local.productive_emulator.seed import DemoIds
 
-__all__ = ["DemoIds", "Faults", "LoggedRequest", "ProductiveEmulator", "RateLimiter"]
+__all__ = ["ApiError", "DemoIds", "Faults", "LoggedRequest", "ProductiveEmulator", "RateLimiter"]

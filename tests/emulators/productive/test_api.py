@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from local.productive_emulator import DemoIds, ProductiveEmulator
+from local.productive_emulator import ApiError, DemoIds, ProductiveEmulator
 from tests.emulators.productive.conftest import JSONAPI, doc, rel
 
 WRITE = {"Content-Type": JSONAPI}
@@ -623,3 +623,87 @@ def test_attachment_upload_multipart_and_jsonapi(emu: ProductiveEmulator, api: h
     assert missing.status_code == 422
     no_invoice = api.post("/attachments", files={"file": ("a.pdf", b"b", "application/pdf")})
     assert no_invoice.status_code == 422
+
+
+# ---------------------------------------------------------------------------------------------- more writes, limits
+
+
+def test_create_invoice_through_the_api(api: httpx.Client, demo: DemoIds) -> None:
+    missing = api.post("/invoices", headers=WRITE, json=doc("invoices", {"subject": "No company"}))
+    assert missing.status_code == 422
+    pointers = {e["source"]["pointer"] for e in _errors(missing)}  # type: ignore[index]
+    assert pointers == {"/data/relationships/company", "/data/attributes/currency", "/data/attributes/invoiced_on"}
+
+    created = api.post(
+        "/invoices",
+        headers=WRITE,
+        json=doc(
+            "invoices",
+            {"currency": "USD", "invoiced_on": "2025-06-01", "subject": "API made"},
+            {
+                "company": rel("companies", demo.company_acme_id),
+                "subsidiary": rel("subsidiaries", demo.subsidiary_us_id),
+            },
+        ),
+    )
+    assert created.status_code == 201, created.text
+    invoice = created.json()["data"]
+    assert invoice["attributes"]["amount_with_tax"] == "0.00"
+    assert invoice["attributes"]["number"] is None
+    wrong_type = api.post(
+        "/invoices",
+        headers=WRITE,
+        json=doc(
+            "invoices",
+            {"currency": "USD", "invoiced_on": "2025-06-01"},
+            {"company": rel("subsidiaries", demo.subsidiary_us_id)},
+        ),
+    )
+    assert wrong_type.status_code == 422
+    assert _errors(wrong_type)[0]["source"] == {"pointer": "/data/relationships/company"}
+
+
+def test_organization_rate_limit_is_shared_by_its_tokens(
+    emu: ProductiveEmulator, api: httpx.Client, demo: DemoIds
+) -> None:
+    emu.set_rate_limit(requests=100, window_seconds=10, organization_requests=3, organization_window_seconds=60)
+    second = {"X-Auth-Token": emu.create_token(demo.organization_id), "X-Organization-Id": demo.organization_id}
+    assert api.get("/companies").status_code == 200
+    assert httpx.get(f"{emu.base_url}/companies", headers=second).status_code == 200
+    assert api.get("/companies").status_code == 200
+    limited = httpx.get(f"{emu.base_url}/companies", headers=second)
+    assert limited.status_code == 429
+    assert _errors(limited)[0]["period"] == 60
+
+
+def test_includes_on_lists_are_deduplicated(api: httpx.Client, demo: DemoIds) -> None:
+    body = api.get(
+        "/line_items", params={"filter[invoice_id]": demo.invoice_usd_id, "include": "service_type,tax_rate"}
+    ).json()
+    keys = [(r["type"], r["id"]) for r in body["included"]]
+    assert len(keys) == len(set(keys))
+    assert sorted(t for t, _ in keys) == ["service_types"] * 3 + ["tax_rates"] * 2
+
+
+def test_concurrent_writes_are_consistent(emu: ProductiveEmulator, demo: DemoIds) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = {"X-Auth-Token": demo.api_token, "X-Organization-Id": demo.organization_id, **WRITE}
+
+    def pay(n: int) -> int:
+        body = doc("payments", {"amount": "1.00", "note": f"p{n}", "invoice_id": demo.invoice_gbp_id})
+        return httpx.post(f"{emu.base_url}/payments", headers=headers, json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(pay, range(24)))
+    assert statuses == [201] * 24
+    payments = emu.payments(demo.invoice_gbp_id)
+    assert len({p["id"] for p in payments}) == 24
+    assert emu.invoice(demo.invoice_gbp_id)["amount_paid"] == "24.00"
+
+
+def test_admin_helpers_validate_like_the_api(emu: ProductiveEmulator, demo: DemoIds) -> None:
+    with pytest.raises(ApiError) as info:
+        emu.create_invoice(demo.organization_id, demo.company_acme_id, currency="usd")
+    assert info.value.status == 422
+    assert info.value.errors[0]["source"] == {"pointer": "/data/attributes/currency"}
