@@ -200,8 +200,6 @@ class Store:
         out: Record = {}
         for name, raw in values.items():
             pointer = f"/data/attributes/{name}"
-            if name.startswith("/"):  # a relationship given as "/data/relationships/x" pointer key
-                continue
             rel = spec.rel_by_key(name)
             if rel is not None:
                 if raw is None:

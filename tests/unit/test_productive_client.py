@@ -229,6 +229,7 @@ def test_not_found_mapping(client: ProductiveClient) -> None:
     with pytest.raises(NotFound) as payment_missing:
         client.update_payment("999999", Decimal(1), date(2025, 1, 1), None)
     assert payment_missing.value.code == "productive_not_found"
+    assert payment_missing.value.message == "Productive payment 999999 was not found"
     with pytest.raises(ProductiveError) as unknown_invoice:  # a dangling relationship is a 422, not a 404
         client.create_payment("999999", Decimal(1), date(2025, 1, 1), None)
     assert unknown_invoice.value.http_status == 422

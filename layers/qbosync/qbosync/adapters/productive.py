@@ -50,6 +50,16 @@ PAGE_SIZE = 200
 MAX_PAGES = 500
 CENT = Decimal("0.01")
 Resource = dict[str, Any]
+_SINGULAR = {
+    "invoices": "invoice",
+    "line_items": "line item",
+    "companies": "company",
+    "contact_entries": "contact entry",
+    "custom_fields": "custom field",
+    "custom_field_options": "custom field option",
+    "payments": "payment",
+    "attachments": "attachment",
+}
 
 
 class _Transient(Exception):  # internal signal for tenacity, never escapes
@@ -443,7 +453,7 @@ class ProductiveClient:
         status = response.status_code
         errors = _error_objects(response)
         if status == 404:
-            what = resource.rstrip("s").replace("_", " ") if resource != "companies" else "company"
+            what = _SINGULAR.get(resource, resource)
             label = f"Productive {what} {resource_id}" if resource_id else f"The Productive {what}"
             return NotFound(
                 f"{label} was not found",
