@@ -16,6 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from local.qbo_emulator import faults, jsonutil
 from local.qbo_emulator.api import JSON_TYPE, Api, ApiContext, ApiResult
+from local.qbo_emulator.entities import attachable, registry
 
 if TYPE_CHECKING:
     from local.qbo_emulator.emulator import QboEmulator
@@ -32,6 +33,7 @@ URLS = Map(
         Rule("/.well-known/openid_sandbox_configuration/", endpoint="discovery", methods=["GET"]),
         Rule("/op/v1/jwks", endpoint="jwks", methods=["GET"]),
         Rule("/v3/company/<realm_id>/<path:rest>", endpoint="api", methods=["GET", "POST"]),
+        Rule("/v3/download/<realm_id>/<object_id>/<token>", endpoint="download", methods=["GET"]),
     ]
 )
 
@@ -68,6 +70,7 @@ class EmulatorApp:
     def __init__(self, emulator: QboEmulator) -> None:
         self.emu = emulator
         self.api = Api()
+        registry.register(self.api)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
@@ -108,6 +111,8 @@ class EmulatorApp:
             return self._json(oauth.discovery(self.emu.base_url))
         if endpoint == "jwks":
             return self._json({"keys": []})
+        if endpoint == "download":
+            return self.download(str(values["realm_id"]), str(values["object_id"]), str(values["token"]))
         if endpoint == "api":
             return self.gateway(request, str(values["realm_id"]), str(values["rest"]))
         return self._json(
@@ -118,6 +123,18 @@ class EmulatorApp:
                 "realms": self.emu.store.ids(),
             }
         )
+
+    def download(self, realm_id: str, object_id: str, token: str) -> Response:
+        """The attachment behind an Attachable's TempDownloadUri (no bearer token, like a signed URL)."""
+        realm = self.emu.store.get(realm_id)
+        found = None
+        if realm is not None:
+            with realm.lock:
+                found = attachable.download(realm.get("Attachable", object_id), token)
+        if found is None:
+            return Response("Not Found", status=404, content_type="text/plain")
+        content, content_type = found
+        return Response(content, status=200, content_type=content_type)
 
     @staticmethod
     def _json(body: dict[str, Any], status: int = 200) -> Response:

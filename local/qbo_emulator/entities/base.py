@@ -152,7 +152,7 @@ BY_PATH: dict[str, EntitySpec] = {spec.path: spec for spec in SPECS.values()}
 
 def render(record: Mapping[str, Any]) -> dict[str, Any]:
     """A stored record as the API returns it (a deep copy; never hand out the stored dict)."""
-    out = copy.deepcopy(dict(record))
+    out = copy.deepcopy({key: value for key, value in record.items() if not key.startswith("_")})
     out.setdefault("domain", "QBO")
     out.setdefault("sparse", False)
     return out
