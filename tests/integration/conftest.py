@@ -3,12 +3,12 @@ calls to moto server, and the QuickBooks emulator over real sockets."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +17,6 @@ import pytest
 
 from local.app_client import AppClient
 from local.stack import LocalStack
-from qbosync import wiring
 
 
 class RecordingHandler(logging.Handler):
@@ -33,6 +32,9 @@ class RecordingHandler(logging.Handler):
 
 @pytest.fixture(scope="session")
 def log_records() -> Iterator[RecordingHandler]:
+    from aws_lambda_powertools import Logger
+
+    Logger(service="qbosync")  # Powertools' own handler must stay the logger's first one
     handler = RecordingHandler()
     root = logging.getLogger()
     root.addHandler(handler)
@@ -45,6 +47,8 @@ def log_records() -> Iterator[RecordingHandler]:
 @pytest.fixture(scope="session")
 def stack(log_records: RecordingHandler) -> Iterator[LocalStack]:
     with LocalStack() as running:
+        # Tests share the emulator's two companies; Intuit's per-realm throttle is tested on its own.
+        running.emulator.set_throttling(enabled=False)
         yield running
 
 
@@ -72,16 +76,15 @@ class RecordingAppClient(AppClient):
 
 
 @pytest.fixture
-def shift_clock(monkeypatch: pytest.MonkeyPatch):
-    """Move the service's clock (not the emulator's) forward."""
+def shift_clock(stack: LocalStack) -> Iterator[Any]:
+    """Move the service's clock (not the emulator's) forward; put it back after the test."""
+    yield stack.shift_service_clock
+    stack.shift_service_clock_reset()
 
-    real_now = wiring.clock.now
 
-    def shift(**delta: float) -> None:
-        offset = timedelta(**delta)
-        monkeypatch.setattr(wiring.clock, "now", lambda: real_now() + offset)
-
-    return shift
+def wiring() -> Any:
+    """The composition root the running handlers use (the gateway re-imports it on a cold start)."""
+    return importlib.import_module("qbosync.wiring")
 
 
 @dataclass

@@ -50,14 +50,14 @@ def test_signature_over_a_different_body_is_401(app) -> None:
     signed = app.request("POST", "/connections", json_body={"a": 1})
     assert signed.status_code == 422  # correctly signed, just invalid
     # Same headers, changed body.
-    from local.app_client import AppClient  # noqa: PLC0415
+    from local.app_client import AppClient
 
     assert isinstance(app, AppClient)
     body = b'{"a": 2}'
     stamp = str(int(time.time()))
-    from qbosync.domain.signing import app_signature  # noqa: PLC0415
+    from qbosync.domain.signing import app_signature
 
-    good = app_signature(app._secret, stamp, "POST", "/connections", b'{"a": 1}')  # noqa: SLF001
+    good = app_signature(app._secret, stamp, "POST", "/connections", b'{"a": 1}')
     response = app.request(
         "POST",
         "/connections",
@@ -88,9 +88,7 @@ def test_wrong_types_are_422_and_nothing_is_written(app, stack) -> None:
     assert app.get(f"/connections/{connection_id}").status_code == 404
 
 
-@pytest.mark.parametrize(
-    "return_url", ["not a url", "ftp://example.com/x", "http://evil.example/cb", "/relative/path"]
-)
+@pytest.mark.parametrize("return_url", ["not a url", "ftp://example.com/x", "http://evil.example/cb", "/relative/path"])
 def test_return_url_must_be_absolute_https(app, return_url) -> None:
     response = app.post(
         "/connections",

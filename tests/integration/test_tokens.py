@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 import boto3
 import httpx
 
-from qbosync import wiring
-from tests.integration.conftest import connect, follow_consent, outcome, start_connection
+from tests.integration.conftest import connect, follow_consent, outcome, start_connection, wiring
 
 
 def _secret(stack, connection_id: str) -> dict:
@@ -23,7 +22,7 @@ def _secret(stack, connection_id: str) -> dict:
 
 def _revoke_at_intuit(stack, refresh_token: str) -> None:
     """What happens when the user disconnects the app from inside QuickBooks."""
-    credentials = wiring.app_secrets().intuit()
+    credentials = wiring().app_secrets().intuit()
     response = httpx.post(
         f"{stack.emulator.base_url}/v2/oauth2/tokens/revoke",
         json={"token": refresh_token},
@@ -62,7 +61,7 @@ def test_access_token_near_expiry_is_refreshed_before_use(app, stack, shift_cloc
 def test_twenty_threads_refreshing_at_once_keep_the_connection(app, stack) -> None:
     connection = connect(app, stack)
     current = _secret(stack, connection.connection_id)["qbo"]["access_token"]
-    service = wiring.token_service()
+    service = wiring().token_service()
     barrier = threading.Barrier(20)
     results: list[str] = []
     errors: list[BaseException] = []
@@ -71,7 +70,7 @@ def test_twenty_threads_refreshing_at_once_keep_the_connection(app, stack) -> No
         barrier.wait()
         try:
             results.append(service.refresh(connection.connection_id, rejected_access_token=current).access_token)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(20)]
@@ -111,15 +110,21 @@ def test_twenty_concurrent_requests_after_expiry_all_succeed(app, stack) -> None
 def test_scheduled_job_refreshes_due_connections_and_records_dates(app, stack, shift_clock) -> None:
     connection = connect(app, stack)
     before = app.get(f"/connections/{connection.connection_id}").json()
-    shift_clock(hours=25)
-    summary = _run_token_refresh(stack)
+    shift_clock(hours=25)  # a day later, for us and for Intuit
+    stack.emulator.clock.advance(25 * 3600)
+    try:
+        summary = _run_token_refresh(stack)
+    finally:
+        stack.emulator.clock.advance(-25 * 3600)
     assert summary["refreshed"] >= 1
     after = app.get(f"/connections/{connection.connection_id}").json()
     assert after["status"] == "connected"
     assert datetime.fromisoformat(after["access_expires_at"]) > datetime.fromisoformat(before["access_expires_at"])
     assert datetime.fromisoformat(after["refresh_expires_at"]) > datetime.fromisoformat(before["refresh_expires_at"])
-    # The hard cap never moves.
-    assert after["refresh_hard_expires_at"] == before["refresh_hard_expires_at"]
+    # The hard cap never moves (to the second: both are "now + what Intuit says remains").
+    hard_before = datetime.fromisoformat(before["refresh_hard_expires_at"])
+    hard_after = datetime.fromisoformat(after["refresh_hard_expires_at"])
+    assert abs((hard_after - hard_before).total_seconds()) < 5
 
 
 def test_revoked_grant_becomes_needs_reconnect_and_reconnecting_fixes_it(app, stack, shift_clock) -> None:
