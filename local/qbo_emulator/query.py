@@ -284,8 +284,14 @@ def parse(text: str) -> Query:
 
 
 def _lookup(record: dict[str, Any], path: str) -> Any:
+    """Follow a dotted path; through a list (e.g. AttachableRef) it yields a list of values."""
     value: Any = record
-    for part in path.split("."):
+    parts = path.split(".")
+    for index, part in enumerate(parts):
+        if isinstance(value, list):
+            rest = ".".join(parts[index:])
+            found = [_lookup(item, rest) for item in value if isinstance(item, dict)]
+            return [item for item in found if item is not None]
         if not isinstance(value, dict):
             return None
         value = value.get(part)
@@ -340,6 +346,11 @@ class _Evaluator:
 
     def matches(self, record: dict[str, Any], cond: Condition) -> bool:
         raw = self.value(record, cond.field)
+        if isinstance(raw, list):
+            return any(self.matches_value(item, cond) for item in raw)
+        return self.matches_value(raw, cond)
+
+    def matches_value(self, raw: Any, cond: Condition) -> bool:
         if cond.op in ("=", "IN"):
             for literal in cond.values:
                 if literal == " ":  # null

@@ -160,9 +160,6 @@ class EmulatorApp:
     def gateway(self, request: Request, realm_id: str, rest: str) -> Response:
         tid = _tid()
         injector = self.emu.faults
-        delay = injector.current_latency()
-        if delay:
-            time.sleep(delay)
         if injector.take_throttle():
             return self._fault_response(faults.throttled(), tid)
         failure = injector.take_failure()
@@ -181,6 +178,9 @@ class EmulatorApp:
         if not throttle.acquire(realm_id, client_id):
             return self._fault_response(faults.throttled(), tid)
         try:
+            delay = injector.current_latency()  # spent while holding a concurrency slot
+            if delay:
+                time.sleep(delay)
             ctx = ApiContext(
                 realm=realm,
                 client_id=client_id,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import warnings
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,10 +13,16 @@ import pytest
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
+from pypdf import PdfReader
 from quickbooks import QuickBooks
-from quickbooks.exceptions import AuthorizationException
+from quickbooks.exceptions import AuthorizationException, QuickbooksException, ValidationException
+from quickbooks.objects.attachable import Attachable
+from quickbooks.objects.base import AttachableRef, CustomerMemo, Ref
 from quickbooks.objects.customer import Customer
+from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
+from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
+from quickbooks.objects.tax import TxnTaxDetail
 
 from local.qbo_emulator import QboEmulator
 
@@ -140,3 +148,125 @@ def test_python_quickbooks_expired_token_raises_authorization_exception(qb: Quic
         warnings.simplefilter("ignore")
         with pytest.raises(AuthorizationException):
             Customer.all(qb=qb)
+
+
+def _ref(value: str) -> Any:
+    ref = Ref()
+    ref.value = value
+    return ref
+
+
+def test_python_quickbooks_creates_customer_and_invoice(qb: Any, emu: QboEmulator) -> None:
+    customer = Customer()
+    customer.DisplayName = "Pythonic O'Hara & Co"
+    customer.CompanyName = "Pythonic O'Hara & Co"
+    saved = customer.save(qb=qb)
+    assert saved.Id
+    assert saved.SyncToken == "0"
+    assert saved.CurrencyRef.value == "USD"
+    assert "Title" not in qb.get_single_object("Customer", saved.Id)["Customer"]  # "" fields are not stored
+    found = Customer.filter(DisplayName="Pythonic O'Hara & Co", qb=qb)
+    assert [c.Id for c in found] == [saved.Id]
+
+    duplicate = Customer()
+    duplicate.DisplayName = "Northwind Traders"  # a vendor's name
+    with pytest.raises(QuickbooksException) as info:
+        duplicate.save(qb=qb)
+    assert info.value.error_code == 6240
+
+    invoice = Invoice()
+    invoice.CustomerRef = saved.to_ref()
+    line = SalesItemLine()
+    line.Amount = Decimal("300.00")
+    line.Description = "Design sprint"
+    line.SalesItemLineDetail = SalesItemLineDetail()
+    line.SalesItemLineDetail.ItemRef = _ref("2")
+    line.SalesItemLineDetail.Qty = 4
+    line.SalesItemLineDetail.UnitPrice = Decimal("75")
+    line.SalesItemLineDetail.TaxCodeRef = _ref("TAX")
+    invoice.Line.append(line)
+    invoice.TxnTaxDetail = TxnTaxDetail()
+    invoice.TxnTaxDetail.TxnTaxCodeRef = _ref("2")
+    memo = CustomerMemo()
+    memo.value = "Thank you"
+    invoice.CustomerMemo = memo
+    invoice.PrivateNote = "src:py-1"
+    created = invoice.save(qb=qb, request_id="py-invoice-1")
+    assert created.DocNumber == "1001"
+    assert Decimal(str(created.TotalAmt)) == Decimal("327.00")  # 300 + 21.75 + 5.25
+    assert Decimal(str(created.TxnTaxDetail.TotalTax)) == Decimal("27.00")
+    again = invoice.save(qb=qb, request_id="py-invoice-1")
+    assert again.Id == created.Id
+
+    # full update through the library: read, change, save
+    fetched = Invoice.get(created.Id, qb=qb)
+    fetched.PrivateNote = "src:py-1 edited"
+    updated = fetched.save(qb=qb)
+    assert updated.SyncToken == "1"
+    assert updated.PrivateNote == "src:py-1 edited"
+    assert Decimal(str(updated.TotalAmt)) == Decimal("327.00")
+
+    # stale SyncToken
+    fetched.PrivateNote = "stale"
+    with pytest.raises(QuickbooksException) as stale:
+        fetched.save(qb=qb)
+    assert stale.value.error_code == 5010
+
+    pdf = updated.download_pdf(qb=qb)
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "Pythonic O'Hara & Co" in text
+    assert "327.00" in text
+
+    updated.void(qb=qb)
+    assert Decimal(str(Invoice.get(created.Id, qb=qb).TotalAmt)) == 0
+
+
+def test_python_quickbooks_invoice_lines_without_qty(qb: Any) -> None:
+    # The library sends Qty 0 / UnitPrice 0 when they are not set; the Amount stands.
+    invoice = Invoice()
+    invoice.CustomerRef = _ref("2")
+    line = SalesItemLine()
+    line.Amount = 150
+    line.SalesItemLineDetail = SalesItemLineDetail()
+    line.SalesItemLineDetail.ItemRef = _ref("4")
+    invoice.Line.append(line)
+    created = invoice.save(qb=qb)
+    assert Decimal(str(created.TotalAmt)) == 150
+    created.delete(qb=qb)
+    with pytest.raises(QuickbooksException):
+        Invoice.get(created.Id, qb=qb)
+
+
+def test_python_quickbooks_validation_error_mapping(qb: Any) -> None:
+    invoice = Invoice()
+    invoice.CustomerRef = _ref("999")
+    line = SalesItemLine()
+    line.Amount = 10
+    line.SalesItemLineDetail = SalesItemLineDetail()
+    line.SalesItemLineDetail.ItemRef = _ref("2")
+    invoice.Line.append(line)
+    with pytest.raises(ValidationException) as info:  # 2500 falls in the library's 2000-4999 range
+        invoice.save(qb=qb)
+    assert info.value.error_code == 2500
+
+
+def test_python_quickbooks_attachable_upload(qb: Any) -> None:
+    invoice = Invoice()
+    invoice.CustomerRef = _ref("1")
+    line = SalesItemLine()
+    line.Amount = 75
+    line.SalesItemLineDetail = SalesItemLineDetail()
+    line.SalesItemLineDetail.ItemRef = _ref("2")
+    invoice.Line.append(line)
+    created = invoice.save(qb=qb)
+    attachable = Attachable()
+    ref = AttachableRef()
+    ref.EntityRef = created.to_ref()
+    attachable.AttachableRef.append(ref)
+    attachable.FileName = "notes.txt"
+    attachable.ContentType = "text/plain"
+    attachable._FileBytes = b"uploaded by python-quickbooks"
+    saved = attachable.save(qb=qb)
+    assert saved.Id
+    assert saved.Size == len(b"uploaded by python-quickbooks")
+    assert httpx.get(saved.TempDownloadUri).content == b"uploaded by python-quickbooks"
