@@ -17,9 +17,7 @@ _PROBE = "import time; t = time.perf_counter(); import {module}; print(time.perf
 
 
 def handler_modules() -> list[str]:
-    return sorted(
-        f"functions.{path.parent.name}.app" for path in (ROOT / "functions").glob("*/app.py")
-    )
+    return sorted(f"functions.{path.parent.name}.app" for path in (ROOT / "functions").glob("*/app.py"))
 
 
 def import_seconds(module: str, runs: int = RUNS) -> float:
@@ -48,7 +46,7 @@ def import_seconds(module: str, runs: int = RUNS) -> float:
 
 
 def run() -> list[str]:
-    lines = ["Cold start (median import time in a fresh process, %d runs each)" % RUNS]
+    lines = [f"Cold start (median import time in a fresh process, {RUNS} runs each)"]
     baseline = import_seconds("boto3")
     lines.append(f"  {'boto3 (baseline)':<36} {baseline * 1000:8.1f} ms")
     worst = 0.0
