@@ -1,0 +1,442 @@
+"""Local AWS: a moto server on a free loopback port with the template's resources in it.
+
+Every AWS::DynamoDB::Table, AWS::SecretsManager::Secret and AWS::SQS::Queue of template.yaml is created
+from its own properties (no second, hand-kept list), in dependency order (a queue's RedrivePolicy
+names its dead-letter queue). Other resource types get local placeholder names so intrinsics that
+mention them still resolve.
+
+    with LocalAws(secret_values={"IntuitAppSecret": {...}}) as aws:
+        aws.endpoint_url            # http://127.0.0.1:<port>
+        aws.physical_ids["Table"]   # what !Ref Table returns locally
+        aws.client("dynamodb").describe_table(TableName=aws.physical_ids["Table"])
+
+moto keeps its state per process, not per server. The first LocalAws started in a process resets
+moto (an empty account) and the last one stopped resets it again; while one runs, another may start
+(each has its own server but they see the same account): it then gives its resources unique names
+(a "-<n>" suffix) and deletes them when it stops. Environment patches are process-global: stop
+instances in the reverse order of starting them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import logging
+import secrets
+import string
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from local.template import (
+    LOCAL_PSEUDO_PARAMETERS,
+    EnvironmentPatch,
+    Names,
+    load_template,
+    parameter_values,
+    references,
+    resolve,
+)
+
+REGION = "us-east-1"
+ACCOUNT_ID = LOCAL_PSEUDO_PARAMETERS["AWS::AccountId"]
+
+#: Credentials that cannot reach a real account.
+FAKE_CREDENTIALS: dict[str, str] = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+}
+
+TABLE_TYPE = "AWS::DynamoDB::Table"
+SECRET_TYPE = "AWS::SecretsManager::Secret"
+QUEUE_TYPE = "AWS::SQS::Queue"
+CREATED_TYPES = (TABLE_TYPE, SECRET_TYPE, QUEUE_TYPE)
+
+# CloudFormation properties of AWS::SQS::Queue that are SQS attributes under the same name
+_QUEUE_ATTRIBUTES = (
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "DelaySeconds",
+    "FifoQueue",
+    "FifoThroughputLimit",
+    "KmsDataKeyReusePeriodSeconds",
+    "KmsMasterKeyId",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "RedriveAllowPolicy",
+    "RedrivePolicy",
+    "SqsManagedSseEnabled",
+    "VisibilityTimeout",
+)
+
+
+@dataclass
+class LocalResource:
+    logical_id: str
+    type: str
+    physical_id: str  # what !Ref returns: table name, secret ARN, queue URL, ...
+    attributes: dict[str, str] = field(default_factory=dict)  # what !GetAtt returns
+    created: bool = False  # False: a placeholder name only (functions, APIs, log groups...)
+
+
+class LocalAws:
+    """moto server + the template's tables, secrets and queues. See the module docstring."""
+
+    _lock = threading.Lock()
+    _running: list[LocalAws] = []
+    _starts = 0
+
+    def __init__(
+        self,
+        template_path: Path | str | None = None,
+        *,
+        parameters: Mapping[str, str] | None = None,
+        secret_values: Mapping[str, str | Mapping[str, Any]] | None = None,
+        stack_name: str = "qbosync-local",
+        region: str = REGION,
+        set_environment: bool = True,
+    ) -> None:
+        """`secret_values`: logical id -> the secret's local value (a JSON object or a string).
+        Secrets without one get their template value: SecretString as written, or for
+        GenerateSecretString its SecretStringTemplate with the generated key and every empty field
+        filled with random values (so rotation paths such as a "previous" key can be exercised).
+        `set_environment`: put fake credentials, the region and AWS_ENDPOINT_URL into os.environ
+        while running (restored by stop())."""
+        self.template = load_template(template_path)
+        self.parameters = parameter_values(self.template, parameters)
+        self.parameters["AWS::Region"] = region
+        self.parameters["AWS::StackName"] = stack_name
+        self.secret_values = dict(secret_values or {})
+        unknown = set(self.secret_values) - {
+            logical_id for logical_id, r in self.template["Resources"].items() if r["Type"] == SECRET_TYPE
+        }
+        if unknown:
+            raise KeyError(f"secret_values names no secret of the template: {sorted(unknown)}")
+        self.base_stack_name = stack_name
+        self.stack_name = stack_name
+        self.name_suffix = ""
+        self.region = region
+        self.set_environment = set_environment
+        self.resources: dict[str, LocalResource] = {}
+        self._server: Any = None
+        self._endpoint_url: str | None = None
+        self._env_patch: EnvironmentPatch | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> LocalAws:
+        from moto.server import ThreadedMotoServer
+
+        if self._server is not None:
+            return self
+        werkzeug_logger = logging.getLogger("werkzeug")  # moto's server logs every request at INFO
+        if werkzeug_logger.level == logging.NOTSET:
+            werkzeug_logger.setLevel(logging.WARNING)
+        with LocalAws._lock:
+            alone = not LocalAws._running
+            LocalAws._starts += 1
+            self.name_suffix = "" if alone else f"-{LocalAws._starts}"
+            LocalAws._running.append(self)
+        self.stack_name = self.base_stack_name + self.name_suffix
+        self.parameters["AWS::StackName"] = self.stack_name
+        self.resources = {}
+        try:
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._server.start()
+            host, port = self._server.get_host_and_port()
+            self._endpoint_url = f"http://{host}:{port}"
+            if alone:
+                self._reset_moto()
+            if self.set_environment:
+                self._env_patch = EnvironmentPatch(self.environment).apply()
+            self._create_resources()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self._env_patch is not None:
+            self._env_patch.restore()
+            self._env_patch = None
+        if self._server is not None:
+            with LocalAws._lock:
+                if self in LocalAws._running:
+                    LocalAws._running.remove(self)
+                last = not LocalAws._running
+            with contextlib.suppress(Exception):
+                if last:
+                    self._reset_moto()
+                else:
+                    self._delete_resources()
+            self._server.stop()
+            wsgi_server = getattr(self._server, "_server", None)
+            if wsgi_server is not None:
+                wsgi_server.server_close()  # release the listening socket
+            self._server = None
+            self._endpoint_url = None
+        with LocalAws._lock:
+            if self in LocalAws._running:
+                LocalAws._running.remove(self)
+
+    def __enter__(self) -> LocalAws:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ access
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._endpoint_url is None:
+            raise RuntimeError("LocalAws is not running")
+        return self._endpoint_url
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What a process needs to talk to this local AWS with plain boto3."""
+        return {
+            **FAKE_CREDENTIALS,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+        }
+
+    @property
+    def physical_ids(self) -> dict[str, str]:
+        """Logical id -> what !Ref returns locally (table name, secret ARN, queue URL...)."""
+        return {logical_id: resource.physical_id for logical_id, resource in self.resources.items()}
+
+    @property
+    def names(self) -> Names:
+        """Everything local.template.resolve needs to resolve this template's intrinsics locally."""
+        return Names(
+            refs=self.physical_ids,
+            attributes={logical_id: dict(r.attributes) for logical_id, r in self.resources.items()},
+            parameters=dict(self.parameters),
+        )
+
+    def session(self) -> Any:
+        """A boto3 Session with the fake credentials and the local region."""
+        import boto3
+
+        return boto3.Session(
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=self.region,
+        )
+
+    def client(self, service_name: str) -> Any:
+        """A boto3 client of this local AWS (endpoint set explicitly, whatever os.environ says)."""
+        return self.session().client(service_name, endpoint_url=self.endpoint_url)
+
+    def secret_value(self, logical_id: str) -> str:
+        secret_id = self._resource(logical_id, SECRET_TYPE).physical_id
+        return str(self.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+
+    def secret_json(self, logical_id: str) -> dict[str, Any]:
+        value = json.loads(self.secret_value(logical_id))
+        if not isinstance(value, dict):
+            raise ValueError(f"secret {logical_id} is not a JSON object")
+        return value
+
+    def put_secret_value(self, logical_id: str, value: str | Mapping[str, Any]) -> None:
+        secret_id = self._resource(logical_id, SECRET_TYPE).physical_id
+        text = value if isinstance(value, str) else json.dumps(dict(value))
+        self.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=text)
+
+    def _resource(self, logical_id: str, resource_type: str) -> LocalResource:
+        resource = self.resources.get(logical_id)
+        if resource is None or resource.type != resource_type or not resource.created:
+            raise KeyError(f"no local {resource_type} {logical_id!r}")
+        return resource
+
+    # ------------------------------------------------------------------ creation
+
+    def _reset_moto(self) -> None:
+        host, port = self._server.get_host_and_port()
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        try:
+            connection.request("POST", "/moto-api/reset")
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"moto reset failed with HTTP {response.status}")
+        finally:
+            connection.close()
+
+    def _create_resources(self) -> None:
+        all_resources: dict[str, Any] = self.template["Resources"]
+        for logical_id, resource in all_resources.items():
+            if resource["Type"] not in CREATED_TYPES:
+                self.resources[logical_id] = self._placeholder(logical_id, resource["Type"])
+        pending = {
+            logical_id: resource for logical_id, resource in all_resources.items() if resource["Type"] in CREATED_TYPES
+        }
+        while pending:
+            ready = [
+                logical_id
+                for logical_id, resource in pending.items()
+                if not (references(resource.get("Properties", {})) & set(pending))
+            ]
+            if not ready:
+                raise ValueError(f"circular references between {sorted(pending)}")
+            for logical_id in ready:
+                resource = pending.pop(logical_id)
+                props = resolve(resource.get("Properties", {}), self.names)
+                create = {
+                    TABLE_TYPE: self._create_table,
+                    SECRET_TYPE: self._create_secret,
+                    QUEUE_TYPE: self._create_queue,
+                }[resource["Type"]]
+                self.resources[logical_id] = create(logical_id, props)
+
+    def _physical_name(self, logical_id: str) -> str:
+        return f"{self.stack_name}-{logical_id}"
+
+    def _explicit_name(self, name: str | None) -> str | None:
+        """A name written in the template, made unique while another LocalAws shares moto."""
+        if not name:
+            return None
+        if name.endswith(".fifo"):
+            return name[: -len(".fifo")] + self.name_suffix + ".fifo"
+        return name + self.name_suffix
+
+    def _delete_resources(self) -> None:
+        for resource in reversed(list(self.resources.values())):
+            if not resource.created:
+                continue
+            with contextlib.suppress(Exception):
+                if resource.type == TABLE_TYPE:
+                    self.client("dynamodb").delete_table(TableName=resource.physical_id)
+                elif resource.type == SECRET_TYPE:
+                    self.client("secretsmanager").delete_secret(
+                        SecretId=resource.physical_id, ForceDeleteWithoutRecovery=True
+                    )
+                elif resource.type == QUEUE_TYPE:
+                    self.client("sqs").delete_queue(QueueUrl=resource.physical_id)
+
+    def _placeholder(self, logical_id: str, resource_type: str) -> LocalResource:
+        name = self._physical_name(logical_id)
+        service = resource_type.split("::")[1].lower() if resource_type.count("::") == 2 else "local"
+        arn = f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{name}"
+        if resource_type in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            arn = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}"
+        return LocalResource(logical_id, resource_type, name, {"Arn": arn})
+
+    def _create_table(self, logical_id: str, props: dict[str, Any]) -> LocalResource:
+        client = self.client("dynamodb")
+        name = self._explicit_name(props.get("TableName")) or self._physical_name(logical_id)
+        billing_mode = props.get("BillingMode", "PROVISIONED")
+        request: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": billing_mode,
+        }
+        throughput = props.get("ProvisionedThroughput", {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
+        if billing_mode == "PROVISIONED":
+            request["ProvisionedThroughput"] = throughput
+        for index_kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            indexes = []
+            for declared in props.get(index_kind, []):
+                index = dict(declared)
+                if index_kind == "GlobalSecondaryIndexes" and billing_mode == "PROVISIONED":
+                    index.setdefault("ProvisionedThroughput", throughput)
+                indexes.append(index)
+            if indexes:
+                request[index_kind] = indexes
+        if "StreamSpecification" in props:
+            request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        sse = props.get("SSESpecification")
+        if sse:
+            request["SSESpecification"] = {
+                "Enabled": bool(sse.get("SSEEnabled")),
+                **({"SSEType": sse["SSEType"]} if "SSEType" in sse else {}),
+                **({"KMSMasterKeyId": sse["KMSMasterKeyId"]} if "KMSMasterKeyId" in sse else {}),
+            }
+        description = client.create_table(**request)["TableDescription"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            client.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
+        pitr = props.get("PointInTimeRecoverySpecification", {})
+        if pitr.get("PointInTimeRecoveryEnabled"):
+            client.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+        attributes = {"Arn": description["TableArn"]}
+        if description.get("LatestStreamArn"):
+            attributes["StreamArn"] = description["LatestStreamArn"]
+        return LocalResource(logical_id, TABLE_TYPE, name, attributes, created=True)
+
+    def _secret_string(self, logical_id: str, props: Mapping[str, Any]) -> str:
+        if logical_id in self.secret_values:
+            value = self.secret_values[logical_id]
+            return value if isinstance(value, str) else json.dumps(dict(value))
+        if "SecretString" in props:
+            return str(props["SecretString"])
+        spec = props.get("GenerateSecretString", {})
+        length = int(spec.get("PasswordLength", 32))
+        alphabet = string.ascii_letters + string.digits
+        exclude = str(spec.get("ExcludeCharacters", ""))
+        alphabet = "".join(c for c in alphabet if c not in exclude)
+
+        def generate() -> str:
+            return "".join(secrets.choice(alphabet) for _ in range(length))
+
+        if "SecretStringTemplate" not in spec:
+            return generate()
+        value = json.loads(spec["SecretStringTemplate"])
+        value[spec["GenerateStringKey"]] = generate()
+        for key, item in value.items():
+            if item == "":
+                value[key] = generate()
+        return json.dumps(value)
+
+    def _create_secret(self, logical_id: str, props: dict[str, Any]) -> LocalResource:
+        name = self._explicit_name(props.get("Name")) or self._physical_name(logical_id)
+        request: dict[str, Any] = {"Name": name, "SecretString": self._secret_string(logical_id, props)}
+        if props.get("Description"):
+            request["Description"] = props["Description"]
+        arn = self.client("secretsmanager").create_secret(**request)["ARN"]
+        # !Ref of a secret is its ARN; GetAtt Id is the ARN too
+        return LocalResource(logical_id, SECRET_TYPE, arn, {"Id": arn, "Name": name}, created=True)
+
+    def _create_queue(self, logical_id: str, props: dict[str, Any]) -> LocalResource:
+        client = self.client("sqs")
+        name = self._explicit_name(props.get("QueueName")) or self._physical_name(logical_id)
+        if props.get("FifoQueue") and not name.endswith(".fifo"):
+            name += ".fifo"
+        attributes: dict[str, str] = {}
+        for key in _QUEUE_ATTRIBUTES:
+            if key in props:
+                value = props[key]
+                if isinstance(value, bool):
+                    attributes[key] = "true" if value else "false"
+                elif isinstance(value, dict | list):
+                    attributes[key] = json.dumps(value)
+                else:
+                    attributes[key] = str(value)
+        url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return LocalResource(
+            logical_id, QUEUE_TYPE, url, {"Arn": arn, "QueueName": name, "QueueUrl": url}, created=True
+        )

@@ -1,0 +1,214 @@
+"""local/aws.py: moto on loopback with the resources of the real template (and of the fixture
+template, for queues with a redrive policy and the SQS poller)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from local.aws import LocalAws
+from local.gateway import LocalGateway
+from local.template import load_template, resolve, resolved_environment
+from tests.local.conftest import FIXTURE_TEMPLATE
+
+INTUIT_APP = {
+    "client_id": "client-123",
+    "client_secret": "secret-456",
+    "webhook_verifier_token": "verifier-789",
+    "redirect_uri": "http://127.0.0.1:1/oauth/callback",
+}
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[LocalAws]:
+    with LocalAws(secret_values={"IntuitAppSecret": INTUIT_APP}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+def test_endpoint_and_environment(aws: LocalAws) -> None:
+    assert aws.endpoint_url.startswith("http://127.0.0.1:")
+    assert os.environ["AWS_ENDPOINT_URL"] == aws.endpoint_url
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
+    assert os.environ["AWS_DEFAULT_REGION"] == "us-east-1"
+
+
+def test_table_is_created_from_the_template(aws: LocalAws, template: dict[str, Any]) -> None:
+    declared = template["Resources"]["Table"]["Properties"]
+    client = boto3.client("dynamodb")  # plain boto3: the environment points it at moto
+    table = client.describe_table(TableName=aws.physical_ids["Table"])["Table"]
+    assert table["KeySchema"] == declared["KeySchema"]
+    assert sorted(table["AttributeDefinitions"], key=str) == sorted(declared["AttributeDefinitions"], key=str)
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    (index,) = table["GlobalSecondaryIndexes"]
+    (declared_index,) = declared["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == declared_index["IndexName"] == "gsi1"
+    assert index["KeySchema"] == declared_index["KeySchema"]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert table["SSEDescription"]["Status"] == "ENABLED"
+    ttl = client.describe_time_to_live(TableName=aws.physical_ids["Table"])["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+    backups = client.describe_continuous_backups(TableName=aws.physical_ids["Table"])
+    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert aws.resources["Table"].attributes["Arn"] == table["TableArn"]
+
+
+def test_table_and_index_work(aws: LocalAws) -> None:
+    table = boto3.resource("dynamodb").Table(aws.physical_ids["Table"])
+    table.put_item(Item={"pk": "A#1", "sk": "META", "gsi1pk": "DUE", "gsi1sk": "2026-01-01", "expires_at": 1})
+    assert table.get_item(Key={"pk": "A#1", "sk": "META"})["Item"]["gsi1pk"] == "DUE"
+    found = table.query(
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :due",
+        ExpressionAttributeValues={":due": "DUE"},
+    )["Items"]
+    assert [item["pk"] for item in found] == ["A#1"]
+
+
+def test_intuit_app_secret_has_the_callers_value(aws: LocalAws) -> None:
+    client = boto3.client("secretsmanager")
+    by_arn = client.get_secret_value(SecretId=aws.physical_ids["IntuitAppSecret"])
+    by_name = client.get_secret_value(SecretId="qbosync/dev/intuit-app")  # Name from the template, Stage=dev
+    assert json.loads(by_arn["SecretString"]) == json.loads(by_name["SecretString"]) == INTUIT_APP
+
+
+def test_signing_secret_is_generated(aws: LocalAws) -> None:
+    value = aws.secret_json("AppSigningSecret")
+    assert set(value) == {"current", "previous"}
+    assert len(value["current"]) == len(value["previous"]) == 64
+    assert value["current"] != value["previous"]
+    assert value["current"].isalnum()
+
+
+def test_put_secret_value(aws: LocalAws) -> None:
+    aws.put_secret_value("IntuitAppSecret", {**INTUIT_APP, "redirect_uri": "http://x/cb"})
+    try:
+        assert aws.secret_json("IntuitAppSecret")["redirect_uri"] == "http://x/cb"
+    finally:
+        aws.put_secret_value("IntuitAppSecret", INTUIT_APP)
+
+
+def test_dead_letter_queue(aws: LocalAws) -> None:
+    url = aws.physical_ids["TokenRefreshDeadLetterQueue"]
+    attributes = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    assert attributes["MessageRetentionPeriod"] == "1209600"
+    assert attributes["QueueArn"] == aws.resources["TokenRefreshDeadLetterQueue"].attributes["Arn"]
+
+
+def test_every_table_secret_and_queue_of_the_template_exists(aws: LocalAws, template: dict[str, Any]) -> None:
+    wanted = {
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] in ("AWS::DynamoDB::Table", "AWS::SecretsManager::Secret", "AWS::SQS::Queue")
+    }
+    assert {logical_id for logical_id, r in aws.resources.items() if r.created} == wanted
+
+
+def test_globals_environment_resolves_to_local_names(aws: LocalAws, template: dict[str, Any]) -> None:
+    env = resolved_environment(template, aws.names)
+    assert env["TABLE_NAME"] == aws.physical_ids["Table"]
+    assert env["INTUIT_APP_SECRET_ID"] == aws.physical_ids["IntuitAppSecret"]
+    assert env["APP_SIGNING_SECRET_ID"].startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:")
+    assert env["CONNECTION_SECRET_PREFIX"] == "qbosync/dev/connections/"
+    assert env["STAGE"] == "dev"
+    assert env["QBO_ENVIRONMENT"] == "sandbox"
+    assert resolve({"Fn::Sub": "${Table.Arn}/index/*"}, aws.names).endswith(":table/qbosync-local-Table/index/*")
+
+
+def test_a_second_instance_gets_its_own_resources(aws: LocalAws) -> None:
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    with LocalAws(parameters={"Stage": "prod"}) as second:
+        assert second.endpoint_url != aws.endpoint_url
+        assert second.physical_ids["Table"] != aws.physical_ids["Table"]
+        assert second.secret_json("IntuitAppSecret")["client_id"] == "SET_OUT_OF_BAND"  # the template's value
+        second_table = second.physical_ids["Table"]
+        second_secret = second.physical_ids["AppSigningSecret"]
+        assert second_secret != aws.physical_ids["AppSigningSecret"]
+    assert os.environ["AWS_ENDPOINT_URL"] == endpoint  # put back
+    with pytest.raises(ClientError):
+        aws.client("secretsmanager").get_secret_value(SecretId=second_secret)
+    client = aws.client("dynamodb")
+    assert second_table not in client.list_tables()["TableNames"]  # the second one cleaned up after itself
+    assert aws.physical_ids["Table"] in client.list_tables()["TableNames"]  # and left ours alone
+
+
+def test_unknown_secret_values_are_refused() -> None:
+    with pytest.raises(KeyError, match="NoSuchSecret"):
+        LocalAws(secret_values={"NoSuchSecret": "x"})
+
+
+# --------------------------------------------------------------------------- fixture template: queues
+
+
+@pytest.fixture
+def fixture_aws(aws: LocalAws) -> Iterator[LocalAws]:
+    with LocalAws(FIXTURE_TEMPLATE) as running:
+        yield running
+
+
+def test_redrive_policy_points_at_the_dead_letter_queue(fixture_aws: LocalAws) -> None:
+    attributes = fixture_aws.client("sqs").get_queue_attributes(
+        QueueUrl=fixture_aws.physical_ids["WorkQueue"], AttributeNames=["All"]
+    )["Attributes"]
+    assert json.loads(attributes["RedrivePolicy"]) == {
+        "deadLetterTargetArn": fixture_aws.resources["WorkDeadLetterQueue"].attributes["Arn"],
+        "maxReceiveCount": 2,
+    }
+    assert attributes["VisibilityTimeout"] == "30"
+
+
+def test_sqs_poller_honours_batch_size_and_partial_failures(fixture_aws: LocalAws) -> None:
+    sqs = fixture_aws.client("sqs")
+    queue = fixture_aws.physical_ids["WorkQueue"]
+    dlq = fixture_aws.physical_ids["WorkDeadLetterQueue"]
+    with LocalGateway(FIXTURE_TEMPLATE, names=fixture_aws.names) as gateway:
+        (poller,) = gateway.sqs_pollers(sqs_client=sqs, failure_visibility_timeout=0)
+        assert poller.batch_size == 3
+        assert poller.report_batch_item_failures is True
+        for body in ("ok-1", "fail-1", "ok-2", "ok-3"):
+            sqs.send_message(QueueUrl=queue, MessageBody=body)
+        module = gateway.handler("WorkerFunction").__module__
+        processed = __import__(module, fromlist=["PROCESSED"]).PROCESSED
+        processed.clear()
+
+        assert poller.poll_once() == 3  # BatchSize
+        assert poller.poll_once() >= 1
+        assert sorted(processed) == ["ok-1", "ok-2", "ok-3"]
+        # the failed message came back; after maxReceiveCount receives the queue moves it to the DLQ
+        poller.drain(max_batches=5)
+        moved = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
+        assert [message["Body"] for message in moved] == ["fail-1"]
+        assert sorted(processed) == ["ok-1", "ok-2", "ok-3"]
+
+
+def test_sqs_poller_keeps_the_whole_batch_when_the_handler_raises(fixture_aws: LocalAws) -> None:
+    sqs = fixture_aws.client("sqs")
+    queue = fixture_aws.physical_ids["WorkQueue"]
+    with LocalGateway(FIXTURE_TEMPLATE, names=fixture_aws.names) as gateway:
+        (poller,) = gateway.sqs_pollers(sqs_client=sqs, failure_visibility_timeout=0)
+        sqs.send_message(QueueUrl=queue, MessageBody="crash")
+        sqs.send_message(QueueUrl=queue, MessageBody="ok-after-crash")
+        assert poller.poll_once() == 2
+        left = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
+        assert left["Attributes"]["ApproximateNumberOfMessages"] == "2"
+
+
+def test_an_extra_instance_deletes_its_resources_on_stop(aws: LocalAws) -> None:
+    """(A clean account on every start when no other instance runs is checked in a fresh process
+    by test_lifecycle.)"""
+    with LocalAws(FIXTURE_TEMPLATE) as extra:
+        url = extra.physical_ids["WorkQueue"]
+    with pytest.raises(ClientError):
+        aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
