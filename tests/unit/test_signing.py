@@ -3,14 +3,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Any
 
 from qbosync.domain.signing import app_signature, intuit_webhook_signature, signature_problem
 
 NOW = 1_800_000_000
 
 
-def check(**overrides):
-    args = {
+def check(**overrides: object) -> str | None:
+    args: dict[str, Any] = {
         "secrets": ["current-secret", "previous-secret"],
         "timestamp": str(NOW),
         "signature": app_signature("current-secret", str(NOW), "POST", "/connections?x=1", b'{"a":1}'),

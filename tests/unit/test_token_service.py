@@ -95,7 +95,7 @@ def test_invalid_grant_is_not_believed_when_another_worker_rotated_meanwhile(wor
         vault.write("c1", stale.with_tokens(fresh))
         return original_refresh(token)
 
-    oauth.refresh = rotate_behind_our_back  # type: ignore[method-assign]
+    oauth.refresh = rotate_behind_our_back
     assert service.access_token("c1") == "access-2"
     assert repo.get("c1").status is ConnectionStatus.CONNECTED
 
