@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -66,7 +66,7 @@ def copy_invoice(
     else:
         result = _copy_once.__wrapped__(request=request)
     logger.info("invoice copied", extra={"connection_id": connection_id, "invoice_id": invoice_id})
-    return Response(status_code=201, body=CopyView.model_validate(result))
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=CopyView.model_validate(result))
 
 
 @app.get("/connections/<connection_id>/invoices/<invoice_id>/copies")

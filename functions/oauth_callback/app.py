@@ -43,7 +43,7 @@ def oauth_callback(
         "authorization finished",
         extra={"outcome": "connected" if "status=connected" in location else "error"},
     )
-    return Response(status_code=302, headers={"Location": location, "Cache-Control": "no-store"})
+    return Response(status_code=302, body="", headers={"Location": location, "Cache-Control": "no-store"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
