@@ -18,6 +18,18 @@ from local.qbo_emulator.store import CachedResponse, Realm
 JSON_TYPE = "application/json;charset=UTF-8"
 
 
+@dataclass(frozen=True)
+class Event:
+    """A change webhooks and CDC report: operation is Create, Update, Delete, Void, Emailed or Merge."""
+
+    realm_id: str
+    entity: str
+    entity_id: str
+    operation: str
+    at: datetime
+    deleted_id: str | None = None
+
+
 @dataclass
 class ApiContext:
     realm: Realm
@@ -25,16 +37,23 @@ class ApiContext:
     request: Request
     now: datetime
     segments: list[str]
-    # set by a write handler that wants the connection dropped after committing (fault injection)
-    extra: dict[str, Any] = field(default_factory=dict)
+    # batch items run the same handlers with their own body and parameters
+    body_override: dict[str, Any] | None = None
+    params_override: dict[str, str] | None = None
+    events: list[Event] = field(default_factory=list)
 
-    @property
-    def args(self) -> Any:
-        return self.request.args
+    def param(self, name: str) -> str | None:
+        if self.params_override is not None:
+            return self.params_override.get(name)
+        values = self.request.args.getlist(name)
+        return ",".join(values) if values else None
 
     def includes(self, word: str) -> bool:
-        values = ",".join(self.request.args.getlist("include"))
+        values = self.param("include") or ""
         return word.lower() in [part.strip().lower() for part in values.split(",")]
+
+    def emit(self, entity: str, entity_id: str, operation: str, deleted_id: str | None = None) -> None:
+        self.events.append(Event(self.realm.realm_id, entity, str(entity_id), operation, self.now, deleted_id))
 
 
 @dataclass
@@ -66,6 +85,8 @@ def decode_body(ctx: ApiContext) -> str:
 
 
 def json_body(ctx: ApiContext) -> dict[str, Any]:
+    if ctx.body_override is not None:
+        return ctx.body_override
     text = decode_body(ctx)
     try:
         body = jsonutil.loads(text)

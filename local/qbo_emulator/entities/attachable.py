@@ -139,6 +139,7 @@ def _store(
     elif not record.get("Note"):
         raise faults.required_param("Note", "Attachable")
     ctx.realm.put("Attachable", record)
+    ctx.emit("Attachable", record["Id"], "Create")
     return record
 
 
@@ -198,6 +199,7 @@ def write(ctx: ApiContext) -> ApiResult:
         if op == "delete":
             previous = common.existing_for_write(ctx, body, "Attachable")
             realm.remove("Attachable", str(previous["Id"]), ctx.now)
+            ctx.emit("Attachable", str(previous["Id"]), "Delete")
             return json_result(ctx, {"Attachable": {"Id": str(previous["Id"]), "status": "Deleted", "domain": "QBO"}})
         if body.get("Id") not in (None, ""):
             previous = common.existing_for_write(ctx, body, "Attachable")
@@ -209,6 +211,7 @@ def write(ctx: ApiContext) -> ApiResult:
             record["AttachableRef"] = _refs(ctx, body) if "AttachableRef" in body else previous["AttachableRef"]
             common.stamp_update(ctx, record, previous)
             realm.put("Attachable", record)
+            ctx.emit("Attachable", record["Id"], "Update")
         else:
             record = _store(ctx, body, None, None, None)
         return common.entity_result(ctx, "Attachable", record)

@@ -136,6 +136,14 @@ SPECS: dict[str, EntitySpec] = {
             numeric=frozenset({"TotalAmt", "Balance", "Id"}),
         ),
         EntitySpec(
+            "Payment",
+            "payment",
+            filterable=_fields("TxnDate", "CustomerRef", "TotalAmt", "PaymentRefNum", "UnappliedAmt"),
+            sortable=_fields("TxnDate", "TotalAmt", "PaymentRefNum"),
+            aliases={"CustomerRef": "CustomerRef.value"},
+            numeric=frozenset({"TotalAmt", "UnappliedAmt", "Id"}),
+        ),
+        EntitySpec(
             "Attachable",
             "attachable",
             filterable=_fields(

@@ -151,7 +151,7 @@ def entity_result(ctx: ApiContext, entity: str, record: Record) -> ApiResult:
 
 
 def operation(ctx: ApiContext) -> str:
-    return (ctx.request.args.get("operation") or "").strip().lower()
+    return (ctx.param("operation") or "").strip().lower()
 
 
 def check_name_chars(value: Any, name: str) -> None:

@@ -555,18 +555,23 @@ def _next_seq(ctx: ApiContext) -> int:
 
 
 def write(ctx: ApiContext) -> ApiResult:
+    from local.qbo_emulator.entities.payment import applied_to
+
     body = json_body(ctx)
     op = common.operation(ctx)
     realm = ctx.realm
     with realm.lock:
-        if op == "delete":
+        if op in ("delete", "void"):
             previous = common.existing_for_write(ctx, body, "Invoice")
-            realm.remove("Invoice", str(previous["Id"]), ctx.now)
-            return json_result(ctx, {"Invoice": {"Id": str(previous["Id"]), "status": "Deleted", "domain": "QBO"}})
-        if op == "void":
-            previous = common.existing_for_write(ctx, body, "Invoice")
+            if applied_to(realm, str(previous["Id"])) > 0:
+                raise _fault_6000(f"Invoice {previous['Id']} has payments applied; remove them before you {op} it")
+            if op == "delete":
+                realm.remove("Invoice", str(previous["Id"]), ctx.now)
+                ctx.emit("Invoice", str(previous["Id"]), "Delete")
+                return json_result(ctx, {"Invoice": {"Id": str(previous["Id"]), "status": "Deleted", "domain": "QBO"}})
             record = _voided(previous)
             common.stamp_update(ctx, record, previous)
+            ctx.emit("Invoice", record["Id"], "Void")
         elif op in ("", "create", "update"):
             if body.get("Id") not in (None, ""):
                 previous = common.existing_for_write(ctx, body, "Invoice")
@@ -574,16 +579,33 @@ def write(ctx: ApiContext) -> ApiResult:
                     raise _fault_6000("A voided transaction cannot be edited")
                 source = _sparse_source(previous, body) if common.is_sparse(body) else body
                 record = build(ctx, source, previous)
+                applied = applied_to(realm, str(previous["Id"]))
+                if record["TotalAmt"] < applied:
+                    raise _fault_6000(
+                        f"The invoice total ({record['TotalAmt']}) cannot be less than the payments applied "
+                        f"to it ({applied})"
+                    )
+                set_balance(record, applied)
+                record["LinkedTxn"] = copy.deepcopy(previous.get("LinkedTxn", []))
                 record["_seq"] = previous.get("_seq", 0)
                 common.stamp_update(ctx, record, previous)
+                ctx.emit("Invoice", record["Id"], "Update")
             else:
                 record = build(ctx, body, None)
                 record["_seq"] = _next_seq(ctx)
                 common.stamp_new(ctx, record, "Invoice")
+                ctx.emit("Invoice", record["Id"], "Create")
         else:
             raise faults.unsupported_operation(f"Operation {op} is not supported for Invoice.")
         realm.put("Invoice", record)
         return common.entity_result(ctx, "Invoice", record)
+
+
+def set_balance(record: Record, applied: Decimal) -> None:
+    """Balance = TotalAmt - payments applied (HomeBalance in home currency)."""
+    balance = money(Decimal(record["TotalAmt"]) - applied)
+    record["Balance"] = balance
+    record["HomeBalance"] = money(balance * Decimal(record.get("ExchangeRate", 1)))
 
 
 def _sparse_source(previous: Record, body: Record) -> Record:

@@ -138,8 +138,10 @@ def write(ctx: ApiContext) -> ApiResult:
             source = common.merged_for_sparse(previous, body) if common.is_sparse(body) else body
             record = _build(ctx, source, previous)
             common.stamp_update(ctx, record, previous)
+            ctx.emit("Item", record["Id"], "Update")
         else:
             record = _build(ctx, body, None)
             common.stamp_new(ctx, record, "Item")
+            ctx.emit("Item", record["Id"], "Create")
         realm.put("Item", record)
         return common.entity_result(ctx, "Item", record)

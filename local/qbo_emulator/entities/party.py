@@ -244,9 +244,11 @@ def make_writer(entity: str) -> Any:
                     source = body
                 record = _build(ctx, entity, source, previous)
                 common.stamp_update(ctx, record, previous)
+                ctx.emit(entity, record["Id"], "Update")
             else:
                 record = _build(ctx, entity, body, None)
                 common.stamp_new(ctx, record, entity)
+                ctx.emit(entity, record["Id"], "Create")
             realm.put(entity, record)
             return common.entity_result(ctx, entity, record)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from local.qbo_emulator import faults
 from local.qbo_emulator.api import Api, ApiContext, ApiResult
 from local.qbo_emulator.clock import qbo_time
-from local.qbo_emulator.entities import attachable, common, invoice, item, party
+from local.qbo_emulator.entities import attachable, common, invoice, item, party, payment
 from local.qbo_emulator.pdf import invoice_pdf
 
 
@@ -29,7 +29,7 @@ def _invoice_send(ctx: ApiContext) -> ApiResult:
         if previous is None:
             raise faults.object_not_found("Invoice", invoice_id, status=400)
         record = dict(previous)
-        send_to = ctx.request.args.get("sendTo")
+        send_to = ctx.param("sendTo")
         if send_to:
             record["BillEmail"] = {"Address": send_to}
         if not record.get("BillEmail", {}).get("Address"):
@@ -40,6 +40,7 @@ def _invoice_send(ctx: ApiContext) -> ApiResult:
         record["DeliveryInfo"] = {"DeliveryType": "Email", "DeliveryTime": qbo_time(ctx.now, realm.tz)}
         common.stamp_update(ctx, record, previous)
         realm.put("Invoice", record)
+        ctx.emit("Invoice", invoice_id, "Emailed")
         result = common.entity_result(ctx, "Invoice", record)
     result.is_write = True
     return result
@@ -51,6 +52,7 @@ def register(api: Api) -> None:
     api.writers["item"] = item.write
     api.writers["invoice"] = invoice.write
     api.writers["attachable"] = attachable.write
+    api.writers["payment"] = payment.write
     api.subresources[("invoice", "pdf")] = _invoice_pdf
     api.subresources[("invoice", "send")] = _invoice_send
     api.operations["upload"] = attachable.upload
