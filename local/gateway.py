@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import importlib
 import json
 import logging
@@ -107,6 +108,10 @@ class LambdaContext:
         self.log_stream_name = self.log_stream_name or (
             f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{secrets.token_hex(16)}"
         )
+        self.start_clock()
+
+    def start_clock(self) -> None:
+        """The invocation starts now: the remaining time counts down from the Timeout."""
         self._deadline = time.monotonic() + self.timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
@@ -135,7 +140,7 @@ class CompiledRoute:
             return None
         if self.is_default:
             return {}
-        parts = path.strip("/").split("/") if path not in ("", "/") else []
+        parts = path[1:].split("/") if path not in ("", "/") else []  # a trailing slash is a segment
         params: dict[str, str] = {}
         for index, segment in enumerate(self.segments):
             if segment.startswith("{") and segment.endswith("+}"):  # greedy, always last
@@ -379,7 +384,6 @@ class LocalGateway:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._env_patch: EnvironmentPatch | None = None
-        self._added_paths: list[str] = []
         self._pollers: list[SqsPoller] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -408,11 +412,12 @@ class LocalGateway:
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 logger.debug("%s %s -> %s", self.command, self.path, code)
 
+        if self._server is not None:
+            return self.url
         self._env_patch = EnvironmentPatch(self.environment()).apply()
         for path in [self.code_root, *layer_dirs(self.template, self.code_root)]:
-            if str(path) not in sys.path:
+            if str(path) not in sys.path:  # kept after stop: other code may import lazily from there
                 sys.path.insert(0, str(path))
-                self._added_paths.append(str(path))
         with LocalGateway._registry_lock:
             restart = not LocalGateway._running and bool(LocalGateway._loaded_modules & set(sys.modules))
             LocalGateway._running.append(self)
@@ -448,10 +453,6 @@ class LocalGateway:
         if self._env_patch is not None:
             self._env_patch.restore()
             self._env_patch = None
-        for path in self._added_paths:
-            if path in sys.path:
-                sys.path.remove(path)
-        self._added_paths = []
 
     def __enter__(self) -> LocalGateway:
         self.start()
@@ -534,34 +535,34 @@ class LocalGateway:
 
     def invoke(self, function_id: str, event: Any) -> Any:
         """Call the function's handler with `event` (like `sam local invoke`). The handler's
-        exceptions propagate; running past the Timeout raises HandlerTimeout."""
+        exceptions propagate; running past the function's Timeout raises HandlerTimeout (the
+        Timeout counts from when the invocation starts, after waiting for a busy function)."""
         if function_id not in self.functions:
             raise KeyError(f"template has no function {function_id!r}")
         handler = self.handler(function_id)
         context = self.context(function_id)
-        lock = self._function_locks[function_id] if self.serialize_invocations else None
-
-        def call() -> Any:
-            if lock is None:
-                return handler(event, context)
-            with lock:
-                return handler(event, context)
-
-        if not self.enforce_timeouts:
-            return call()
+        lock = self._function_locks[function_id] if self.serialize_invocations else contextlib.nullcontext()
+        started = threading.Event()
         outcome: dict[str, Any] = {}
 
         def run() -> None:
-            try:
-                outcome["result"] = call()
-            except BaseException as error:  # handed to the caller below
-                outcome["error"] = error
+            with lock:
+                context.start_clock()
+                started.set()
+                try:
+                    outcome["result"] = handler(event, context)
+                except BaseException as error:  # handed to the caller below
+                    outcome["error"] = error
 
-        worker = threading.Thread(target=run, name=f"invoke-{function_id}", daemon=True)
-        worker.start()
-        worker.join(timeout=context.timeout_seconds)
-        if worker.is_alive():
-            raise HandlerTimeout(f"{function_id} timed out after {context.timeout_seconds:g} seconds")
+        if not self.enforce_timeouts:
+            run()
+        else:
+            worker = threading.Thread(target=run, name=f"invoke-{function_id}", daemon=True)
+            worker.start()
+            started.wait()
+            worker.join(timeout=context.timeout_seconds)
+            if worker.is_alive():
+                raise HandlerTimeout(f"{function_id} timed out after {context.timeout_seconds:g} seconds")
         if "error" in outcome:
             raise outcome["error"]
         return outcome.get("result")

@@ -79,7 +79,9 @@ def test_table_and_index_work(aws: LocalAws) -> None:
 def test_intuit_app_secret_has_the_callers_value(aws: LocalAws) -> None:
     client = boto3.client("secretsmanager")
     by_arn = client.get_secret_value(SecretId=aws.physical_ids["IntuitAppSecret"])
-    by_name = client.get_secret_value(SecretId="qbosync/dev/intuit-app")  # Name from the template, Stage=dev
+    name = aws.resources["IntuitAppSecret"].attributes["Name"]
+    assert name == "qbosync/dev/intuit-app" + aws.name_suffix  # Name from the template, Stage=dev
+    by_name = client.get_secret_value(SecretId=name)
     assert json.loads(by_arn["SecretString"]) == json.loads(by_name["SecretString"]) == INTUIT_APP
 
 
@@ -124,7 +126,8 @@ def test_globals_environment_resolves_to_local_names(aws: LocalAws, template: di
     assert env["CONNECTION_SECRET_PREFIX"] == "qbosync/dev/connections/"
     assert env["STAGE"] == "dev"
     assert env["QBO_ENVIRONMENT"] == "sandbox"
-    assert resolve({"Fn::Sub": "${Table.Arn}/index/*"}, aws.names).endswith(":table/qbosync-local-Table/index/*")
+    index_arn = resolve({"Fn::Sub": "${Table.Arn}/index/*"}, aws.names)
+    assert index_arn == f"arn:aws:dynamodb:us-east-1:123456789012:table/{aws.physical_ids['Table']}/index/*"
 
 
 def test_a_second_instance_gets_its_own_resources(aws: LocalAws) -> None:

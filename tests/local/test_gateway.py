@@ -320,3 +320,8 @@ def test_gateway_serves_every_route_of_the_real_template() -> None:
         for event in resource.get("Properties", {}).get("Events", {}).values()
         if event["Type"] == "HttpApi"
     )
+
+
+def test_trailing_slash_is_a_different_path(gateway: LocalGateway) -> None:
+    assert httpx.get(gateway.url + "/items/1/").status_code == 404
+    assert httpx.get(gateway.url + "/boom/").status_code == 404
