@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.qbo_emulator import faults
+from local.qbo_emulator import changes, faults
 from local.qbo_emulator.api import Api, ApiContext, ApiResult
 from local.qbo_emulator.clock import qbo_time
 from local.qbo_emulator.entities import attachable, common, invoice, item, party, payment
@@ -55,4 +55,6 @@ def register(api: Api) -> None:
     api.writers["payment"] = payment.write
     api.subresources[("invoice", "pdf")] = _invoice_pdf
     api.subresources[("invoice", "send")] = _invoice_send
-    api.operations["upload"] = attachable.upload
+    api.operations["upload"] = lambda ctx: api.write(ctx, attachable.upload)
+    api.operations["cdc"] = changes.cdc
+    api.operations["batch"] = changes.make_batch(api)

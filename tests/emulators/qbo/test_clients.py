@@ -270,3 +270,23 @@ def test_python_quickbooks_attachable_upload(qb: Any) -> None:
     assert saved.Id
     assert saved.Size == len(b"uploaded by python-quickbooks")
     assert httpx.get(saved.TempDownloadUri).content == b"uploaded by python-quickbooks"
+
+
+def test_python_quickbooks_cdc_and_batch(qb: Any, emu: QboEmulator) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from quickbooks.batch import batch_create
+    from quickbooks.cdc import change_data_capture
+
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    customers = []
+    for name in ("Batch One", "Batch Two", "Smith & Sons"):
+        customer = Customer()
+        customer.DisplayName = name
+        customers.append(customer)
+    result = batch_create(customers, qb=qb)
+    assert sorted(c.DisplayName for c in result.successes) == ["Batch One", "Batch Two"]
+    assert len(result.faults) == 1
+    assert result.faults[0].Error[0].code == "6240"
+    changes = change_data_capture([Customer, Invoice], since.strftime("%Y-%m-%dT%H:%M:%S+00:00"), qb=qb)
+    assert sorted(c.DisplayName for c in changes.Customer) == ["Batch One", "Batch Two"]
