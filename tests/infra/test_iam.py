@@ -32,11 +32,21 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     },
     "OAuthCallbackFunction": {
         "dynamodb:GetItem": {"Table"},
+        "dynamodb:PutItem": {"Table"},
         "dynamodb:UpdateItem": {"Table"},
         "dynamodb:DeleteItem": {"Table"},
         "secretsmanager:GetSecretValue": {"IntuitAppSecret", CONNECTION_SECRETS},
         "secretsmanager:PutSecretValue": {CONNECTION_SECRETS},
         "secretsmanager:DescribeSecret": {CONNECTION_SECRETS},
+    },
+    "CopyInvoiceFunction": {
+        "dynamodb:GetItem": {"Table"},
+        "dynamodb:PutItem": {"Table"},
+        "dynamodb:UpdateItem": {"Table"},
+        "dynamodb:DeleteItem": {"Table"},
+        "dynamodb:Query": {"Table"},
+        "secretsmanager:GetSecretValue": {"IntuitAppSecret", "AppSigningSecret", CONNECTION_SECRETS},
+        "secretsmanager:PutSecretValue": {CONNECTION_SECRETS},
     },
     "TokenRefreshFunction": {
         "dynamodb:Query": {"Table/index/gsi1"},
