@@ -9,12 +9,14 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from local.qbo_emulator import seed
-from local.qbo_emulator.clock import Clock
+from local.qbo_emulator.api import Event
+from local.qbo_emulator.clock import Clock, qbo_time
 from local.qbo_emulator.injection import FaultInjector
 from local.qbo_emulator.oauth import App, OAuthService, Rotation
 from local.qbo_emulator.server import EmulatorApp, RequestLog
 from local.qbo_emulator.store import Store
 from local.qbo_emulator.throttle import Throttle
+from local.qbo_emulator.webhooks import Subscription, WebhookDispatcher, WebhookFormat
 
 DEFAULT_CLIENT_ID = "ABemulatorClientId0000000000000000000000000000000"
 DEFAULT_CLIENT_SECRET = "emulatorClientSecret000000000000000000000"
@@ -53,6 +55,7 @@ class QboEmulator:
         self.oauth = OAuthService(self.clock, lambda rid: self.store.get(rid) is not None, seed.US_REALM)
         self.throttle = Throttle()
         self.faults = FaultInjector()
+        self.webhooks = WebhookDispatcher(self.is_connected)
         self.request_log_store = RequestLog()
         self.app = EmulatorApp(self)
         self._server: BaseWSGIServer | None = None
@@ -71,6 +74,7 @@ class QboEmulator:
     def start(self) -> str:
         if self._server is not None:
             return self._base_url
+        self.webhooks.resume()
         server = make_server(
             self.host,
             self.port,
@@ -87,6 +91,7 @@ class QboEmulator:
         return self._base_url
 
     def stop(self) -> None:
+        self.webhooks.stop()
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -179,6 +184,38 @@ class QboEmulator:
                 target = node
             target[parts[-1]] = value
             realm.preferences["SyncToken"] = str(int(realm.preferences.get("SyncToken", "0")) + 1)
+            now = self.clock.now()
+            realm.preferences.setdefault("MetaData", {})["LastUpdatedTime"] = qbo_time(now, realm.tz)
+        self.webhooks.publish([Event(realm_id, "Preferences", "1", "Update", now)])
+
+    def set_webhook(
+        self,
+        client_id: str,
+        url: str | None,
+        *,
+        format: WebhookFormat = "legacy",
+        entities: list[str] | None = None,
+    ) -> None:
+        """Subscribe an app to webhooks at ``url`` (None unsubscribes), signed with its verifier token."""
+        if url is None:
+            self.webhooks.unsubscribe(client_id)
+            return
+        app = self.oauth.app(client_id)
+        if app is None:
+            raise ValueError(f"unknown app {client_id}")
+        if not app.webhook_verifier_token:
+            raise ValueError(f"app {client_id} has no webhook_verifier_token")
+        if format not in ("legacy", "cloudevents"):
+            raise ValueError("format is 'legacy' or 'cloudevents'")
+        self.webhooks.subscribe(
+            Subscription(
+                client_id=client_id,
+                url=url,
+                verifier_token=app.webhook_verifier_token,
+                format=format,
+                entities=frozenset(entities) if entities else None,
+            )
+        )
 
     def set_throttling(self, enabled: bool = True) -> None:
         self.throttle.enabled = enabled

@@ -192,6 +192,7 @@ class EmulatorApp:
                 result = self.api.handle(ctx)
             except faults.QboFault as fault:
                 return self._fault_response(fault, tid)
+            self.emu.webhooks.publish(ctx.events)
         finally:
             throttle.release(realm_id, client_id)
         if result.is_write and injector.take_drop():
