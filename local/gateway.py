@@ -8,9 +8,10 @@
   app.lambda_handler -> functions.<name>.app), then turning its result into the HTTP response;
 * behaves like API Gateway where callers can tell: no route -> 404 {"message":"Not Found"}, body over
   10 MB -> 413, handler exception or timeout -> 500 {"message":"Internal Server Error"} (logged);
-* `invoke()` calls a function with any event (like `sam local invoke`), `run_schedule()` runs a
-  scheduled function once with the event its schedule sends, and `SqsPoller` feeds a function from
-  its SQS event source (BatchSize, ReportBatchItemFailures) the way Lambda's poller does.
+* `invoke()` calls a function with any event (like `sam local invoke`), `invoke_async()` adds
+  Lambda's asynchronous retries and DeadLetterQueue, `run_schedule()` runs a scheduled function once
+  with the event its schedule sends, and `SqsPoller` feeds a function from its SQS event source
+  (BatchSize, ReportBatchItemFailures) the way Lambda's poller does.
 
 All handlers share one process, so the template's Globals environment (resolved to local names) and
 each function's own variables go into os.environ once, at start(); a variable with two different
@@ -688,6 +689,41 @@ class LocalGateway:
     def run_schedule(self, function_id: str, event_name: str | None = None, *, now: datetime | None = None) -> Any:
         """Run a scheduled function once, now, with its schedule's event; returns the handler's result."""
         return self.invoke(function_id, self.schedule_event(function_id, event_name, now=now))
+
+    def invoke_async(self, function_id: str, event: Any, sqs_client: Any = None) -> bool:
+        """Invoke like Lambda's asynchronous invocation (what schedules do): on an error, retry up to
+        EventInvokeConfig.MaximumRetryAttempts (default 2) times, then send the event to the
+        function's DeadLetterQueue (SQS) with Lambda's RequestID/ErrorCode/ErrorMessage attributes.
+        Runs in the caller's thread; returns True if an attempt succeeded."""
+        props = self.functions[function_id].properties
+        attempts = 1 + int(props.get("EventInvokeConfig", {}).get("MaximumRetryAttempts", 2))
+        error: Exception | None = None
+        for _ in range(attempts):
+            try:
+                self.invoke(function_id, event)
+                return True
+            except Exception as failure:
+                error = failure
+                logger.warning("%s failed asynchronously: %s", function_id, failure)
+        dead_letter = props.get("DeadLetterQueue")
+        if dead_letter and dead_letter.get("Type") == "SQS" and error is not None:
+            queue_ids = references(dead_letter.get("TargetArn")) - set(self.names.parameters)
+            if len(queue_ids) == 1:
+                (queue_id,) = queue_ids
+                if sqs_client is None:
+                    import boto3
+
+                    sqs_client = boto3.client("sqs")
+                sqs_client.send_message(
+                    QueueUrl=self.names.get_att(queue_id, "QueueUrl"),
+                    MessageBody=json.dumps(event),
+                    MessageAttributes={
+                        "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+                        "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                        "ErrorMessage": {"DataType": "String", "StringValue": str(error)[:256] or type(error).__name__},
+                    },
+                )
+        return False
 
     # ------------------------------------------------------------------ SQS
 

@@ -215,3 +215,18 @@ def test_an_extra_instance_deletes_its_resources_on_stop(aws: LocalAws) -> None:
         url = extra.physical_ids["WorkQueue"]
     with pytest.raises(ClientError):
         aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+
+
+def test_async_invoke_retries_then_sends_the_event_to_the_dead_letter_queue(fixture_aws: LocalAws) -> None:
+    sqs = fixture_aws.client("sqs")
+    with LocalGateway(FIXTURE_TEMPLATE, names=fixture_aws.names) as gateway:
+        ticks = __import__(gateway.handler("TickFunction").__module__, fromlist=["TICKS"]).TICKS
+        ticks.clear()
+        assert gateway.invoke_async("TickFunction", {"ok": True}, sqs_client=sqs) is True
+        assert gateway.invoke_async("TickFunction", {"fail": True}, sqs_client=sqs) is False
+        assert ticks == [{"ok": True}, {"fail": True}, {"fail": True}]  # 1 + MaximumRetryAttempts
+    (message,) = sqs.receive_message(
+        QueueUrl=fixture_aws.physical_ids["WorkDeadLetterQueue"], MessageAttributeNames=["All"]
+    )["Messages"]
+    assert json.loads(message["Body"]) == {"fail": True}
+    assert message["MessageAttributes"]["ErrorMessage"]["StringValue"] == "tick failed"

@@ -69,4 +69,6 @@ def worker_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def tick_handler(event: Any, context: Any) -> dict[str, Any]:
     TICKS.append(event)
+    if isinstance(event, dict) and event.get("fail"):
+        raise RuntimeError("tick failed")
     return {"ticked": True, "event": event}
