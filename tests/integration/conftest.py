@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from local.app_client import AppClient
+from local.productive_emulator import ProductiveEmulator
 from local.stack import LocalStack
 
 
@@ -45,8 +46,14 @@ def log_records() -> Iterator[RecordingHandler]:
 
 
 @pytest.fixture(scope="session")
-def stack(log_records: RecordingHandler) -> Iterator[LocalStack]:
-    with LocalStack() as running:
+def productive() -> Iterator[ProductiveEmulator]:
+    with ProductiveEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def stack(log_records: RecordingHandler, productive: ProductiveEmulator) -> Iterator[LocalStack]:
+    with LocalStack(environment={"PRODUCTIVE_API_BASE_URL": productive.base_url}) as running:
         # Tests share the emulator's two companies; Intuit's per-realm throttle is tested on its own.
         running.emulator.set_throttling(enabled=False)
         yield running
@@ -99,11 +106,13 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
-def start_connection(app: AppClient, *, org: str | None = None, sub: str | None = None) -> dict[str, Any]:
+def start_connection(
+    app: AppClient, *, org: str | None = None, sub: str | None = None, productive_token: str | None = None
+) -> dict[str, Any]:
     body = {
         "organization_id": org or unique("org"),
         "subsidiary_id": sub or unique("sub"),
-        "productive_api_token": "pat-" + uuid.uuid4().hex,
+        "productive_api_token": productive_token or "pat-" + uuid.uuid4().hex,
         "return_url": "https://app.productive.example/settings/integrations/quickbooks?tab=1",
     }
     response = app.post("/connections", body)
@@ -128,8 +137,16 @@ def outcome(location: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
 
 
-def connect(app: AppClient, stack: LocalStack, *, realm_id: str | None = None) -> Connected:
-    started = start_connection(app)
+def connect(
+    app: AppClient,
+    stack: LocalStack,
+    *,
+    realm_id: str | None = None,
+    org: str | None = None,
+    sub: str | None = None,
+    productive_token: str | None = None,
+) -> Connected:
+    started = start_connection(app, org=org, sub=sub, productive_token=productive_token)
     location = follow_consent(stack, started["authorize_url"], realm_id=realm_id or stack.emulator.US_REALM)
     assert outcome(location)["status"] == "connected", location
     return Connected(

@@ -19,6 +19,8 @@ from qbosync.domain.errors import (
     UpstreamUnavailable,
 )
 
+DEFAULT_RETRY_AFTER_SECONDS = 30
+
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
@@ -69,9 +71,13 @@ def status_for(error: DomainError) -> int:
 
 def domain_error_response(error: DomainError) -> Response[str]:
     headers = {}
-    if isinstance(error, UpstreamUnavailable) and error.retry_after_seconds is not None:
-        headers["Retry-After"] = str(error.retry_after_seconds)
-    return error_response(status_for(error), error.code, error.message, error.details, headers or None)
+    details = error.details
+    if isinstance(error, UpstreamUnavailable):
+        # Always a retry hint: the caller (Productive's backend) decides when to try again.
+        retry_after = error.retry_after_seconds or DEFAULT_RETRY_AFTER_SECONDS
+        headers["Retry-After"] = str(retry_after)
+        details = {**details, "retry_after_seconds": retry_after}
+    return error_response(status_for(error), error.code, error.message, details, headers or None)
 
 
 def validation_error_response(errors: list[dict[str, Any]]) -> Response[str]:
