@@ -177,6 +177,9 @@ class EmulatorApp:
         throttle = self.emu.throttle
         if not throttle.acquire(realm_id, client_id):
             return self._fault_response(faults.throttled(), tid)
+        if rest.strip("/") == "batch" and request.method == "POST" and not throttle.acquire_batch(realm_id, client_id):
+            throttle.release(realm_id, client_id)
+            return self._fault_response(faults.throttled(), tid)
         try:
             delay = injector.current_latency()  # spent while holding a concurrency slot
             if delay:

@@ -14,6 +14,8 @@ class Limits:
     per_minute: int = 500
     per_second: int = 10
     concurrent: int = 10
+    batch_per_minute_app: int = 40  # per realm+app
+    batch_per_minute_realm: int = 120
 
 
 class Throttle:
@@ -24,11 +26,32 @@ class Throttle:
         self._minute: dict[str, deque[float]] = {}
         self._second: dict[tuple[str, str], deque[float]] = {}
         self._active: dict[tuple[str, str], int] = {}
+        self._batch_app: dict[tuple[str, str], deque[float]] = {}
+        self._batch_realm: dict[str, deque[float]] = {}
 
     def reset(self) -> None:
         with self._lock:
             self._minute.clear()
             self._second.clear()
+            self._batch_app.clear()
+            self._batch_realm.clear()
+
+    def acquire_batch(self, realm_id: str, client_id: str) -> bool:
+        """The extra batch-endpoint limits, checked on top of :meth:`acquire`."""
+        now = time.monotonic()
+        with self._lock:
+            if not self.enabled:
+                return True
+            per_app = self._batch_app.setdefault((realm_id, client_id), deque())
+            per_realm = self._batch_realm.setdefault(realm_id, deque())
+            for window in (per_app, per_realm):
+                while window and now - window[0] >= 60:
+                    window.popleft()
+            if len(per_app) >= self.limits.batch_per_minute_app or len(per_realm) >= self.limits.batch_per_minute_realm:
+                return False
+            per_app.append(now)
+            per_realm.append(now)
+            return True
 
     def acquire(self, realm_id: str, client_id: str) -> bool:
         """Admit a request (True) or refuse it (False). An admitted request must be released."""

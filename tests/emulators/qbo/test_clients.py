@@ -290,3 +290,14 @@ def test_python_quickbooks_cdc_and_batch(qb: Any, emu: QboEmulator) -> None:
     assert result.faults[0].Error[0].code == "6240"
     changes = change_data_capture([Customer, Invoice], since.strftime("%Y-%m-%dT%H:%M:%S+00:00"), qb=qb)
     assert sorted(c.DisplayName for c in changes.Customer) == ["Batch One", "Batch Two"]
+
+
+def test_python_quickbooks_customer_round_trip_update(qb: Any) -> None:
+    amy = Customer.get(1, qb=qb)
+    amy.Notes = "VIP"
+    saved = amy.save(qb=qb)
+    assert saved.SyncToken == "1"
+    assert saved.Notes == "VIP"
+    assert saved.DisplayName == "Amy's Bird Sanctuary"
+    assert saved.PrimaryEmailAddr.Address == "birds@intuit.example"
+    assert Customer.get(1, qb=qb).Notes == "VIP"

@@ -112,3 +112,13 @@ def test_reads_are_not_dropped(emu: QboEmulator, us: Api) -> None:
     assert us.get("preferences").status_code == 200
     with pytest.raises(httpx.TransportError):
         us.post("customer", {"DisplayName": "Second Write"})
+
+
+def test_batch_limit_per_realm_and_app(emu: QboEmulator, us: Api) -> None:
+    emu.set_throttling(enabled=True)
+    emu.throttle.limits.per_second = 10_000
+    emu.throttle.limits.batch_per_minute_app = 3
+    body = {"BatchItemRequest": [{"bId": "1", "Query": "select * from Item"}]}
+    statuses = [us.post("batch", body).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert us.get("preferences").status_code == 200  # plain calls are not batch-limited
