@@ -50,9 +50,16 @@ class QboEmulator:
         self.verbose = verbose
         self.clock = Clock()
         self.store = Store()
+        self._base_url = ""
         for realm in seed.build_realms(self.clock.now()):
             self.store.add(realm)
-        self.oauth = OAuthService(self.clock, lambda rid: self.store.get(rid) is not None, seed.US_REALM)
+        self.oauth = OAuthService(
+            self.clock,
+            lambda rid: self.store.get(rid) is not None,
+            seed.US_REALM,
+            base_url=lambda: self._base_url,
+            company=lambda rid: self.store.require(rid).company_info,
+        )
         self.throttle = Throttle()
         self.faults = FaultInjector()
         self.webhooks = WebhookDispatcher(self.is_connected)
@@ -60,7 +67,6 @@ class QboEmulator:
         self.app = EmulatorApp(self)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self._base_url = ""
         if register_default_app:
             self.register_app(
                 DEFAULT_CLIENT_ID,

@@ -15,6 +15,7 @@ import binascii
 import html
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 
 from local.qbo_emulator import jsonutil
 from local.qbo_emulator.clock import Clock
+from local.qbo_emulator.openid import OpenIdSigner, user_info
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 KNOWN_SCOPES = frozenset(
@@ -165,8 +167,18 @@ def _redirect(redirect_uri: str, params: dict[str, str]) -> Response:
 
 
 class OAuthService:
-    def __init__(self, clock: Clock, realm_exists: Any, default_realm: str) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        realm_exists: Callable[[str], bool],
+        default_realm: str,
+        base_url: Callable[[], str] | None = None,
+        company: Callable[[str], dict[str, Any]] | None = None,
+    ) -> None:
         self._clock = clock
+        self._base_url: Callable[[], str] = base_url or (lambda: "")
+        self._company: Callable[[str], dict[str, Any]] = company or (lambda realm_id: {})
+        self.openid = OpenIdSigner()
         self._realm_exists = realm_exists
         self._default_realm = default_realm
         self._lock = threading.RLock()
@@ -341,7 +353,15 @@ class OAuthService:
             self._state.grants[key] = grant
         refresh = self._new_refresh(grant, now)
         access = self._new_access(grant, now)
-        return _json(self._token_body(access, refresh, now, hard))
+        body = self._token_body(access, refresh, now, hard)
+        if "openid" in code.scopes:
+            body["id_token"] = self.openid.id_token(
+                issuer=self.discovery(self._base_url())["issuer"],
+                client_id=app.client_id,
+                realm_id=code.realm_id,
+                now=now,
+            )
+        return _json(body)
 
     def _refresh(self, app: App, value: str, now: datetime, hard: bool) -> Response:
         if not value:
@@ -405,6 +425,19 @@ class OAuthService:
             if now >= token.expires_at:
                 return AuthResult(False, detail="Token expired: access token has expired")
             return AuthResult(True, status=200, token=token)
+
+    def userinfo(self, request: Request) -> Response:
+        result = self.authenticate(request.headers.get("Authorization"))
+        if not result.ok or result.token is None:
+            return _json({"error": "invalid_token", "error_description": result.detail}, 401)
+        grant = result.token.grant
+        if "openid" not in grant.scopes:
+            return _json({"error": "insufficient_scope", "error_description": "openid scope not granted"}, 403)
+        subject = self.openid.subject(grant.realm_id, grant.client_id)
+        return _json(user_info(subject, grant.scopes, self._company(grant.realm_id)))
+
+    def jwks(self) -> Response:
+        return _json(self.openid.jwks())
 
     # --- discovery ----------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ URLS = Map(
         Rule("/.well-known/openid_configuration/", endpoint="discovery", methods=["GET"]),
         Rule("/.well-known/openid_sandbox_configuration/", endpoint="discovery", methods=["GET"]),
         Rule("/op/v1/jwks", endpoint="jwks", methods=["GET"]),
+        Rule("/v1/openid_connect/userinfo", endpoint="userinfo", methods=["GET"]),
         Rule("/v3/company/<realm_id>/<path:rest>", endpoint="api", methods=["GET", "POST"]),
         Rule("/v3/download/<realm_id>/<object_id>/<token>", endpoint="download", methods=["GET"]),
     ]
@@ -84,6 +85,8 @@ class EmulatorApp:
                     sock.shutdown(socket.SHUT_RDWR)
             raise ConnectionResetError("write committed; connection dropped by fault injection") from exc
         self.emu.request_log_store.add(request.method, request.path, response.status_code)
+        if "intuit_tid" not in response.headers:
+            response.headers["intuit_tid"] = _tid()
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
@@ -110,7 +113,9 @@ class EmulatorApp:
         if endpoint == "discovery":
             return self._json(oauth.discovery(self.emu.base_url))
         if endpoint == "jwks":
-            return self._json({"keys": []})
+            return oauth.jwks()
+        if endpoint == "userinfo":
+            return oauth.userinfo(request)
         if endpoint == "download":
             return self.download(str(values["realm_id"]), str(values["object_id"]), str(values["token"]))
         if endpoint == "api":

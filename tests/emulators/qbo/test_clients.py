@@ -301,3 +301,15 @@ def test_python_quickbooks_customer_round_trip_update(qb: Any) -> None:
     assert saved.DisplayName == "Amy's Bird Sanctuary"
     assert saved.PrimaryEmailAddr.Address == "birds@intuit.example"
     assert Customer.get(1, qb=qb).Notes == "VIP"
+
+
+def test_intuitlib_openid_id_token_and_user_info(emu: QboEmulator) -> None:
+    client = auth_client(emu)
+    url = client.get_authorization_url([Scopes.ACCOUNTING, Scopes.OPENID, Scopes.EMAIL, Scopes.PROFILE])
+    params = parse_qs(urlsplit(httpx.get(url, follow_redirects=False).headers["location"]).query)
+    client.get_bearer_token(params["code"][0], realm_id=params["realmId"][0])
+    assert client.id_token  # intuitlib only keeps it after checking signature, issuer, audience, expiry
+    info = client.get_user_info().json()
+    assert info["email"] == "noreply@sandbox-us.example"
+    assert info["givenName"] == "Sandbox"
+    assert info["sub"]
