@@ -70,6 +70,9 @@ class InMemoryRepository:
             self.connections[connection_id], status=ConnectionStatus.DISCONNECTED, next_refresh_at=None
         )
 
+    def connection_ids_for_realm(self, realm_id: str) -> list[str]:
+        return [c.connection_id for c in self.connections.values() if c.realm_id == realm_id]
+
     def put_oauth_state(self, state_hash: str, state: OAuthState) -> None:
         self.states[state_hash] = state
 

@@ -40,6 +40,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         "secretsmanager:DescribeSecret": {CONNECTION_SECRETS},
     },
     "CopyInvoiceFunction": {
+        "dynamodb:BatchWriteItem": {"Table"},
         "dynamodb:GetItem": {"Table"},
         "dynamodb:PutItem": {"Table"},
         "dynamodb:UpdateItem": {"Table"},

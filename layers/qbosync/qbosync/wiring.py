@@ -148,20 +148,11 @@ def copy_repository() -> CopyRepository:
     return DynamoCopyRepository(_boto3_session().resource("dynamodb").Table(config().table_name))
 
 
-def productive_api(connection: Connection) -> ProductiveApi:
-    """Productive as the connection's API token sees it (the token is read from its secret)."""
+def productive_api(connection: Connection, api_token: str) -> ProductiveApi:
+    """Productive as the connection's API token sees it."""
     from qbosync.adapters.productive import ProductiveClient
-    from qbosync.domain.errors import ConnectionNotReady
 
-    secret = vault().read(connection.connection_id)
-    if secret is None:
-        raise ConnectionNotReady("The connection's Productive credentials are gone; connect it again.")
-    return ProductiveClient(
-        config().productive_api_base_url,
-        secret.productive_api_token,
-        connection.organization_id,
-        http=http_client(),
-    )
+    return ProductiveClient(config().productive_api_base_url, api_token, connection.organization_id, http=http_client())
 
 
 @cache

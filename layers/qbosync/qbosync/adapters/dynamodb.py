@@ -92,6 +92,24 @@ class DynamoConnectionRepository:
             item["gsi1pk"] = REFRESH_PARTITION
             item["gsi1sk"] = _iso(connection.next_refresh_at)
         self._table.put_item(Item=item)
+        if connection.company is not None:
+            # Webhooks name a realm: this index finds the connection(s) of that QuickBooks company.
+            self._table.put_item(
+                Item={
+                    "pk": f"REALM#{connection.company.realm_id}",
+                    "sk": f"CONNECTION#{connection.connection_id}",
+                    "type": "realm_connection",
+                    "connection_id": connection.connection_id,
+                }
+            )
+
+    def connection_ids_for_realm(self, realm_id: str) -> list[str]:
+        """Connections that are or were linked to this QuickBooks company (check their status)."""
+        page = self._table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": f"REALM#{realm_id}", ":prefix": "CONNECTION#"},
+        )
+        return [str(item["connection_id"]) for item in page.get("Items", [])]
 
     def update_settings(self, connection_id: str, settings: ConnectionSettings, now: datetime) -> None:
         self._update(

@@ -34,23 +34,61 @@ class DynamoCopyRepository:
     # -- history ---------------------------------------------------------------------------------
 
     def history(self, connection_id: str, invoice_id: str) -> list[CopyRecord]:
+        items = self._partition(connection_id, invoice_id, limit=None)
+        return [self._to_record(item) for item in items if str(item["sk"]).startswith("COPY#")]
+
+    def _partition(self, connection_id: str, invoice_id: str, *, limit: int | None) -> list[dict[str, Any]]:
+        """Items of one invoice's partition, in descending sort key order: PENDING, LOCK, then the
+        copies newest first. With a limit of 3, that is the create in flight and the last copy."""
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(_invoice_pk(connection_id, invoice_id))
-            & Key("sk").begins_with("COPY#"),
+            "KeyConditionExpression": Key("pk").eq(_invoice_pk(connection_id, invoice_id)),
             "ScanIndexForward": False,
             "ConsistentRead": True,
+            **({"Limit": limit} if limit else {}),
         }
         while True:
             page = self._table.query(**kwargs)
             items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
+            if limit or "LastEvaluatedKey" not in page:
+                return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return [self._to_record(item) for item in items]
 
-    def save_copy(self, record: CopyRecord) -> None:
-        item = {
+    def invoice_state(self, connection_id: str, invoice_id: str) -> tuple[list[CopyRecord], PendingCopy | None]:
+        items = self._partition(connection_id, invoice_id, limit=3)
+        history = [self._to_record(item) for item in items if str(item["sk"]).startswith("COPY#")]
+        pending = next((self._to_pending(item) for item in items if item["sk"] == "PENDING"), None)
+        return history, pending
+
+    def complete(self, record: CopyRecord, *, company_id: str | None) -> None:
+        pk = _invoice_pk(record.connection_id, record.invoice_id)
+        with self._table.batch_writer() as batch:  # one BatchWriteItem call
+            batch.put_item(Item=self._copy_item(record))
+            batch.put_item(
+                Item={
+                    "pk": f"QBOINVOICE#{record.realm_id}#{record.quickbooks_invoice_id}",
+                    "sk": "COPY",
+                    "type": "quickbooks_invoice",
+                    "connection_id": record.connection_id,
+                    "invoice_id": record.invoice_id,
+                    "sequence": record.sequence,
+                }
+            )
+            if company_id:
+                batch.put_item(
+                    Item={
+                        "pk": f"CONNECTION#{record.connection_id}",
+                        "sk": f"CUSTOMER#{company_id}#{record.currency}",
+                        "type": "customer_mapping",
+                        "customer_id": record.customer_id,
+                    }
+                )
+            if record.mode == "create":
+                batch.delete_item(Key={"pk": pk, "sk": "PENDING"})
+
+    @staticmethod
+    def _copy_item(record: CopyRecord) -> dict[str, Any]:
+        return {
             "pk": _invoice_pk(record.connection_id, record.invoice_id),
             "sk": f"COPY#{record.sequence:06d}",
             "type": "copy",
@@ -72,52 +110,30 @@ class DynamoCopyRepository:
             "update_count": record.update_count,
             "warnings": [{"code": w.code, "message": w.message, "details": w.details} for w in record.warnings],
         }
-        self._table.put_item(Item=item)
-        self._table.put_item(
-            Item={
-                "pk": f"QBOINVOICE#{record.realm_id}#{record.quickbooks_invoice_id}",
-                "sk": "COPY",
-                "type": "quickbooks_invoice",
-                "connection_id": record.connection_id,
-                "invoice_id": record.invoice_id,
-                "sequence": record.sequence,
-            }
-        )
 
     # -- the create in flight --------------------------------------------------------------------
 
-    def pending(self, connection_id: str, invoice_id: str) -> PendingCopy | None:
-        item = self._table.get_item(
-            Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "PENDING"}, ConsistentRead=True
-        ).get("Item")
-        if not item:
-            return None
+    @staticmethod
+    def _to_pending(item: dict[str, Any]) -> PendingCopy:
         return PendingCopy(
             sequence=int(item["sequence"]),
             request_id=item["request_id"],
             marker=item["marker"],
             started_at=datetime.fromisoformat(item["started_at"]),
-            quickbooks_invoice_id=item.get("quickbooks_invoice_id"),
-            sync_token=item.get("sync_token"),
-            pdf_moved=bool(item.get("pdf_moved", False)),
         )
 
     def save_pending(self, connection_id: str, invoice_id: str, pending: PendingCopy) -> None:
-        item: dict[str, Any] = {
-            "pk": _invoice_pk(connection_id, invoice_id),
-            "sk": "PENDING",
-            "type": "pending_copy",
-            "sequence": pending.sequence,
-            "request_id": pending.request_id,
-            "marker": pending.marker,
-            "started_at": pending.started_at.isoformat(),
-            "pdf_moved": pending.pdf_moved,
-        }
-        if pending.quickbooks_invoice_id:
-            item["quickbooks_invoice_id"] = pending.quickbooks_invoice_id
-        if pending.sync_token is not None:
-            item["sync_token"] = pending.sync_token
-        self._table.put_item(Item=item)
+        self._table.put_item(
+            Item={
+                "pk": _invoice_pk(connection_id, invoice_id),
+                "sk": "PENDING",
+                "type": "pending_copy",
+                "sequence": pending.sequence,
+                "request_id": pending.request_id,
+                "marker": pending.marker,
+                "started_at": pending.started_at.isoformat(),
+            }
+        )
 
     def clear_pending(self, connection_id: str, invoice_id: str) -> None:
         self._table.delete_item(Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "PENDING"})
@@ -155,6 +171,21 @@ class DynamoCopyRepository:
             if not _conditional_failure(error):
                 raise
 
+    def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:
+        """The copy a QuickBooks invoice was made as, if this service made it (payment sync)."""
+        index = self._table.get_item(Key={"pk": f"QBOINVOICE#{realm_id}#{quickbooks_invoice_id}", "sk": "COPY"}).get(
+            "Item"
+        )
+        if not index:
+            return None
+        item = self._table.get_item(
+            Key={
+                "pk": _invoice_pk(str(index["connection_id"]), str(index["invoice_id"])),
+                "sk": f"COPY#{int(index['sequence']):06d}",
+            }
+        ).get("Item")
+        return self._to_record(item) if item else None
+
     # -- customers and small caches --------------------------------------------------------------
 
     def customer_for(self, connection_id: str, company_id: str, currency: str) -> str | None:
@@ -162,16 +193,6 @@ class DynamoCopyRepository:
             Key={"pk": f"CONNECTION#{connection_id}", "sk": f"CUSTOMER#{company_id}#{currency}"}
         ).get("Item")
         return str(item["customer_id"]) if item else None
-
-    def remember_customer(self, connection_id: str, company_id: str, currency: str, customer_id: str) -> None:
-        self._table.put_item(
-            Item={
-                "pk": f"CONNECTION#{connection_id}",
-                "sk": f"CUSTOMER#{company_id}#{currency}",
-                "type": "customer_mapping",
-                "customer_id": customer_id,
-            }
-        )
 
     def cached(self, connection_id: str, key: str) -> str | None:
         item = self._table.get_item(Key={"pk": f"CONNECTION#{connection_id}", "sk": f"CACHE#{key}"}).get("Item")

@@ -44,15 +44,12 @@ class CopyRecord:
 @dataclass(frozen=True)
 class PendingCopy:
     """A create that was started and not finished. Kept so a retry reuses the same requestid and
-    marker (QuickBooks may have committed the first attempt) and skips the steps already done."""
+    marker: QuickBooks may have committed the first attempt, and the retry must find it."""
 
     sequence: int
     request_id: str
     marker: str
     started_at: datetime
-    quickbooks_invoice_id: str | None = None
-    sync_token: str | None = None
-    pdf_moved: bool = False
 
 
 def request_id_for(*parts: object) -> str:
@@ -65,23 +62,26 @@ class CopyRepository(Protocol):
         """Newest first."""
         ...
 
+    def invoice_state(self, connection_id: str, invoice_id: str) -> tuple[list[CopyRecord], PendingCopy | None]:
+        """The last copy (as a one-item history, or none) and the create in flight, in one read."""
+        ...
+
     def try_lock(self, connection_id: str, invoice_id: str, owner: str, now: datetime, until: datetime) -> bool: ...
 
     def unlock(self, connection_id: str, invoice_id: str, owner: str) -> None: ...
-
-    def pending(self, connection_id: str, invoice_id: str) -> PendingCopy | None: ...
 
     def save_pending(self, connection_id: str, invoice_id: str, pending: PendingCopy) -> None: ...
 
     def clear_pending(self, connection_id: str, invoice_id: str) -> None: ...
 
-    def save_copy(self, record: CopyRecord) -> None:
-        """Write the copy (new or updated) and its QuickBooks invoice index entry."""
+    def complete(self, record: CopyRecord, *, company_id: str | None) -> None:
+        """In one write: the copy (new or updated), its QuickBooks invoice index entry, the customer
+        mapping of the Productive company, and the end of the create in flight."""
         ...
 
     def customer_for(self, connection_id: str, company_id: str, currency: str) -> str | None: ...
 
-    def remember_customer(self, connection_id: str, company_id: str, currency: str, customer_id: str) -> None: ...
+    def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None: ...
 
     def cached(self, connection_id: str, key: str) -> str | None: ...
 

@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -58,7 +58,7 @@ class CopyService:
         copies: CopyRepository,
         tokens: TokenService,
         quickbooks: Callable[[str, Any], Any],
-        productive: Callable[[Connection], ProductiveApi],
+        productive: Callable[[Connection, str], ProductiveApi],
         clock: Clock,
         quickbooks_app_url: str,
     ):
@@ -85,11 +85,12 @@ class CopyService:
                 f"The connection is {connection.status.value}; connect it to QuickBooks first.",
                 details={"status": connection.status.value, "reason": connection.status_reason},
             )
-        provider = self._tokens.provider_for(connection.connection_id)
-        provider.current()  # needs_reconnect and friends surface before any other work
+        credentials = self._tokens.provider_for(connection.connection_id, connection)
+        credentials.current()  # needs_reconnect and friends surface before any other work
+        productive = self._productive(connection, credentials.secret().productive_api_token)
         with self._invoice_lock(request.connection_id, request.invoice_id):
-            job = _CopyJob(self, connection, request, self._quickbooks(connection.company.realm_id, provider))
-            return job.run()
+            qbo = self._quickbooks(connection.company.realm_id, credentials)
+            return _CopyJob(self, connection, request, qbo, productive).run()
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -118,7 +119,9 @@ class CopyService:
 class _CopyJob:
     """One copy request, with the state it gathers along the way."""
 
-    def __init__(self, service: CopyService, connection: Connection, request: CopyRequest, qbo: Any):
+    def __init__(
+        self, service: CopyService, connection: Connection, request: CopyRequest, qbo: Any, productive: ProductiveApi
+    ):
         assert connection.company is not None
         self.s = service
         self.connection = connection
@@ -126,12 +129,12 @@ class _CopyJob:
         self.settings: ConnectionSettings = connection.settings
         self.request = request
         self.qbo = qbo
-        self.productive = service._productive(connection)
+        self.productive = productive
         self.warnings: list[CopyWarning] = []
 
     def run(self) -> CopyRecord:
         cid, iid = self.request.connection_id, self.request.invoice_id
-        history = self.s._copies.history(cid, iid)
+        history, pending = self.s._copies.invoice_state(cid, iid)
         invoice = self.productive.get_invoice(iid)
         lines = self.productive.list_line_items(iid)
         source = _source_invoice(invoice, lines)
@@ -139,13 +142,14 @@ class _CopyJob:
         tax = self._tax_choice()
         if self.request.mode == "update" and history:
             return self._update(history[0], invoice, source, memo, tax)
-        return self._create(history, invoice, source, memo, tax)
+        return self._create(history, pending, invoice, source, memo, tax)
 
     # -- create ----------------------------------------------------------------------------------
 
     def _create(
         self,
         history: list[CopyRecord],
+        pending: PendingCopy | None,
         invoice: ProductiveInvoice,
         source: SourceInvoice,
         memo: str | None,
@@ -153,8 +157,8 @@ class _CopyJob:
     ) -> CopyRecord:
         cid, iid = self.request.connection_id, self.request.invoice_id
         now = self.s._clock.now()
-        pending = self.s._copies.pending(cid, iid)
-        resumed = pending is not None
+        customer_id = self._customer(invoice, source.currency)
+        created = self._find_by_marker(customer_id, pending) if pending else None
         if pending is None:
             sequence = (history[0].sequence if history else 0) + 1
             pending = PendingCopy(
@@ -163,45 +167,27 @@ class _CopyJob:
                 marker=copy_marker(cid, iid, sequence),
                 started_at=now,
             )
-            self.s._copies.save_pending(cid, iid, pending)
-        customer_id = self._customer(invoice, source.currency)
-        created: dict[str, Any] | None = None
-        if pending.quickbooks_invoice_id is None:
-            created = self._find_by_marker(customer_id, pending) if resumed else None
-            if created is None:
-                body = build_invoice(
-                    invoice=source,
-                    settings=self.settings,
-                    company=self.company,
-                    customer_id=customer_id,
-                    tax=tax,
-                    memo=memo,
-                    marker=pending.marker,
-                )
-                try:
-                    created = self.qbo.create("Invoice", body, request_id=pending.request_id)
-                except QuickBooksFault:
-                    # QuickBooks refused it: nothing exists there, so nothing is pending either.
-                    self.s._copies.clear_pending(cid, iid)
-                    raise
-            pending = replace(pending, quickbooks_invoice_id=str(created["Id"]), sync_token=str(created["SyncToken"]))
-            self.s._copies.save_pending(cid, iid, pending)
-        else:
-            created = self.qbo.get("Invoice", pending.quickbooks_invoice_id)
-            if created is None:
+            self.s._copies.save_pending(cid, iid, pending)  # before QuickBooks may commit anything
+        if created is None:
+            body = build_invoice(
+                invoice=source,
+                settings=self.settings,
+                company=self.company,
+                customer_id=customer_id,
+                tax=tax,
+                memo=memo,
+                marker=pending.marker,
+            )
+            try:
+                created = self.qbo.create("Invoice", body, request_id=pending.request_id)
+            except QuickBooksFault:
+                # QuickBooks refused it: nothing exists there, so nothing is pending either.
                 self.s._copies.clear_pending(cid, iid)
-                raise Conflict(
-                    "The QuickBooks invoice of an interrupted copy has been deleted; copy again.",
-                    code="copy_missing_in_quickbooks",
-                )
-        assert created is not None
-        if not pending.pdf_moved:
-            self._move_pdf(str(created["Id"]), pending.request_id)
-            pending = replace(pending, pdf_moved=True)
-            self.s._copies.save_pending(cid, iid, pending)
-        record = self._finish(created, source, sequence=pending.sequence, mode="create", created_at=now)
-        self.s._copies.clear_pending(cid, iid)
-        return record
+                raise
+        # A failure from here on leaves the pending record: the retry finds this invoice by its
+        # marker and finishes the job (moving the PDF again at worst).
+        self._move_pdf(str(created["Id"]), pending.request_id)
+        return self._finish(created, source, sequence=pending.sequence, mode="create", created_at=now)
 
     def _find_by_marker(self, customer_id: str, pending: PendingCopy) -> dict[str, Any] | None:
         """After an uncertain outcome, our own invoice may already exist: look before creating."""
@@ -346,10 +332,7 @@ class _CopyJob:
             warnings=tuple(self.warnings),
             update_count=update_count,
         )
-        self.s._copies.save_copy(record)
-        company_id = self._company_id
-        if company_id:
-            self.s._copies.remember_customer(cid, company_id, source.currency, record.customer_id)
+        self.s._copies.complete(record, company_id=self._company_id)
         return record
 
     def _move_pdf(self, qbo_id: str, request_id: str) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
-from qbosync.domain.connection import Connection, ConnectionStatus, TokenSet
+from qbosync.domain.connection import Connection, ConnectionSecret, ConnectionStatus, TokenSet
 from qbosync.domain.errors import ConnectionNotReady, NotFound, ReauthorizationRequired, UpstreamUnavailable
 from qbosync.domain.ports import Clock, ConnectionRepository, IntuitOAuth, TokenVault
 
@@ -61,17 +61,30 @@ class StaticAccessToken:
 
 
 class ConnectionAccessToken:
-    """The access token of one connection, refreshed through the token service when rejected."""
+    """One connection's credentials for the length of one request: read once, refreshed through
+    the token service when the access token is about to expire or QuickBooks rejects it."""
 
-    def __init__(self, service: TokenService, connection_id: str):
+    def __init__(self, service: TokenService, connection_id: str, connection: Connection | None = None):
         self._service = service
         self._connection_id = connection_id
+        self._connection = connection
+        self._secret: ConnectionSecret | None = None
+        self._tokens: TokenSet | None = None
 
     def current(self) -> str:
-        return self._service.access_token(self._connection_id)
+        if self._tokens is None or not self._service.fresh_enough(self._tokens):
+            self._secret, self._tokens = self._service.usable_tokens(self._connection_id, self._connection)
+        return self._tokens.access_token
 
     def refreshed(self, rejected_token: str) -> str:
-        return self._service.refresh(self._connection_id, rejected_access_token=rejected_token).access_token
+        self._tokens = self._service.refresh(self._connection_id, rejected_access_token=rejected_token)
+        return self._tokens.access_token
+
+    def secret(self) -> ConnectionSecret:
+        """The connection's secret as read for this request (the Productive API token is in it)."""
+        self.current()
+        assert self._secret is not None
+        return self._secret
 
 
 class TokenService:
@@ -94,16 +107,29 @@ class TokenService:
 
     # -- during requests -------------------------------------------------------------------------
 
-    def provider_for(self, connection_id: str) -> ConnectionAccessToken:
-        return ConnectionAccessToken(self, connection_id)
+    def provider_for(self, connection_id: str, connection: Connection | None = None) -> ConnectionAccessToken:
+        """Credentials for one request; pass the connection if it was just read, to save a read."""
+        return ConnectionAccessToken(self, connection_id, connection)
+
+    def fresh_enough(self, tokens: TokenSet) -> bool:
+        return tokens.access_valid_at(self._clock.now(), int(ACCESS_TOKEN_MARGIN.total_seconds()))
+
+    def usable_tokens(
+        self, connection_id: str, connection: Connection | None = None
+    ) -> tuple[ConnectionSecret, TokenSet]:
+        """The stored secret and a usable token set, refreshed first if the access token is expiring."""
+        connection = self._connected(connection_id, connection)
+        secret = self._vault.read(connection_id)
+        if secret is None or secret.tokens is None:
+            raise ConnectionNotReady("The connection has no QuickBooks tokens; connect it again.")
+        if self.fresh_enough(secret.tokens):
+            return secret, secret.tokens
+        fresh = self.refresh(connection_id)
+        return secret.with_tokens(fresh), fresh
 
     def access_token(self, connection_id: str) -> str:
         """A usable access token for a connected company, refreshed first if it is about to expire."""
-        connection = self._connected(connection_id)
-        tokens = self._stored_tokens(connection)
-        if tokens.access_valid_at(self._clock.now(), int(ACCESS_TOKEN_MARGIN.total_seconds())):
-            return tokens.access_token
-        return self.refresh(connection_id).access_token
+        return self.usable_tokens(connection_id)[1].access_token
 
     def refresh(
         self, connection_id: str, *, rejected_access_token: str | None = None, scheduled: bool = False
@@ -202,7 +228,9 @@ class TokenService:
             return True
         return scheduled and (connection.next_refresh_at is None or connection.next_refresh_at <= now)
 
-    def _connected(self, connection_id: str) -> Connection:
+    def _connected(self, connection_id: str, known: Connection | None = None) -> Connection:
+        if known is not None and known.status is ConnectionStatus.CONNECTED:
+            return known
         connection = self._repository.get(connection_id)
         if connection is None:
             raise NotFound("No connection with this id.", code="connection_not_found")
