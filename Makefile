@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 help:
 	@echo "make demo   - run the whole story on the local stack"
-	@echo "make test   - every test, lint, types and template checks (what CI runs)"
+	@echo "make test   - every test, lint, types, template checks and sam build (what CI runs)"
 	@echo "make bench  - print the benchmark figures"
 	@echo "make build  - sam build (needs python3.13 on PATH)"
 
@@ -38,7 +38,7 @@ tools: $(SAM_VENV)/.stamp $(CHECKOV_VENV)/.stamp
 demo: venv
 	$(PY) -m local.demo
 
-test: lint typecheck template-checks pytest
+test: lint typecheck template-checks build pytest
 
 lint: venv
 	$(BIN)/ruff check .
@@ -59,8 +59,10 @@ pytest: venv
 bench: venv
 	$(PY) -m bench
 
+# sam build needs python3.13 (the Lambda runtime) on PATH; with pyenv, make its 3.13 visible too.
 build: tools
-	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+	PYENV_VERSION="$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.13' | head -n 1):$$(pyenv version-name 2>/dev/null)" \
+	  PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 
 openapi: venv
 	$(PY) -m local.openapi --write
