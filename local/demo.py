@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from local.app_client import AppClient
+from local.productive_emulator import ProductiveEmulator
 from local.stack import LocalStack
 
 WIDTH = 100
@@ -48,93 +49,279 @@ QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true
 
 def run() -> None:
     warnings.filterwarnings("ignore", message="The httpx module is deprecated")
-    with LocalStack(environment=QUIET) as stack, AppClient(stack.api_url, stack.signing_secret) as app:
-        heading("Local stack")
-        show("API (local gateway)", stack.api_url)
-        show("AWS (moto server)", stack.aws.endpoint_url)
-        show("QuickBooks emulator", stack.emulator.base_url)
+    with ProductiveEmulator() as productive:
+        environment = {**QUIET, "PRODUCTIVE_API_BASE_URL": productive.base_url}
+        with LocalStack(environment=environment) as stack, AppClient(stack.api_url, stack.signing_secret) as app:
+            story(stack, app, productive)
 
-        heading("1. Productive asks to connect subsidiary 3 of organization 4242")
-        started = expect(
-            app.post(
-                "/connections",
-                {
-                    "organization_id": "4242",
-                    "subsidiary_id": "3",
-                    "productive_api_token": "demo-productive-token",
-                    "return_url": "https://app.productive.io/4242/settings/integrations/quickbooks",
-                },
-            ),
-            201,
+
+def story(stack: LocalStack, app: AppClient, productive: ProductiveEmulator) -> None:
+    demo = productive.seed_demo()
+    heading("Local stack")
+    show("API (local gateway)", stack.api_url)
+    show("AWS (moto server)", stack.aws.endpoint_url)
+    show("QuickBooks emulator", stack.emulator.base_url)
+    show("Productive emulator", productive.base_url)
+
+    heading(f"1. Productive asks to connect subsidiary {demo.subsidiary_us_id} of organization {demo.organization_id}")
+    started = expect(
+        app.post(
+            "/connections",
+            {
+                "organization_id": demo.organization_id,
+                "subsidiary_id": demo.subsidiary_us_id,
+                "productive_api_token": demo.api_token,
+                "return_url": f"https://app.productive.io/{demo.organization_id}/settings/integrations/quickbooks",
+            },
+        ),
+        201,
+    )
+    connection_id = started["connection_id"]
+    show("connection_id", connection_id)
+    show("status", started["status"])
+    authorize = urlsplit(started["authorize_url"])
+    show("authorize URL", f"{authorize.scheme}://{authorize.netloc}{authorize.path}")
+    for key, values in sorted(parse_qs(authorize.query).items()):
+        show(f"  {key}", values[0] if key != "state" else values[0][:48] + "...")
+
+    heading("2. The user consents at Intuit (the emulator approves) and comes back")
+    stack.emulator.next_consent(realm_id=stack.emulator.US_REALM)
+    with httpx.Client(follow_redirects=False, timeout=30) as browser:
+        consent = browser.get(started["authorize_url"])
+        callback = urlsplit(consent.headers["location"])
+        show("Intuit redirects to", f"{callback.path}?code=...&state=...&realmId=...")
+        back = browser.get(consent.headers["location"])
+    show("callback answers", f"{back.status_code} -> {back.headers['location']}")
+
+    heading("3. The connection")
+    connection = expect(app.get(f"/connections/{connection_id}"), 200)
+    for key in ("status", "realm_id", "company_name", "country", "home_currency"):
+        show(key, connection[key])
+    show("access token expires", until(connection["access_expires_at"]))
+    show("refresh token expires", until(connection["refresh_expires_at"]))
+    show("hard expiry (5 years)", until(connection["refresh_hard_expires_at"]))
+
+    heading("4. QuickBooks look-ups for the copy dialog")
+    items = expect(app.get(f"/connections/{connection_id}/quickbooks/items"), 200)["items"]
+    show("items", ", ".join(f"{i['name']} (#{i['id']})" for i in items))
+    codes = expect(app.get(f"/connections/{connection_id}/quickbooks/tax-codes"), 200)["items"]
+    show("tax codes", ", ".join(f"{c['name']} (#{c['id']})" for c in codes))
+    found = expect(app.get(f"/connections/{connection_id}/quickbooks/customers", params={"search": "O'Brien"}), 200)[
+        "items"
+    ]
+    show("customers like O'Brien", ", ".join(c["name"] for c in found) or "-")
+
+    heading("5. Settings saved and read back")
+    item_ids = {item["name"]: item["id"] for item in items}
+    services = demo.service_type_ids
+    settings = {
+        "invoice_numbering": "quickbooks",
+        "pdf_source": "quickbooks",
+        "sync_payments": True,
+        "memo_source": "po_number",
+        "default_item_id": item_ids["Services"],
+        "service_type_items": {
+            services["Design"]: item_ids["Design"],
+            services["Development"]: item_ids["Development"],
+        },
+    }
+    expect(app.put(f"/connections/{connection_id}/settings", settings), 200)
+    saved = expect(app.get(f"/connections/{connection_id}"), 200)["settings"]
+    print("  " + json.dumps(saved, sort_keys=True))
+    refused = app.put(f"/connections/{connection_id}/settings", {"default_item_id": "999"})
+    show("unknown item id", f"{refused.status_code} {refused.json()['error']['message']}")
+
+    invoice_id = demo.invoice_usd_id
+    heading(f"6. Copy to QuickBooks: USD invoice {productive.invoice(invoice_id)['number']} (tax code Mountain View)")
+    show_productive_invoice(productive, invoice_id)
+    copy = expect(
+        app.post(
+            f"/connections/{connection_id}/invoices/{invoice_id}/copies",
+            {"tax_code_id": codes_by_name(codes)["Mountain View"], "mode": "update"},
+            headers={"Idempotency-Key": "demo-copy-1"},
+        ),
+        201,
+    )
+    show_copy(copy)
+    show_quickbooks_invoice(stack, stack.emulator.US_REALM, copy["quickbooks_invoice_id"])
+    show_export_fields(productive, invoice_id)
+
+    heading("7. The same request again (same Idempotency-Key): the first answer, nothing new")
+    again = expect(
+        app.post(
+            f"/connections/{connection_id}/invoices/{invoice_id}/copies",
+            {"tax_code_id": codes_by_name(codes)["Mountain View"], "mode": "update"},
+            headers={"Idempotency-Key": "demo-copy-1"},
+        ),
+        201,
+    )
+    show("same copy", again == copy)
+
+    heading("8. The invoice changes in Productive; copy again with mode 'update'")
+    first_line = demo.invoice_usd_line_item_ids[0]
+    productive.update_record("line_items", first_line, quantity="14")
+    show("line 1 quantity", "12.5 -> 14")
+    updated = expect(
+        app.post(
+            f"/connections/{connection_id}/invoices/{invoice_id}/copies",
+            {"tax_code_id": codes_by_name(codes)["Mountain View"], "mode": "update"},
+        ),
+        201,
+    )
+    show_copy(updated)
+
+    heading("9. Copy once more with mode 'create': a second QuickBooks invoice")
+    created = expect(
+        app.post(
+            f"/connections/{connection_id}/invoices/{invoice_id}/copies",
+            {"tax_code_id": codes_by_name(codes)["Mountain View"], "mode": "create"},
+        ),
+        201,
+    )
+    show_copy(created)
+
+    heading("10. Copy history (newest first)")
+    for entry in expect(app.get(f"/connections/{connection_id}/invoices/{invoice_id}/copies"), 200)["items"]:
+        print(
+            f"  {entry['copy_id']:<10} QuickBooks #{entry['quickbooks_invoice_id']:<6} number {entry['doc_number']:<6}"
+            f" {entry['total_amount']:>10} {entry['currency']}  mode {entry['mode']:<6} updated {entry['updated_at']}"
         )
-        connection_id = started["connection_id"]
-        show("connection_id", connection_id)
-        show("status", started["status"])
-        authorize = urlsplit(started["authorize_url"])
-        show("authorize URL", f"{authorize.scheme}://{authorize.netloc}{authorize.path}")
-        for key, values in sorted(parse_qs(authorize.query).items()):
-            show(f"  {key}", values[0] if key != "state" else values[0][:48] + "...")
 
-        heading("2. The user consents at Intuit (the emulator approves) and comes back")
-        stack.emulator.next_consent(realm_id=stack.emulator.US_REALM)
-        with httpx.Client(follow_redirects=False, timeout=30) as browser:
-            consent = browser.get(started["authorize_url"])
-            callback = urlsplit(consent.headers["location"])
-            show("Intuit redirects to", f"{callback.path}?code=...&state=...&realmId=...")
-            back = browser.get(consent.headers["location"])
-        show("callback answers", f"{back.status_code} -> {back.headers['location']}")
+    heading("11. A UK subsidiary: GBP invoice at 20% VAT, Productive numbers it, its PDF goes to QuickBooks")
+    uk_id = connect_quietly(stack, app, demo.organization_id, demo.subsidiary_uk_id, demo.api_token)
+    uk_items = {i["name"]: i["id"] for i in expect(app.get(f"/connections/{uk_id}/quickbooks/items"), 200)["items"]}
+    expect(
+        app.put(
+            f"/connections/{uk_id}/settings",
+            {
+                "invoice_numbering": "productive",
+                "pdf_source": "productive",
+                "memo_source": "subject",
+                "default_item_id": uk_items["Services"],
+            },
+        ),
+        200,
+    )
+    show_productive_invoice(productive, demo.invoice_gbp_id)
+    uk_codes = codes_by_name(expect(app.get(f"/connections/{uk_id}/quickbooks/tax-codes"), 200)["items"])
+    uk_copy = expect(
+        app.post(f"/connections/{uk_id}/invoices/{demo.invoice_gbp_id}/copies", {"tax_code_id": uk_codes["20.0% S"]}),
+        201,
+    )
+    show_copy(uk_copy)
+    show_quickbooks_invoice(stack, stack.emulator.UK_REALM, uk_copy["quickbooks_invoice_id"])
+    attachables = [
+        a
+        for a in stack.emulator.store.require(stack.emulator.UK_REALM).all("Attachable")
+        if any(ref["EntityRef"]["value"] == uk_copy["quickbooks_invoice_id"] for ref in a.get("AttachableRef", []))
+    ]
+    show("attached in QuickBooks", ", ".join(a["FileName"] for a in attachables))
+    show_export_fields(productive, demo.invoice_gbp_id)
 
-        heading("3. The connection")
-        connection = expect(app.get(f"/connections/{connection_id}"), 200)
-        for key in ("status", "realm_id", "company_name", "country", "home_currency"):
-            show(key, connection[key])
-        show("access token expires", until(connection["access_expires_at"]))
-        show("refresh token expires", until(connection["refresh_expires_at"]))
-        show("hard expiry (5 years)", until(connection["refresh_hard_expires_at"]))
+    heading("12. Token refresh (the scheduled job, a day later)")
+    before = connection["access_expires_at"]
+    stack.shift_service_clock(hours=25)  # a day passes, for us and for Intuit
+    stack.emulator.clock.advance(25 * 3600)
+    summary = stack.run_schedule("TokenRefreshFunction")
+    show("token_refresh run", summary)
+    after = expect(app.get(f"/connections/{connection_id}"), 200)
+    show("access expiry before", before)
+    show("access expiry after", after["access_expires_at"])
+    show("refresh expiry after", after["refresh_expires_at"])
+    show("status", after["status"])
 
-        heading("4. QuickBooks look-ups for the copy dialog")
-        items = expect(app.get(f"/connections/{connection_id}/quickbooks/items"), 200)["items"]
-        show("items", ", ".join(f"{i['name']} (#{i['id']})" for i in items))
-        codes = expect(app.get(f"/connections/{connection_id}/quickbooks/tax-codes"), 200)["items"]
-        show("tax codes", ", ".join(f"{c['name']} (#{c['id']})" for c in codes))
-        found = expect(
-            app.get(f"/connections/{connection_id}/quickbooks/customers", params={"search": "O'Brien"}), 200
-        )["items"]
-        show("customers like O'Brien", ", ".join(c["name"] for c in found) or "-")
+    heading("13. Disconnect")
+    gone = app.delete(f"/connections/{connection_id}")
+    show("DELETE /connections/{id}", gone.status_code)
+    show("status", expect(app.get(f"/connections/{connection_id}"), 200)["status"])
+    show("still connected at Intuit", stack.emulator.is_connected(stack.emulator.US_REALM, stack.client_id))
+    show(
+        "copy history kept",
+        len(expect(app.get(f"/connections/{connection_id}/invoices/{invoice_id}/copies"), 200)["items"]),
+    )
+    print("\nDemo finished.")
 
-        heading("5. Settings saved and read back")
-        settings = {
-            "invoice_numbering": "quickbooks",
-            "pdf_source": "quickbooks",
-            "sync_payments": True,
-            "memo_source": "po_number",
-            "default_item_id": items[0]["id"],
-            "service_type_items": {"14": items[-1]["id"]},
-        }
-        expect(app.put(f"/connections/{connection_id}/settings", settings), 200)
-        saved = expect(app.get(f"/connections/{connection_id}"), 200)["settings"]
-        print("  " + json.dumps(saved, sort_keys=True))
-        refused = app.put(f"/connections/{connection_id}/settings", {"default_item_id": "999"})
-        show("unknown item id", f"{refused.status_code} {refused.json()['error']['message']}")
 
-        heading("6. Token refresh (the scheduled job, a day later)")
-        before = connection["access_expires_at"]
-        stack.shift_service_clock(hours=25)  # a day passes, for us and for Intuit
-        stack.emulator.clock.advance(25 * 3600)
-        summary = stack.run_schedule("TokenRefreshFunction")
-        show("token_refresh run", summary)
-        after = expect(app.get(f"/connections/{connection_id}"), 200)
-        show("access expiry before", before)
-        show("access expiry after", after["access_expires_at"])
-        show("refresh expiry after", after["refresh_expires_at"])
-        show("status", after["status"])
+def codes_by_name(codes: list[dict[str, Any]]) -> dict[str, str]:
+    return {code["name"]: code["id"] for code in codes}
 
-        heading("7. Disconnect")
-        gone = app.delete(f"/connections/{connection_id}")
-        show("DELETE /connections/{id}", gone.status_code)
-        show("status", expect(app.get(f"/connections/{connection_id}"), 200)["status"])
-        show("still connected at Intuit", stack.emulator.is_connected(stack.emulator.US_REALM, stack.client_id))
-        print("\nDemo finished.")
+
+def connect_quietly(stack: LocalStack, app: AppClient, organization_id: str, subsidiary_id: str, token: str) -> str:
+    started = expect(
+        app.post(
+            "/connections",
+            {
+                "organization_id": organization_id,
+                "subsidiary_id": subsidiary_id,
+                "productive_api_token": token,
+                "return_url": "https://app.productive.io/settings/integrations/quickbooks",
+            },
+        ),
+        201,
+    )
+    stack.emulator.next_consent(realm_id=stack.emulator.UK_REALM)
+    with httpx.Client(follow_redirects=False, timeout=30) as browser:
+        back = browser.get(browser.get(started["authorize_url"]).headers["location"])
+    show("connected", f"{back.headers['location'].split('?')[1]} (Sandbox Company UK)")
+    return str(started["connection_id"])
+
+
+def show_productive_invoice(productive: ProductiveEmulator, invoice_id: str) -> None:
+    invoice = productive.invoice(invoice_id)
+    print(
+        f"  In Productive: invoice {invoice['number']}  {invoice['currency']}  discount {invoice.get('discount') or 0}%"
+        f"  PO {invoice.get('purchase_order_number') or '-'}"
+    )
+    for line in productive.line_items(invoice_id):
+        print(
+            f"    {line['description'][:44]:<44} {line['quantity']:>6} x {line['unit_price']:>8}"
+            f"  disc {line.get('discount') or 0:>3}%"
+        )
+    totals = f"net {invoice['amount']}  tax {invoice['amount_tax']}  total {invoice['amount_with_tax']}"
+    print(f"    {totals} {invoice['currency']}")
+
+
+def show_copy(copy: dict[str, Any]) -> None:
+    show("copy", f"{copy['copy_id']} ({copy['mode']}) -> QuickBooks invoice #{copy['quickbooks_invoice_id']}")
+    show("number", copy["doc_number"])
+    show("total in QuickBooks", f"{copy['total_amount']} {copy['currency']}")
+    show("view in QuickBooks", copy["quickbooks_url"])
+    for warning in copy["warnings"]:
+        show(f"warning {warning['code']}", warning["message"])
+
+
+def show_quickbooks_invoice(stack: LocalStack, realm_id: str, invoice_id: str) -> None:
+    realm = stack.emulator.store.require(realm_id)
+    invoice = realm.get("Invoice", invoice_id) or {}
+    customer = realm.get("Customer", invoice["CustomerRef"]["value"]) or {}
+    print(
+        f"  In QuickBooks: invoice {invoice.get('DocNumber')}  customer {customer.get('DisplayName')!r}"
+        f"  {invoice.get('CurrencyRef', {}).get('value', '')}  memo {invoice.get('CustomerMemo', {}).get('value')!r}"
+    )
+    for line in invoice.get("Line", []):
+        kind = line["DetailType"]
+        if kind == "SalesItemLineDetail":
+            detail = line["SalesItemLineDetail"]
+            tax_code = detail.get("TaxCodeRef", {}).get("value")
+            print(
+                f"    {line.get('Description', '')[:44]:<44} {detail['Qty']:>6} x {detail['UnitPrice']:>8}"
+                f" = {line['Amount']:>9}  item #{detail['ItemRef']['value']}  tax {tax_code}"
+            )
+        elif kind == "DiscountLineDetail":
+            label = f"discount {line['DiscountLineDetail'].get('DiscountPercent', '')}%"
+            print(f"    {label:<44} {-line['Amount']:>30}")
+    tax = invoice.get("TxnTaxDetail", {})
+    print(f"    tax {tax.get('TotalTax')}  total {invoice.get('TotalAmt')}  balance {invoice.get('Balance')}")
+
+
+def show_export_fields(productive: ProductiveEmulator, invoice_id: str) -> None:
+    invoice = productive.invoice(invoice_id)
+    show("Productive export fields", f"exported={invoice['exported']} export_id={invoice['export_id']}")
+    show("  export_invoice_url", invoice["export_invoice_url"])
+    show("  number in Productive", invoice["number"])
+    attachments = productive.attachments(invoice_id)
+    if attachments:
+        show("  attached PDF", ", ".join(a.get("name") or a.get("filename") or "pdf" for a in attachments))
 
 
 def main() -> int:

@@ -31,10 +31,17 @@ def test_a_lasting_5xx_is_503_with_a_retry_hint(app, stack, us) -> None:
     assert response.headers["retry-after"]
 
 
-def test_throttling_is_503_with_intuits_60_seconds(app, stack, us) -> None:
-    stack.emulator.faults.throttle_next(1)
+def test_a_short_throttle_burst_is_waited_out(app, stack, us) -> None:
+    stack.emulator.faults.throttle_next(2)
+    response = app.get(f"/connections/{us.connection_id}/quickbooks/tax-codes")
+    assert response.status_code == 200, response.text
+
+
+def test_lasting_throttling_is_503_with_intuits_60_seconds(app, stack, us) -> None:
+    stack.emulator.faults.throttle_next(5)
     response = app.get(f"/connections/{us.connection_id}/quickbooks/tax-codes")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "quickbooks_throttled"
     assert response.headers["retry-after"] == "60"
+    stack.emulator.faults.reset()
     assert app.get(f"/connections/{us.connection_id}/quickbooks/tax-codes").status_code == 200

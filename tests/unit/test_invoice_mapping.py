@@ -21,6 +21,7 @@ from qbosync.domain.invoice_copy import (
     clean_display_name,
     doc_number_for,
     memo_for,
+    zero_rate_rank,
 )
 from qbosync.domain.money import cents, dumps, loads
 
@@ -234,3 +235,21 @@ def test_numbering() -> None:
 )
 def test_display_names_lose_what_quickbooks_forbids(name: str, cleaned: str) -> None:
     assert clean_display_name(name) == cleaned
+
+
+@pytest.mark.parametrize(
+    ("name", "rank"),
+    [
+        ("0.0% Z", 0),
+        ("0% ECG", 0),
+        ("Zero-rated", 1),
+        ("Exempt", 1),
+        ("No VAT", 1),
+        ("20.0% S", None),
+        ("5.0% R", None),
+        ("10% GST", None),
+        ("100% Recoverable", None),
+    ],
+)
+def test_zero_rate_tax_codes_are_recognised_by_name(name: str, rank: int | None) -> None:
+    assert zero_rate_rank(name) == rank

@@ -9,22 +9,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
-from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from qbosync.domain.connection import CompanyProfile
 from qbosync.domain.errors import QuickBooksFault, ReauthorizationRequired, UpstreamUnavailable
 from qbosync.domain.money import dumps, loads
-from qbosync.domain.ports import AccessTokenProvider
+from qbosync.domain.ports import AccessTokenProvider, ChangeSet
 
 MINOR_VERSION = "75"
 QUERY_PAGE_SIZE = 1000
 MAX_QUERY_ROWS = 10_000
 ATTEMPTS = 3
 THROTTLE_RETRY_AFTER_SECONDS = 60
+THROTTLE_WAIT_MAX_SECONDS = 2
 
 
 class _Transient(Exception):
@@ -32,6 +41,19 @@ class _Transient(Exception):
         super().__init__("transient QuickBooks failure")
         self.response = response
         self.cause = cause
+
+
+class _Throttled(_Transient):
+    """HTTP 429: over Intuit's per-second or concurrency limit (or the minute's 500)."""
+
+
+def _wait(state: RetryCallState, wait_max: float) -> float:
+    # A burst over the 10 requests/s limit clears within a second or two; longer throttles
+    # (500/min, metering) outlast any wait a request can afford and end as a 503.
+    outcome = state.outcome
+    if outcome is not None and isinstance(outcome.exception(), _Throttled):
+        return float(min(state.attempt_number, THROTTLE_WAIT_MAX_SECONDS))
+    return float(wait_random_exponential(multiplier=0.2, max=wait_max)(state))
 
 
 def _fault_from(body: Any, status: int) -> QuickBooksFault | None:
@@ -116,6 +138,28 @@ class QuickBooksClient:
         value = body.get(entity)
         return value if isinstance(value, dict) else None
 
+    def cdc(self, entities: Sequence[str], changed_since: datetime) -> ChangeSet:
+        """Change Data Capture: every object of these entities changed since then (deleted ones as
+        {"Id", "status": "Deleted"}); at most 1000 objects in all, so a full answer may be cut short."""
+        body = self._json(
+            "GET",
+            "/cdc",
+            params={"entities": ",".join(entities), "changedSince": changed_since.isoformat(timespec="seconds")},
+        )
+        changed: dict[str, list[dict[str, Any]]] = {name: [] for name in entities}
+        for response in body.get("CDCResponse") or []:
+            for part in (response or {}).get("QueryResponse") or []:
+                for name, rows in (part or {}).items():
+                    if isinstance(rows, list):
+                        changed.setdefault(name, []).extend(row for row in rows if isinstance(row, dict))
+        answered_at = None
+        if isinstance(body.get("time"), str):
+            try:
+                answered_at = datetime.fromisoformat(body["time"].replace("Z", "+00:00"))
+            except ValueError:
+                answered_at = None
+        return ChangeSet(changed=changed, answered_at=answered_at)
+
     # -- writes ----------------------------------------------------------------------------------
 
     def create(self, entity: str, payload: dict[str, Any], *, request_id: str) -> dict[str, Any]:
@@ -193,13 +237,6 @@ class QuickBooksClient:
             response = self._with_retries(lambda: self._once(method, path, token, accept, params, kwargs))
             if response.status_code == 401:
                 raise ReauthorizationRequired("QuickBooks rejects this connection's tokens; reconnect it.")
-        if response.status_code == 429:
-            raise UpstreamUnavailable(
-                "QuickBooks is throttling requests for this company; try again in a minute.",
-                service="quickbooks",
-                retry_after_seconds=int(response.headers.get("Retry-After", THROTTLE_RETRY_AFTER_SECONDS)),
-                code="quickbooks_throttled",
-            )
         if response.status_code >= 400 and accept != "application/json":
             fault = _fault_from(self._maybe_json(response), response.status_code)
             raise fault or UpstreamUnavailable(
@@ -232,6 +269,8 @@ class QuickBooksClient:
             )
         except httpx.TransportError as exc:
             raise _Transient(None, exc) from exc
+        if response.status_code == 429:
+            raise _Throttled(response)
         if response.status_code >= 500:
             raise _Transient(response)
         return response
@@ -239,13 +278,23 @@ class QuickBooksClient:
     def _with_retries(self, call: Callable[[], httpx.Response]) -> httpx.Response:
         retrying = Retrying(
             retry=retry_if_exception(lambda error: isinstance(error, _Transient)),
-            wait=wait_random_exponential(multiplier=0.2, max=self._retry_wait_max),
+            wait=lambda state: _wait(state, self._retry_wait_max),
             stop=stop_after_attempt(ATTEMPTS),
         )
         try:
             return retrying(call)
         except RetryError as exc:
             last = exc.last_attempt.exception()
+            if isinstance(last, _Throttled):
+                retry_after = last.response.headers.get("Retry-After") if last.response is not None else None
+                raise UpstreamUnavailable(
+                    "QuickBooks is throttling requests for this company; try again in a minute.",
+                    service="quickbooks",
+                    retry_after_seconds=int(retry_after)
+                    if retry_after and retry_after.isdigit()
+                    else THROTTLE_RETRY_AFTER_SECONDS,
+                    code="quickbooks_throttled",
+                ) from None
             status = last.response.status_code if isinstance(last, _Transient) and last.response else None
             raise UpstreamUnavailable(
                 "QuickBooks is not answering right now; try again shortly."

@@ -5,6 +5,7 @@ customer, the tax choice, the company's preferences) and sends what this module 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -214,6 +215,21 @@ def _sales_lines(
 def _private_note(invoice: SourceInvoice, marker: str) -> str:
     label = f"Copied from Productive invoice {invoice.number}" if invoice.number else "Copied from Productive"
     return f"{label} [{marker}]"[:PRIVATE_NOTE_MAX]
+
+
+_ZERO_PERCENT = re.compile(r"(?<![\d.])0+(\.0+)?\s*%")
+_ZERO_WORDS = ("zero", "no vat", "no tax", "exempt", "out of scope")
+
+
+def zero_rate_rank(tax_code_name: str) -> int | None:
+    """How well a tax code's name says "no tax": 0 for an explicit 0 %, 1 for zero-rated words,
+    None for anything else (e.g. "20.0% S")."""
+    lowered = tax_code_name.lower()
+    if _ZERO_PERCENT.search(lowered):
+        return 0
+    if any(word in lowered for word in _ZERO_WORDS):
+        return 1
+    return None
 
 
 def copy_marker(connection_id: str, invoice_id: str, sequence: int) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -83,6 +84,22 @@ class QuickBooksApi(Protocol):
     def query(self, statement: str) -> list[dict[str, Any]]: ...
 
     def get(self, entity: str, entity_id: str) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """One Change Data Capture answer: entity name -> changed objects, and QuickBooks' time of answer."""
+
+    changed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    answered_at: datetime | None = None
+
+    @property
+    def count(self) -> int:
+        return sum(len(rows) for rows in self.changed.values())
+
+
+class QuickBooksChanges(Protocol):
+    def cdc(self, entities: Sequence[str], changed_since: datetime) -> ChangeSet: ...
 
 
 class QuickBooksApiFactory(Protocol):

@@ -10,7 +10,6 @@ No duplicates, ever:
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from qbosync.domain.invoice_copy import (
     clean_display_name,
     copy_marker,
     memo_for,
+    zero_rate_rank,
 )
 from qbosync.domain.money import cents, decimal_or_zero
 from qbosync.domain.ports import Clock, ConnectionRepository
@@ -38,7 +38,6 @@ from qbosync.domain.qbo_query import quote
 from qbosync.services.tokens import TokenService
 
 COPY_LOCK = timedelta(seconds=60)
-ZERO_RATE_NAME = re.compile(r"(^|\D)0(\.0+)?\s*%|zero|no vat|exempt|out of scope", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -383,10 +382,14 @@ class _CopyJob:
         cached = self.s._copies.cached(cid, "zero_rate_tax_code")
         if cached:
             return TaxChoice(code_id=cached)
-        for row in self.qbo.query("select * from TaxCode"):
-            if ZERO_RATE_NAME.search(str(row.get("Name", ""))):
-                self.s._copies.cache(cid, "zero_rate_tax_code", str(row["Id"]))
-                return TaxChoice(code_id=str(row["Id"]))
+        rows = self.qbo.query("select * from TaxCode")
+        ranked = sorted(
+            (rank, str(row["Id"])) for row in rows if (rank := zero_rate_rank(str(row.get("Name", "")))) is not None
+        )
+        if ranked:
+            code_id = ranked[0][1]
+            self.s._copies.cache(cid, "zero_rate_tax_code", code_id)
+            return TaxChoice(code_id=code_id)
         raise InvalidInput(
             "This QuickBooks company needs a tax code on every line and has no zero-rate code; pick a tax code.",
             code="tax_code_required",

@@ -1,0 +1,161 @@
+"""Payment mappings, per-payment locks and the reconcile cursor in the single table.
+
+- PAYMENT#<connection>#<qbo payment> / INVOICE#<productive invoice>   the Productive payment made for
+      it (gsi1pk=PAYINVOICE#<connection>#<productive invoice>, gsi1sk=PAYMENT#<qbo payment>, so the
+      payments of a Productive invoice are one index query)
+- PAYMENT#<connection>#<qbo payment> / LOCK     one worker per QuickBooks payment at a time (lease)
+- REALM#<realm> / RECONCILE#CURSOR              where the next CDC sweep of that company starts
+
+Mappings have no TTL and survive a disconnect: a payment deleted in QuickBooks later can still be
+taken back out of Productive after a reconnect."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from qbosync.adapters.dynamodb import REFRESH_INDEX, REFRESH_PARTITION
+from qbosync.domain.payments import PaymentLink
+
+INDEX = "gsi1"
+
+
+def _pk(connection_id: str, quickbooks_payment_id: str) -> str:
+    return f"PAYMENT#{connection_id}#{quickbooks_payment_id}"
+
+
+def _conditional_failure(error: ClientError) -> bool:
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+class DynamoPaymentRepository:
+    def __init__(self, table: Any):
+        self._table = table
+
+    # -- mappings --------------------------------------------------------------------------------
+
+    def for_payment(self, connection_id: str, quickbooks_payment_id: str) -> list[PaymentLink]:
+        items = self._query(
+            KeyConditionExpression=Key("pk").eq(_pk(connection_id, quickbooks_payment_id))
+            & Key("sk").begins_with("INVOICE#"),
+            ConsistentRead=True,
+        )
+        return [self._to_link(item) for item in items]
+
+    def for_invoice(self, connection_id: str, invoice_id: str) -> list[PaymentLink]:
+        items = self._query(
+            IndexName=INDEX,
+            KeyConditionExpression=Key("gsi1pk").eq(f"PAYINVOICE#{connection_id}#{invoice_id}"),
+        )
+        return [self._to_link(item) for item in items if str(item.get("sk", "")).startswith("INVOICE#")]
+
+    def save(self, link: PaymentLink) -> None:
+        item: dict[str, Any] = {
+            "pk": _pk(link.connection_id, link.quickbooks_payment_id),
+            "sk": f"INVOICE#{link.invoice_id}",
+            "type": "payment_mapping",
+            "gsi1pk": f"PAYINVOICE#{link.connection_id}#{link.invoice_id}",
+            "gsi1sk": f"PAYMENT#{link.quickbooks_payment_id}",
+            "connection_id": link.connection_id,
+            "quickbooks_payment_id": link.quickbooks_payment_id,
+            "invoice_id": link.invoice_id,
+            "amount": link.amount,
+            "paid_on": link.paid_on.isoformat(),
+            "updated_at": link.updated_at.isoformat(),
+        }
+        if link.productive_payment_id is not None:
+            item["productive_payment_id"] = link.productive_payment_id
+        self._table.put_item(Item=item)
+
+    def delete(self, connection_id: str, quickbooks_payment_id: str, invoice_id: str) -> None:
+        self._table.delete_item(Key={"pk": _pk(connection_id, quickbooks_payment_id), "sk": f"INVOICE#{invoice_id}"})
+
+    # -- one worker per payment ------------------------------------------------------------------
+
+    def try_lock(
+        self, connection_id: str, quickbooks_payment_id: str, owner: str, now: datetime, until: datetime
+    ) -> bool:
+        try:
+            self._table.put_item(
+                Item={
+                    "pk": _pk(connection_id, quickbooks_payment_id),
+                    "sk": "LOCK",
+                    "owner": owner,
+                    "lease_until": int(until.timestamp() * 1000),
+                    "expires_at": int(until.timestamp()) + 3600,
+                },
+                ConditionExpression="attribute_not_exists(pk) OR lease_until < :now",
+                ExpressionAttributeValues={":now": int(now.timestamp() * 1000)},
+            )
+        except ClientError as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def unlock(self, connection_id: str, quickbooks_payment_id: str, owner: str) -> None:
+        try:
+            self._table.delete_item(
+                Key={"pk": _pk(connection_id, quickbooks_payment_id), "sk": "LOCK"},
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": owner},
+            )
+        except ClientError as error:
+            if not _conditional_failure(error):
+                raise
+
+    # -- reconcile -------------------------------------------------------------------------------
+
+    def connected_connection_ids(self) -> list[str]:
+        """Connected connections carry the token refresh index keys (qbosync.adapters.dynamodb)."""
+        items = self._query(
+            IndexName=REFRESH_INDEX,
+            KeyConditionExpression=Key("gsi1pk").eq(REFRESH_PARTITION),
+            ProjectionExpression="connection_id",
+        )
+        return sorted({str(item["connection_id"]) for item in items if item.get("connection_id")})
+
+    def cursor(self, realm_id: str) -> datetime | None:
+        item = self._table.get_item(Key={"pk": f"REALM#{realm_id}", "sk": "RECONCILE#CURSOR"}, ConsistentRead=True).get(
+            "Item"
+        )
+        return datetime.fromisoformat(str(item["cursor"])) if item else None
+
+    def save_cursor(self, realm_id: str, cursor: datetime) -> None:
+        self._table.put_item(
+            Item={
+                "pk": f"REALM#{realm_id}",
+                "sk": "RECONCILE#CURSOR",
+                "type": "reconcile_cursor",
+                "cursor": cursor.isoformat(),
+            }
+        )
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    @staticmethod
+    def _to_link(item: dict[str, Any]) -> PaymentLink:
+        productive_id = item.get("productive_payment_id")
+        return PaymentLink(
+            connection_id=str(item["connection_id"]),
+            quickbooks_payment_id=str(item["quickbooks_payment_id"]),
+            invoice_id=str(item["invoice_id"]),
+            productive_payment_id=str(productive_id) if productive_id is not None else None,
+            amount=Decimal(str(item["amount"])),
+            paid_on=date.fromisoformat(str(item["paid_on"])),
+            updated_at=datetime.fromisoformat(str(item["updated_at"])),
+        )

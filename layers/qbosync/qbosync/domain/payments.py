@@ -1,0 +1,179 @@
+"""Payment sync rules (DESIGN §1 "Payment sync"): what Productive should hold for one QuickBooks payment.
+
+One Productive payment per (QuickBooks payment, Productive invoice): the amounts of the payment's lines
+applied to QuickBooks invoices this service copied from that Productive invoice (any copy, older ones
+of a re-copied invoice included), dated with the payment's TxnDate. A voided payment (no lines, zero
+amounts) or a deleted one wants nothing. The mapping kept for each Productive payment is what makes a
+deleted QuickBooks payment reversible: it can no longer be read."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from qbosync.domain.events import EntityEvent
+from qbosync.domain.money import cents, decimal_or_zero
+
+MARKER_PREFIX = "QuickBooks payment"
+
+
+@dataclass(frozen=True)
+class DesiredPayment:
+    """What one Productive invoice should carry for one QuickBooks payment."""
+
+    invoice_id: str
+    amount: Decimal
+    paid_on: date
+    quickbooks_invoice_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PaymentLink:
+    """The mapping: a Productive payment made for (connection, QuickBooks payment, Productive invoice).
+
+    `productive_payment_id` is None while a create is in flight: a retry then looks for the marker
+    among the invoice's payments before creating again."""
+
+    connection_id: str
+    quickbooks_payment_id: str
+    invoice_id: str
+    productive_payment_id: str | None
+    amount: Decimal
+    paid_on: date
+    updated_at: datetime
+
+    @property
+    def pending(self) -> bool:
+        return self.productive_payment_id is None
+
+
+def marker(quickbooks_payment_id: str) -> str:
+    return f"{MARKER_PREFIX} {quickbooks_payment_id}"
+
+
+def note_for(payment: dict[str, Any]) -> str:
+    """The Productive payment's note: the marker, then the reference number when there is one."""
+    text = marker(str(payment["Id"]))
+    reference = str(payment.get("PaymentRefNum") or "").strip()
+    return f"{text} (ref {reference[:40]})" if reference else text
+
+
+def carries_marker(note: str | None, quickbooks_payment_id: str) -> bool:
+    if not note:
+        return False
+    return re.match(rf"{re.escape(marker(quickbooks_payment_id))}(?!\w)", note.strip()) is not None
+
+
+def txn_date(payment: dict[str, Any]) -> date | None:
+    raw = payment.get("TxnDate")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(str(raw)[:10])
+    except ValueError:
+        return None
+
+
+def in_scope(payment: dict[str, Any], sync_since: datetime | None) -> bool:
+    """Payments dated before sync was switched on are not ours to mirror (the date part counts)."""
+    when = txn_date(payment)
+    if when is None:
+        return False
+    return sync_since is None or when >= sync_since.date()
+
+
+def desired_payments(
+    payment: dict[str, Any] | None, *, invoice_for: Callable[[str], str | None]
+) -> dict[str, DesiredPayment]:
+    """Productive invoice id -> the payment it should carry, for a payment as QuickBooks holds it now.
+
+    `invoice_for(quickbooks_invoice_id)` names the Productive invoice a QuickBooks invoice was copied
+    from for this connection, or None when this service did not copy it. A missing (deleted) or voided
+    payment wants nothing."""
+    if payment is None or str(payment.get("status", "")).lower() == "deleted":
+        return {}
+    when = txn_date(payment)
+    if when is None:
+        return {}
+    amounts: dict[str, Decimal] = {}
+    sources: dict[str, list[str]] = {}
+    for line in payment.get("Line") or []:
+        if not isinstance(line, dict):
+            continue
+        amount = decimal_or_zero(line.get("Amount"))
+        for linked in line.get("LinkedTxn") or []:
+            if not isinstance(linked, dict) or linked.get("TxnType") != "Invoice" or not linked.get("TxnId"):
+                continue
+            qbo_invoice_id = str(linked["TxnId"])
+            invoice_id = invoice_for(qbo_invoice_id)
+            if invoice_id is None:
+                continue
+            amounts[invoice_id] = amounts.get(invoice_id, Decimal(0)) + amount
+            sources.setdefault(invoice_id, []).append(qbo_invoice_id)
+    return {
+        invoice_id: DesiredPayment(invoice_id, cents(total), when, tuple(sorted(set(sources[invoice_id]))))
+        for invoice_id, total in amounts.items()
+        if total > 0
+    }
+
+
+def linked_invoice_ids(payment: dict[str, Any] | None) -> list[str]:
+    """The QuickBooks invoices a payment is applied to."""
+    if not payment:
+        return []
+    ids: list[str] = []
+    for line in payment.get("Line") or []:
+        for linked in (line or {}).get("LinkedTxn") or []:
+            if isinstance(linked, dict) and linked.get("TxnType") == "Invoice" and linked.get("TxnId"):
+                ids.append(str(linked["TxnId"]))
+    return ids
+
+
+def linked_payment_ids(invoice: dict[str, Any] | None) -> list[str]:
+    """The QuickBooks payments an invoice lists in its LinkedTxn."""
+    if not invoice:
+        return []
+    return [
+        str(linked["TxnId"])
+        for linked in invoice.get("LinkedTxn") or []
+        if isinstance(linked, dict) and linked.get("TxnType") == "Payment" and linked.get("TxnId")
+    ]
+
+
+class PaymentMappingRepository(Protocol):
+    """Per (connection, QuickBooks payment, Productive invoice): the Productive payment made for it.
+    Kept after a disconnect."""
+
+    def for_payment(self, connection_id: str, quickbooks_payment_id: str) -> list[PaymentLink]: ...
+
+    def for_invoice(self, connection_id: str, invoice_id: str) -> list[PaymentLink]: ...
+
+    def save(self, link: PaymentLink) -> None: ...
+
+    def delete(self, connection_id: str, quickbooks_payment_id: str, invoice_id: str) -> None: ...
+
+    def try_lock(
+        self, connection_id: str, quickbooks_payment_id: str, owner: str, now: datetime, until: datetime
+    ) -> bool: ...
+
+    def unlock(self, connection_id: str, quickbooks_payment_id: str, owner: str) -> None: ...
+
+
+class ReconcileStateRepository(Protocol):
+    """The per-realm CDC cursor, and which connections are connected."""
+
+    def connected_connection_ids(self) -> list[str]: ...
+
+    def cursor(self, realm_id: str) -> datetime | None: ...
+
+    def save_cursor(self, realm_id: str, cursor: datetime) -> None: ...
+
+
+class EventPublisher(Protocol):
+    """The payment events queue (qbosync.adapters.sqs)."""
+
+    def publish(self, events: list[EntityEvent]) -> Any: ...

@@ -1,0 +1,276 @@
+"""Mirror QuickBooks payments into Productive (DESIGN §1 "Payment sync").
+
+An event only says that a payment (or an invoice) changed. For each connection of the company that
+is connected with payment sync on, the worker reads the payment as QuickBooks holds it now (one read;
+missing = deleted), works out what Productive should hold (qbosync.domain.payments) and makes
+Productive agree with it through the mapping: create, update (amount or date changed) or delete. So
+the order and duplicates of events do not matter, and a replayed event changes nothing.
+
+- one worker per (connection, QuickBooks payment) at a time (a lease in DynamoDB); the payment is read
+  inside the lease, so an older read can never overwrite a newer one;
+- a create first records a pending mapping, and the Productive payment carries a marker in its note
+  ("QuickBooks payment 173"): after a crash, or a create whose outcome is unknown, the retry adopts the
+  payment carrying the marker instead of creating a second one;
+- throttling or an outage on either side raises: the message is retried, never dropped;
+- payments dated before sync was switched on, invoices this service did not copy and connections with
+  sync off are left alone."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from qbosync.domain.connection import Connection, ConnectionStatus
+from qbosync.domain.copies import CopyRepository
+from qbosync.domain.errors import Conflict, ConnectionNotReady, NotFound, ReauthorizationRequired
+from qbosync.domain.events import EntityEvent
+from qbosync.domain.payments import (
+    DesiredPayment,
+    PaymentLink,
+    PaymentMappingRepository,
+    carries_marker,
+    desired_payments,
+    in_scope,
+    linked_payment_ids,
+    note_for,
+)
+from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApi
+from qbosync.domain.productive import ProductiveApi
+from qbosync.services.tokens import TokenService
+
+logger = logging.getLogger(__name__)
+
+PAYMENT_LOCK = timedelta(seconds=60)
+ENTITIES = frozenset({"Payment", "Invoice"})
+
+
+class PaymentInProgress(Conflict):
+    """Another worker holds this payment right now: the message is retried a little later."""
+
+    code = "payment_in_progress"
+
+
+@dataclass
+class SyncReport:
+    """What one event did, for logs and metrics."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    adopted: int = 0
+    unchanged: int = 0
+    payments_seen: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def writes(self) -> int:
+        return self.created + self.updated + self.deleted
+
+
+class PaymentSyncService:
+    def __init__(
+        self,
+        *,
+        connections: ConnectionRepository,
+        copies: CopyRepository,
+        payments: PaymentMappingRepository,
+        tokens: TokenService,
+        quickbooks: Callable[[str, Any], QuickBooksApi],
+        productive: Callable[[Connection, str], ProductiveApi],
+        clock: Clock,
+    ):
+        self._connections = connections
+        self._copies = copies
+        self._payments = payments
+        self._tokens = tokens
+        self._quickbooks = quickbooks
+        self._productive = productive
+        self._clock = clock
+
+    def eligible_connections(self, realm_id: str) -> list[Connection]:
+        """Connections of this company that are connected with payment sync on."""
+        found: list[Connection] = []
+        for connection_id in self._connections.connection_ids_for_realm(realm_id):
+            connection = self._connections.get(connection_id)
+            if (
+                connection is not None
+                and connection.status is ConnectionStatus.CONNECTED
+                and connection.realm_id == realm_id
+                and connection.settings.sync_payments
+            ):
+                found.append(connection)
+        return found
+
+    def handle(self, event: EntityEvent) -> SyncReport:
+        report = SyncReport()
+        if event.entity not in ENTITIES:
+            report.skipped.append(f"entity {event.entity} is not synced")
+            return report
+        connections = self.eligible_connections(event.realm_id)
+        if not connections:
+            report.skipped.append("no connection of this company has payment sync on")
+            return report
+        for connection in connections:
+            try:
+                _Job(self, connection, report).run(event)
+            except (ReauthorizationRequired, ConnectionNotReady) as error:
+                # Only the user can fix this by reconnecting; the reconcile sweep catches up afterwards.
+                logger.warning(
+                    "payment event skipped: connection not usable",
+                    extra={"connection_id": connection.connection_id, "reason": error.code},
+                )
+                report.skipped.append(f"connection {connection.connection_id}: {error.code}")
+        return report
+
+
+class _Job:
+    """One event for one connection."""
+
+    def __init__(self, service: PaymentSyncService, connection: Connection, report: SyncReport):
+        assert connection.company is not None
+        self.s = service
+        self.connection = connection
+        self.cid = connection.connection_id
+        self.realm_id = connection.company.realm_id
+        self.report = report
+        self.credentials = service._tokens.provider_for(self.cid, connection)
+        self.qbo = service._quickbooks(self.realm_id, self.credentials)
+        self._productive: ProductiveApi | None = None
+        self._invoice_of: dict[str, str | None] = {}
+
+    @property
+    def productive(self) -> ProductiveApi:
+        if self._productive is None:
+            self._productive = self.s._productive(self.connection, self.credentials.secret().productive_api_token)
+        return self._productive
+
+    def run(self, event: EntityEvent) -> None:
+        if event.entity == "Payment":
+            self.sync_payment(event.entity_id)
+            return
+        # An invoice changed (void, delete, update): re-read the payments applied to it.
+        invoice_id = self.invoice_for(event.entity_id)
+        if invoice_id is None:
+            self.report.skipped.append(f"QuickBooks invoice {event.entity_id} was not copied by this connection")
+            return
+        payment_ids = {link.quickbooks_payment_id for link in self.s._payments.for_invoice(self.cid, invoice_id)}
+        payment_ids.update(linked_payment_ids(self.qbo.get("Invoice", event.entity_id)))
+        for payment_id in sorted(payment_ids, key=lambda value: (len(value), value)):
+            self.sync_payment(payment_id)
+
+    def invoice_for(self, quickbooks_invoice_id: str) -> str | None:
+        """The Productive invoice a QuickBooks invoice was copied from by this connection (any copy)."""
+        if quickbooks_invoice_id not in self._invoice_of:
+            copy = self.s._copies.copy_of_quickbooks_invoice(self.realm_id, quickbooks_invoice_id)
+            self._invoice_of[quickbooks_invoice_id] = (
+                copy.invoice_id if copy is not None and copy.connection_id == self.cid else None
+            )
+        return self._invoice_of[quickbooks_invoice_id]
+
+    # -- one payment -----------------------------------------------------------------------------
+
+    def sync_payment(self, payment_id: str) -> None:
+        with self._locked(payment_id):
+            self.report.payments_seen += 1
+            payment = self.qbo.get("Payment", payment_id)
+            links = {link.invoice_id: link for link in self.s._payments.for_payment(self.cid, payment_id)}
+            if payment is not None and not in_scope(payment, self.connection.settings.sync_payments_since):
+                self.report.skipped.append(f"payment {payment_id} is dated before payment sync was switched on")
+                return
+            desired = desired_payments(payment, invoice_for=self.invoice_for)
+            if not desired and not links:
+                self.report.skipped.append(f"payment {payment_id} applies to no invoice copied by this service")
+                return
+            note = note_for(payment) if payment is not None else ""
+            for invoice_id in sorted(desired.keys() | links.keys()):
+                want, have = desired.get(invoice_id), links.get(invoice_id)
+                if want is not None:
+                    self._ensure(payment_id, want, have, note)
+                elif have is not None:
+                    self._remove(have)
+
+    @contextmanager
+    def _locked(self, payment_id: str) -> Iterator[None]:
+        owner = uuid.uuid4().hex
+        now = self.s._clock.now()
+        if not self.s._payments.try_lock(self.cid, payment_id, owner, now, now + PAYMENT_LOCK):
+            raise PaymentInProgress(
+                f"QuickBooks payment {payment_id} is being synced by another worker.",
+                details={"retry_after_seconds": 5},
+            )
+        try:
+            yield
+        finally:
+            self.s._payments.unlock(self.cid, payment_id, owner)
+
+    def _ensure(self, payment_id: str, want: DesiredPayment, have: PaymentLink | None, note: str) -> None:
+        if have is not None and not have.pending:
+            if have.amount == want.amount and have.paid_on == want.paid_on:
+                self.report.unchanged += 1
+                return
+            assert have.productive_payment_id is not None
+            try:
+                self.productive.update_payment(have.productive_payment_id, want.amount, want.paid_on, note)
+            except NotFound:
+                logger.warning(
+                    "Productive payment vanished; creating it again",
+                    extra={"connection_id": self.cid, "productive_payment_id": have.productive_payment_id},
+                )
+                self._create(payment_id, want, note, look_first=False)
+                return
+            self._save(payment_id, want, have.productive_payment_id)
+            self.report.updated += 1
+            return
+        self._create(payment_id, want, note, look_first=have is not None)
+
+    def _create(self, payment_id: str, want: DesiredPayment, note: str, *, look_first: bool) -> None:
+        if look_first:
+            # A previous attempt may have created it and not lived to record it: adopt it.
+            for existing in self.productive.list_payments(want.invoice_id):
+                if carries_marker(existing.note, payment_id):
+                    if existing.amount != want.amount or existing.paid_on != want.paid_on:
+                        self.productive.update_payment(existing.id, want.amount, want.paid_on, note)
+                    self._save(payment_id, want, existing.id)
+                    self.report.adopted += 1
+                    return
+        self._save(payment_id, want, None)  # pending: the marker will find it if we crash now
+        try:
+            created = self.productive.create_payment(want.invoice_id, want.amount, want.paid_on, note)
+        except NotFound:
+            self.s._payments.delete(self.cid, payment_id, want.invoice_id)
+            logger.warning(
+                "Productive invoice is gone; payment not mirrored",
+                extra={"connection_id": self.cid, "invoice_id": want.invoice_id, "quickbooks_payment_id": payment_id},
+            )
+            self.report.skipped.append(f"Productive invoice {want.invoice_id} no longer exists")
+            return
+        self._save(payment_id, want, created.id)
+        self.report.created += 1
+
+    def _remove(self, have: PaymentLink) -> None:
+        if have.productive_payment_id is not None:
+            self.productive.delete_payment(have.productive_payment_id)
+        else:  # a create that may or may not have happened
+            for existing in self.productive.list_payments(have.invoice_id):
+                if carries_marker(existing.note, have.quickbooks_payment_id):
+                    self.productive.delete_payment(existing.id)
+        self.s._payments.delete(self.cid, have.quickbooks_payment_id, have.invoice_id)
+        self.report.deleted += 1
+
+    def _save(self, payment_id: str, want: DesiredPayment, productive_payment_id: str | None) -> None:
+        self.s._payments.save(
+            PaymentLink(
+                connection_id=self.cid,
+                quickbooks_payment_id=payment_id,
+                invoice_id=want.invoice_id,
+                productive_payment_id=productive_payment_id,
+                amount=want.amount,
+                paid_on=want.paid_on,
+                updated_at=self.s._clock.now(),
+            )
+        )
