@@ -58,6 +58,34 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         "secretsmanager:DescribeSecret": {CONNECTION_SECRETS},
         "sqs:SendMessage": {"TokenRefreshDeadLetterQueue"},  # the function's async-invoke DLQ
     },
+    "PaymentWebhookFunction": {
+        "dynamodb:GetItem": {"Table"},
+        "dynamodb:Query": {"Table"},
+        "secretsmanager:GetSecretValue": {"IntuitAppSecret"},
+        "sqs:SendMessage": {"PaymentEventsQueue"},  # SendMessageBatch is authorised as SendMessage
+    },
+    "PaymentSyncFunction": {
+        "dynamodb:GetItem": {"Table"},
+        "dynamodb:PutItem": {"Table"},
+        "dynamodb:UpdateItem": {"Table"},
+        "dynamodb:DeleteItem": {"Table"},
+        "dynamodb:Query": {"Table"},
+        "secretsmanager:GetSecretValue": {"IntuitAppSecret", CONNECTION_SECRETS},
+        "secretsmanager:PutSecretValue": {CONNECTION_SECRETS},
+        # the SQS event source mapping, on this queue only (not SAM's AWSLambdaSQSQueueExecutionRole on "*")
+        "sqs:ReceiveMessage": {"PaymentEventsQueue"},
+        "sqs:DeleteMessage": {"PaymentEventsQueue"},
+        "sqs:GetQueueAttributes": {"PaymentEventsQueue"},
+    },
+    "ReconcileFunction": {
+        "dynamodb:GetItem": {"Table"},
+        "dynamodb:PutItem": {"Table"},
+        "dynamodb:UpdateItem": {"Table"},
+        "dynamodb:Query": {"Table", "Table/index/gsi1"},
+        "secretsmanager:GetSecretValue": {"IntuitAppSecret", CONNECTION_SECRETS},
+        "secretsmanager:PutSecretValue": {CONNECTION_SECRETS},
+        "sqs:SendMessage": {"PaymentEventsQueue", "ReconcileDeadLetterQueue"},  # the queue; its async-invoke DLQ
+    },
 }
 
 # Managed policies a function role may carry: logs, and X-Ray because of Tracing: Active.
@@ -75,6 +103,13 @@ RESOURCE_STAR_ACTIONS = {
 }
 
 _SUB_OF_ARN = re.compile(r"^\$\{(?P<id>[A-Za-z0-9]+)\.Arn\}(?P<suffix>/.*)?$")
+
+
+def _managed_policy_arn(value: Any) -> str:
+    """A managed policy ARN as SAM writes it, or as an explicit role writes it (!Sub with the partition)."""
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        return str(value["Fn::Sub"]).replace("${AWS::Partition}", "aws")
+    return str(value)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -149,7 +184,7 @@ def test_no_wildcard_actions_or_resources(cfn: dict[str, Any], function_id: str)
 @pytest.mark.parametrize("function_id", sorted(EXPECTED_GRANTS))
 def test_managed_policies_are_logs_and_xray_only(cfn: dict[str, Any], function_id: str) -> None:
     _, role = _role_of(cfn, function_id)
-    managed = set(role["Properties"].get("ManagedPolicyArns", []))
+    managed = {_managed_policy_arn(arn) for arn in role["Properties"].get("ManagedPolicyArns", [])}
     assert managed == ALLOWED_MANAGED_POLICIES
 
 
@@ -173,6 +208,20 @@ def test_one_role_per_function(cfn: dict[str, Any]) -> None:
         if "lambda.amazonaws.com" in str(role["Properties"]["AssumeRolePolicyDocument"])
     }
     assert lambda_roles == set(roles)
+
+
+def test_sqs_fed_function_gets_no_managed_sqs_policy(cfn: dict[str, Any]) -> None:
+    """SAM attaches AWSLambdaSQSQueueExecutionRole (sqs:* on "*") to generated roles of SQS-fed functions."""
+    mappings = resources_of_type(cfn, "AWS::Lambda::EventSourceMapping")
+    assert mappings
+    for mapping in mappings.values():
+        function_id = mapping["Properties"]["FunctionName"]["Ref"]
+        _, role = _role_of(cfn, function_id)
+        assert not any("SQS" in _managed_policy_arn(arn) for arn in role["Properties"].get("ManagedPolicyArns", []))
+        queue_id = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+        grants = _grants(role, set(cfn["Resources"]))
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+            assert grants[action] == {queue_id}, action
 
 
 def test_schedule_roles_only_invoke_their_function_and_reach_their_dlq(cfn: dict[str, Any]) -> None:

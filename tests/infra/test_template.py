@@ -31,6 +31,7 @@ CONTRACT_ROUTES = {  # DESIGN §3, the routes this stack serves so far
     ("GET", "/oauth/callback", "OAuthCallbackFunction"),
     ("POST", "/connections/{connection_id}/invoices/{invoice_id}/copies", "CopyInvoiceFunction"),
     ("GET", "/connections/{connection_id}/invoices/{invoice_id}/copies", "CopyInvoiceFunction"),
+    ("POST", "/webhooks/intuit", "PaymentWebhookFunction"),
 }
 
 GLOBAL_ENVIRONMENT = {
@@ -43,6 +44,7 @@ GLOBAL_ENVIRONMENT = {
     "CONNECTION_SECRET_PREFIX": {"Fn::Sub": "qbosync/${Stage}/connections/"},
     "QBO_ENVIRONMENT": {"Ref": "QboEnvironment"},
     "PRODUCTIVE_API_BASE_URL": "https://api.productive.io/api/v2",
+    "PAYMENT_EVENTS_QUEUE_URL": {"Ref": "PaymentEventsQueue"},
 }
 
 
@@ -152,6 +154,59 @@ def test_token_refresh_runs_hourly_one_at_a_time(sam_template: dict[str, Any]) -
     assert event["Properties"]["ScheduleExpression"] == "rate(1 hour)"
 
 
+def test_reconcile_runs_every_six_hours_one_at_a_time(sam_template: dict[str, Any]) -> None:
+    props = sam_template["Resources"]["ReconcileFunction"]["Properties"]
+    assert props["ReservedConcurrentExecutions"] == 1
+    (event,) = props["Events"].values()
+    assert event["Type"] == "ScheduleV2"
+    assert event["Properties"]["ScheduleExpression"] == "rate(6 hours)"
+    assert event["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert json.loads(event["Properties"]["Input"]["Fn::Sub"])["detail"]["job"] == "reconcile"
+
+
+def test_webhook_answers_within_intuits_patience(sam_template: dict[str, Any]) -> None:
+    props = sam_template["Resources"]["PaymentWebhookFunction"]["Properties"]
+    assert props["Timeout"] <= 10  # Intuit wants a 200 within 3 s; a stuck invocation must not linger
+    assert "ReservedConcurrentExecutions" not in props  # a webhook burst must never be throttled into retries
+
+
+def test_payment_events_queue(sam_template: dict[str, Any]) -> None:
+    resources = sam_template["Resources"]
+    queue = resources["PaymentEventsQueue"]["Properties"]
+    worker = resources["PaymentSyncFunction"]["Properties"]
+    worker_timeout = worker.get("Timeout", sam_template["Globals"]["Function"]["Timeout"])
+    assert queue["VisibilityTimeout"] >= 6 * worker_timeout  # AWS guidance for SQS event sources
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["PaymentEventsDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert "FifoQueue" not in queue  # the worker reads current state: order and duplicates do not matter
+    assert resources["PaymentEventsDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"] == 1209600
+    (event,) = worker["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["PaymentEventsQueue", "Arn"]}
+    assert event["Properties"]["BatchSize"] == 10
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_dead_letter_queue_depth_raises_an_alarm(sam_template: dict[str, Any]) -> None:
+    alarms = resources_of_type(sam_template, "AWS::CloudWatch::Alarm")
+    watched = {
+        alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Properties"] for alarm in alarms.values()
+    }
+    alarm = watched["PaymentEventsDeadLetterQueue"]
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"][0]["Name"] == "QueueName"
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Threshold"] == 0
+    topics = resources_of_type(sam_template, "AWS::SNS::Topic")
+    assert alarm["AlarmActions"]
+    assert all(action["Ref"] in topics for action in alarm["AlarmActions"])
+    for topic in topics.values():
+        assert topic["Properties"].get("KmsMasterKeyId")
+
+
 def test_queues_are_encrypted(sam_template: dict[str, Any]) -> None:
     for queue_id, queue in resources_of_type(sam_template, "AWS::SQS::Queue").items():
         props = queue["Properties"]
@@ -220,6 +275,13 @@ def test_outputs(sam_template: dict[str, Any]) -> None:
         "ConnectionsFunctionName",
         "OAuthCallbackFunctionName",
         "TokenRefreshFunctionName",
+        "PaymentWebhookFunctionName",
+        "PaymentSyncFunctionName",
+        "ReconcileFunctionName",
+        "PaymentWebhookUrl",
+        "PaymentEventsQueueUrl",
+        "PaymentEventsDeadLetterQueueUrl",
+        "AlarmTopicArn",
     ):
         assert name in outputs
 
@@ -279,6 +341,15 @@ def test_every_route_and_function_has_a_sample_event(sam_template: dict[str, Any
 @pytest.mark.parametrize("path", sorted((REPO_ROOT / "events").rglob("*.json")), ids=lambda p: p.stem)
 def test_http_sample_events_are_consistent(path: Path) -> None:
     event = json.loads(path.read_text())
+    if "Records" in event:  # an SQS event source batch: bodies are entity events
+        from qbosync.domain.events import EntityEvent
+
+        assert 1 <= len(event["Records"]) <= 10
+        for record in event["Records"]:
+            assert record["eventSource"] == "aws:sqs"
+            EntityEvent.model_validate_json(record["body"])
+        assert len({record["messageId"] for record in event["Records"]}) == len(event["Records"])
+        return
     if event.get("version") != "2.0":
         assert event["detail-type"] == "Scheduled Event"
         return
