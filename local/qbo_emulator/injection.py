@@ -14,6 +14,7 @@ class FaultInjector:
         self._fail: list[int] = []
         self._throttle = 0
         self._drop = 0
+        self._token_fail: list[int] = []
 
     def latency(self, seconds: float) -> None:
         """Delay every API request by ``seconds`` (0 switches it off)."""
@@ -37,10 +38,19 @@ class FaultInjector:
         with self._lock:
             self._drop += n
 
+    def fail_next_token_requests(self, n: int = 1, status: int = 503) -> None:
+        """Answer the next ``n`` requests to the OAuth token endpoint with HTTP ``status`` (an outage
+        of Intuit's OAuth service; the request is not acted on)."""
+        if status < 500:
+            raise ValueError("status must be a 5xx code")
+        with self._lock:
+            self._token_fail.extend([status] * n)
+
     def reset(self) -> None:
         with self._lock:
             self._latency = 0.0
             self._fail.clear()
+            self._token_fail.clear()
             self._throttle = 0
             self._drop = 0
 
@@ -60,6 +70,10 @@ class FaultInjector:
     def take_failure(self) -> int | None:
         with self._lock:
             return self._fail.pop(0) if self._fail else None
+
+    def take_token_failure(self) -> int | None:
+        with self._lock:
+            return self._token_fail.pop(0) if self._token_fail else None
 
     def take_drop(self) -> bool:
         with self._lock:

@@ -107,6 +107,9 @@ class EmulatorApp:
         if endpoint == "authorize":
             return oauth.authorize(request)
         if endpoint == "token":
+            failure = self.emu.faults.take_token_failure()
+            if failure is not None:
+                return Response("Service Unavailable", status=failure, content_type="text/plain")
             return oauth.token(request)
         if endpoint == "revoke":
             return oauth.revoke(request)

@@ -163,3 +163,36 @@ def test_dates_are_iso_with_timezone(app, stack) -> None:
     assert datetime.fromisoformat(body["access_expires_at"]).tzinfo == UTC or body["access_expires_at"].endswith(
         ("Z", "+00:00")
     )
+
+
+def test_a_passing_oauth_outage_is_retried_and_the_refresh_succeeds(app, stack) -> None:
+    connection = connect(app, stack)
+    stack.emulator.clock.advance(3700)
+    stack.emulator.faults.fail_next_token_requests(2, status=503)
+    try:
+        response = app.get(f"/connections/{connection.connection_id}/quickbooks/items")
+    finally:
+        stack.emulator.clock.advance(-3700)
+        stack.emulator.faults.reset()
+    assert response.status_code == 200, response.text
+    assert app.get(f"/connections/{connection.connection_id}").json()["status"] == "connected"
+
+
+def test_a_lasting_oauth_outage_is_503_and_the_connection_stays_connected(app, stack) -> None:
+    connection = connect(app, stack)
+    stack.emulator.clock.advance(3700)
+    stack.emulator.faults.fail_next_token_requests(10, status=503)
+    try:
+        response = app.get(f"/connections/{connection.connection_id}/quickbooks/items")
+    finally:
+        stack.emulator.clock.advance(-3700)
+        stack.emulator.faults.reset()
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["details"]["service"] == "quickbooks"
+    assert app.get(f"/connections/{connection.connection_id}").json()["status"] == "connected"
+    # Once Intuit is back, the same connection refreshes and works.
+    stack.emulator.clock.advance(3700)
+    try:
+        assert app.get(f"/connections/{connection.connection_id}/quickbooks/items").status_code == 200
+    finally:
+        stack.emulator.clock.advance(-3700)
