@@ -77,8 +77,10 @@ class AppSecrets:
         self._intuit_secret_id = intuit_secret_id
         self._signing_secret_id = signing_secret_id
 
-    def intuit(self) -> IntuitAppCredentials:
-        data = self._json(self._intuit_secret_id, force_fetch=False)
+    def intuit(self, *, force_fetch: bool = False) -> IntuitAppCredentials:
+        """The Intuit app credentials; force_fetch bypasses the cache (a verifier token that no longer
+        matches may have been rotated)."""
+        data = self._json(self._intuit_secret_id, force_fetch=force_fetch)
         return IntuitAppCredentials(
             client_id=data["client_id"],
             client_secret=data["client_secret"],

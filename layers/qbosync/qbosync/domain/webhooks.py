@@ -1,0 +1,356 @@
+"""Intuit webhooks, pure: the signature check and both payload formats, normalised to `EntityEvent`.
+
+Two formats arrive at the same endpoint (QuickBooks reference §6):
+
+* legacy: ``{"eventNotifications": [{"realmId", "dataChangeEvent": {"entities": [{"name", "id",
+  "operation", "lastUpdated", "deletedId"?}]}}]}``; it has no event id, so ours is a digest of
+  realm|entity|id|operation|lastUpdated (a redelivery of the same change gets the same id);
+* CloudEvents: a JSON array of ``{"specversion", "id", "type": "qbo.<entity>.<verb>.v1", "time",
+  "intuitentityid", "intuitaccountid", ...}``; one array may hold events of several companies.
+
+Nothing here raises on bad input: what cannot be used is reported as a `Skip` with a reason, so the
+endpoint can acknowledge (Intuit would otherwise retry a bad notification forever) and count it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, Literal, Protocol, get_args
+
+from pydantic import ValidationError
+
+from qbosync.domain.errors import DomainError
+from qbosync.domain.events import EntityEvent, Operation
+
+#: Why an event (or a whole body) was not queued. Stable: they are the values of a metric dimension.
+SkipReason = Literal[
+    "malformed_body",  # not JSON, or neither format
+    "malformed_event",  # an event without a realm, id, time... or with values out of range
+    "unknown_entity",  # an entity QuickBooks webhooks do not have
+    "unknown_operation",  # an operation or verb QuickBooks webhooks do not have
+    "not_synced",  # a known entity/operation payment sync does not act on (Customer, Invoice create...)
+    "unknown_realm",  # no connection of ours for this company
+    "not_connected",  # our connections for this company are pending, disconnected or need a reconnect
+    "sync_off",  # connected, but payment sync is switched off
+    "duplicate",  # the same event twice in one delivery
+]
+SKIP_REASONS: Final[tuple[str, ...]] = get_args(SkipReason)
+
+#: Entities QuickBooks can send webhooks for, by the lowercase name CloudEvents types use.
+KNOWN_ENTITIES: Final[dict[str, str]] = {
+    name.lower(): name
+    for name in (
+        "Account",
+        "Bill",
+        "BillPayment",
+        "Budget",
+        "Class",
+        "CreditMemo",
+        "Currency",
+        "Customer",
+        "Department",
+        "Deposit",
+        "Employee",
+        "Estimate",
+        "Invoice",
+        "Item",
+        "JournalCode",
+        "JournalEntry",
+        "Payment",
+        "PaymentMethod",
+        "Preferences",
+        "Purchase",
+        "PurchaseOrder",
+        "RefundReceipt",
+        "SalesReceipt",
+        "TaxAgency",
+        "Term",
+        "TimeActivity",
+        "Transfer",
+        "Vendor",
+        "VendorCredit",
+    )
+}
+
+#: Legacy operation names (any case) and CloudEvents verbs -> our operation.
+LEGACY_OPERATIONS: Final[dict[str, Operation]] = {
+    "create": "create",
+    "update": "update",
+    "delete": "delete",
+    "void": "void",
+    "merge": "merge",
+    "emailed": "emailed",
+}
+CLOUDEVENT_VERBS: Final[dict[str, Operation]] = {
+    "created": "create",
+    "updated": "update",
+    "deleted": "delete",
+    "voided": "void",
+    "merged": "merge",
+    "emailed": "emailed",
+}
+
+#: What payment sync acts on: every change of a Payment; an Invoice voided or deleted (its payments
+#: go with it) or updated (an edit can change what is paid, e.g. a payment unapplied from it).
+SYNCED_OPERATIONS: Final[dict[str, frozenset[str]]] = {
+    "Payment": frozenset({"create", "update", "delete", "void"}),
+    "Invoice": frozenset({"update", "delete", "void"}),
+}
+
+WebhookFormat = Literal["legacy", "cloudevents"]
+
+
+class InvalidWebhookSignature(DomainError):
+    """The `intuit-signature` header is missing or is not the body's HMAC with our verifier token."""
+
+    code = "invalid_signature"
+
+
+# --------------------------------------------------------------------------- signature
+
+
+def signature_matches(verifier_token: str, body: bytes, signature: str | None) -> bool:
+    """True when `signature` (base64, as sent in `intuit-signature`) is the HMAC-SHA256 of the raw
+    `body` keyed with `verifier_token`. Digests are compared in constant time; garbage is False."""
+    if not verifier_token or not signature:
+        return False
+    try:
+        sent = base64.b64decode(signature.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    expected = hmac.new(verifier_token.encode("utf-8"), body, hashlib.sha256).digest()
+    return hmac.compare_digest(expected, sent)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Something not queued, and why. Ids only: never a body or a header."""
+
+    reason: SkipReason
+    detail: str = ""
+    realm_id: str | None = None
+    entity: str | None = None
+    entity_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    event: EntityEvent
+    deleted_id: str | None = None  # legacy Merge: the id merged away
+
+
+@dataclass
+class ParsedWebhook:
+    format: WebhookFormat | None
+    events: list[ParsedEvent] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+
+    @property
+    def realm_ids(self) -> list[str]:
+        return sorted({parsed.event.realm_id for parsed in self.events})
+
+
+def parse_webhook(body: bytes | str) -> ParsedWebhook:
+    """Detect the format and normalise every event; duplicates within the body are skipped."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return ParsedWebhook(None, skipped=[Skip("malformed_body", "not JSON")])
+    if isinstance(payload, list):
+        result = ParsedWebhook("cloudevents")
+        if not payload:
+            result.skipped.append(Skip("malformed_body", "an empty CloudEvents array"))
+        for item in payload:
+            _add(result, _cloud_event(item))
+        return result
+    if isinstance(payload, dict) and "eventNotifications" in payload:
+        result = ParsedWebhook("legacy")
+        notifications = payload["eventNotifications"]
+        if not isinstance(notifications, list) or not notifications:
+            result.skipped.append(Skip("malformed_body", "eventNotifications is not a non-empty list"))
+            return result
+        for notification in notifications:
+            for outcome in _legacy_notification(notification):
+                _add(result, outcome)
+        return result
+    if isinstance(payload, dict) and "specversion" in payload:  # a single CloudEvent, not in an array
+        result = ParsedWebhook("cloudevents")
+        _add(result, _cloud_event(payload))
+        return result
+    return ParsedWebhook(None, skipped=[Skip("malformed_body", "neither eventNotifications nor a CloudEvents array")])
+
+
+def _add(result: ParsedWebhook, outcome: ParsedEvent | Skip) -> None:
+    if isinstance(outcome, Skip):
+        result.skipped.append(outcome)
+        return
+    event = outcome.event
+    if any(seen.event.event_id == event.event_id for seen in result.events):
+        result.skipped.append(Skip("duplicate", "", event.realm_id, event.entity, event.entity_id))
+        return
+    result.events.append(outcome)
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty string, or an id sent as a number; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """ISO 8601 with Z or an offset, any fraction (CloudEvents send nanoseconds); naive = UTC."""
+    text = _text(value)
+    if text is None:
+        return None
+    if "." in text:  # keep at most microseconds: older Pythons refuse 9 fraction digits
+        head, _, rest = text.partition(".")
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[:digits][:6].ljust(6, '0')}{rest[digits:]}" if digits else text
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def legacy_event_id(realm_id: str, entity: str, entity_id: str, operation: str, last_updated: str) -> str:
+    """Legacy notifications carry no id: a digest of what identifies the change (stable across redeliveries)."""
+    key = "|".join((realm_id, entity, entity_id, operation, last_updated))
+    return "legacy-" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _event(
+    *,
+    realm_id: str,
+    entity: str,
+    entity_id: str,
+    operation: Operation,
+    occurred_at: datetime,
+    event_id: str,
+    deleted_id: str | None,
+) -> ParsedEvent | Skip:
+    try:
+        event = EntityEvent(
+            realm_id=realm_id,
+            entity=entity,
+            entity_id=entity_id,
+            operation=operation,
+            occurred_at=occurred_at,
+            event_id=event_id,
+            source="webhook",
+        )
+    except ValidationError as error:
+        fields = ",".join(sorted({str(problem["loc"][0]) for problem in error.errors() if problem["loc"]}))
+        return Skip("malformed_event", f"invalid {fields}", realm_id[:40], entity, entity_id[:40])
+    return ParsedEvent(event, deleted_id)
+
+
+def _legacy_notification(notification: Any) -> Iterable[ParsedEvent | Skip]:
+    if not isinstance(notification, dict):
+        yield Skip("malformed_event", "a notification that is not an object")
+        return
+    realm_id = _text(notification.get("realmId"))
+    change = notification.get("dataChangeEvent")
+    entities = change.get("entities") if isinstance(change, dict) else None
+    if realm_id is None or not isinstance(entities, list):
+        yield Skip("malformed_event", "a notification without realmId or dataChangeEvent.entities", realm_id)
+        return
+    for item in entities:
+        yield _legacy_entity(realm_id, item)
+
+
+def _legacy_entity(realm_id: str, item: Any) -> ParsedEvent | Skip:
+    if not isinstance(item, dict):
+        return Skip("malformed_event", "an entity that is not an object", realm_id)
+    name, entity_id = _text(item.get("name")), _text(item.get("id"))
+    raw_operation, last_updated = _text(item.get("operation")), _text(item.get("lastUpdated"))
+    if name is None or entity_id is None or raw_operation is None:
+        return Skip("malformed_event", "an entity without name, id or operation", realm_id, name, entity_id)
+    entity = KNOWN_ENTITIES.get(name.lower())
+    if entity is None:
+        return Skip("unknown_entity", name[:40], realm_id, name[:40], entity_id[:40])
+    operation = LEGACY_OPERATIONS.get(raw_operation.lower())
+    if operation is None:
+        return Skip("unknown_operation", raw_operation[:40], realm_id, entity, entity_id[:40])
+    occurred_at = parse_time(last_updated)
+    if occurred_at is None or last_updated is None:
+        return Skip("malformed_event", "lastUpdated missing or not a time", realm_id, entity, entity_id[:40])
+    return _event(
+        realm_id=realm_id,
+        entity=entity,
+        entity_id=entity_id,
+        operation=operation,
+        occurred_at=occurred_at,
+        event_id=legacy_event_id(realm_id, entity, entity_id, operation, last_updated),
+        deleted_id=_text(item.get("deletedId")),
+    )
+
+
+def _cloud_event(item: Any) -> ParsedEvent | Skip:
+    if not isinstance(item, dict):
+        return Skip("malformed_event", "an array element that is not an object")
+    realm_id, entity_id = _text(item.get("intuitaccountid")), _text(item.get("intuitentityid"))
+    event_id, event_type = _text(item.get("id")), _text(item.get("type"))
+    if not _text(item.get("specversion")) or realm_id is None or entity_id is None or event_id is None:
+        return Skip(
+            "malformed_event", "missing specversion, id, intuitaccountid or intuitentityid", realm_id, None, entity_id
+        )
+    parts = event_type.split(".") if event_type else []
+    if len(parts) != 4 or parts[0] != "qbo" or not parts[3].startswith("v"):
+        return Skip("malformed_event", "type is not qbo.<entity>.<verb>.v<n>", realm_id, None, entity_id)
+    entity = KNOWN_ENTITIES.get(parts[1].lower())
+    if entity is None:
+        return Skip("unknown_entity", parts[1][:40], realm_id, parts[1][:40], entity_id[:40])
+    operation = CLOUDEVENT_VERBS.get(parts[2].lower())
+    if operation is None:
+        return Skip("unknown_operation", parts[2][:40], realm_id, entity, entity_id[:40])
+    occurred_at = parse_time(item.get("time"))
+    if occurred_at is None:
+        return Skip("malformed_event", "time missing or not a time", realm_id, entity, entity_id[:40])
+    return _event(
+        realm_id=realm_id,
+        entity=entity,
+        entity_id=entity_id,
+        operation=operation,
+        occurred_at=occurred_at,
+        event_id=event_id,
+        deleted_id=_text(item.get("intuitdeletedentityid")),
+    )
+
+
+def is_synced(event: EntityEvent) -> bool:
+    """Whether payment sync acts on this event (see SYNCED_OPERATIONS)."""
+    return event.operation in SYNCED_OPERATIONS.get(event.entity, frozenset())
+
+
+# --------------------------------------------------------------------------- the queue port
+
+
+class QueueUnavailable(DomainError):
+    """The payment events queue did not take every event, even after retrying the rejected ones."""
+
+    code = "queue_unavailable"
+
+
+class EventQueue(Protocol):
+    """Where entity events go for the payment sync worker (the webhook and reconcile both send)."""
+
+    def send(self, events: Sequence[EntityEvent]) -> None:
+        """Queue every event or raise QueueUnavailable (some may then have been queued: the worker
+        reads current state, so a resend after a failure is harmless)."""
+        ...

@@ -1,0 +1,95 @@
+"""Receiving Intuit webhooks: check the signature, keep the events payment sync acts on for companies
+that sync payments, queue them. Everything else is acknowledged and reported as a skip, so Intuit
+never retries a notification we will never use (its queue is ordered: one stuck notification would
+hold back every later one)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from qbosync.domain.connection import ConnectionStatus
+from qbosync.domain.events import EntityEvent
+from qbosync.domain.ports import ConnectionRepository
+from qbosync.domain.webhooks import (
+    EventQueue,
+    InvalidWebhookSignature,
+    Skip,
+    SkipReason,
+    WebhookFormat,
+    is_synced,
+    parse_webhook,
+    signature_matches,
+)
+
+#: verifier_token(force_fetch=...) -> the current verifier token (cached; force_fetch re-reads it).
+VerifierToken = Callable[..., str]
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    format: WebhookFormat | None
+    queued: list[EntityEvent] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+
+    def skipped_by_reason(self) -> dict[str, int]:
+        return dict(Counter(skip.reason for skip in self.skipped))
+
+
+class WebhookService:
+    def __init__(self, *, verifier_token: VerifierToken, connections: ConnectionRepository, queue: EventQueue) -> None:
+        self._verifier_token = verifier_token
+        self._connections = connections
+        self._queue = queue
+
+    def verify(self, body: bytes, signature: str | None) -> None:
+        """Raise InvalidWebhookSignature unless `signature` signs the raw `body`. On a mismatch the
+        token is read once more, bypassing the cache, so a rotated verifier token is picked up."""
+        if not signature or not signature.strip():
+            raise InvalidWebhookSignature("The intuit-signature header is missing.")
+        if signature_matches(self._verifier_token(force_fetch=False), body, signature):
+            return
+        if signature_matches(self._verifier_token(force_fetch=True), body, signature):
+            return
+        raise InvalidWebhookSignature("The intuit-signature header does not match the body.")
+
+    def receive(self, body: bytes, signature: str | None) -> WebhookOutcome:
+        """Verify, parse, filter and queue. Raises InvalidWebhookSignature (nothing queued) and
+        QueueUnavailable (the caller answers 5xx so that Intuit delivers the notification again)."""
+        self.verify(body, signature)
+        parsed = parse_webhook(body)
+        skipped = list(parsed.skipped)
+        accepted: list[EntityEvent] = []
+        realm_verdicts: dict[str, SkipReason | None] = {}
+        for item in parsed.events:
+            event = item.event
+            if not is_synced(event):
+                skipped.append(Skip("not_synced", "", event.realm_id, event.entity, event.entity_id))
+                continue
+            if event.realm_id not in realm_verdicts:
+                realm_verdicts[event.realm_id] = self._realm_verdict(event.realm_id)
+            reason = realm_verdicts[event.realm_id]
+            if reason is not None:
+                skipped.append(Skip(reason, "", event.realm_id, event.entity, event.entity_id))
+                continue
+            accepted.append(event)
+        if accepted:
+            self._queue.send(accepted)
+        return WebhookOutcome(parsed.format, accepted, skipped)
+
+    def _realm_verdict(self, realm_id: str) -> SkipReason | None:
+        """None when some connection of ours is connected to this company and syncs payments."""
+        connection_ids = self._connections.connection_ids_for_realm(realm_id)
+        connected = False
+        for connection_id in connection_ids:
+            connection = self._connections.get(connection_id)
+            if connection is None or connection.realm_id != realm_id:
+                continue
+            if connection.status == ConnectionStatus.CONNECTED:
+                connected = True
+                if connection.settings.sync_payments:
+                    return None
+        if not connection_ids:
+            return "unknown_realm"
+        return "sync_off" if connected else "not_connected"
