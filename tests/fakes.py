@@ -15,6 +15,7 @@ from qbosync.domain.connection import (
     TokenSet,
 )
 from qbosync.domain.errors import ReauthorizationRequired
+from qbosync.domain.payments import PaymentLink
 from qbosync.domain.ports import OAuthState
 
 
@@ -170,3 +171,51 @@ def connected(connection_id: str = "c1", *, clock: FakeClock) -> Connection:
         updated_at=now,
         next_refresh_at=now + timedelta(hours=24),
     )
+
+
+# ---------------------------------------------------------------------- payment sync
+
+
+class InMemoryPayments:
+    """Payment mappings, per-payment leases, reconcile cursors and connected ids (DynamoPaymentRepository)."""
+
+    def __init__(self) -> None:
+        self.links: dict[tuple[str, str, str], PaymentLink] = {}
+        self.locks: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self.cursors: dict[str, datetime] = {}
+        self.connected: list[str] = []
+        self.lock = threading.Lock()
+
+    def for_payment(self, connection_id: str, quickbooks_payment_id: str) -> list[PaymentLink]:
+        return [v for (c, p, _), v in self.links.items() if c == connection_id and p == quickbooks_payment_id]
+
+    def for_invoice(self, connection_id: str, invoice_id: str) -> list[PaymentLink]:
+        return [v for (c, _, i), v in self.links.items() if c == connection_id and i == invoice_id]
+
+    def save(self, link: PaymentLink) -> None:
+        self.links[(link.connection_id, link.quickbooks_payment_id, link.invoice_id)] = link
+
+    def delete(self, connection_id: str, quickbooks_payment_id: str, invoice_id: str) -> None:
+        self.links.pop((connection_id, quickbooks_payment_id, invoice_id), None)
+
+    def try_lock(self, connection_id: str, payment_id: str, owner: str, now: datetime, until: datetime) -> bool:
+        with self.lock:
+            held = self.locks.get((connection_id, payment_id))
+            if held and held[1] > now:
+                return False
+            self.locks[(connection_id, payment_id)] = (owner, until)
+            return True
+
+    def unlock(self, connection_id: str, payment_id: str, owner: str) -> None:
+        with self.lock:
+            if self.locks.get((connection_id, payment_id), ("", None))[0] == owner:
+                del self.locks[(connection_id, payment_id)]
+
+    def connected_connection_ids(self) -> list[str]:
+        return list(self.connected)
+
+    def cursor(self, realm_id: str) -> datetime | None:
+        return self.cursors.get(realm_id)
+
+    def save_cursor(self, realm_id: str, cursor: datetime) -> None:
+        self.cursors[realm_id] = cursor

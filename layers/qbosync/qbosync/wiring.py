@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import httpx
 
     from qbosync.adapters.secrets import AppSecrets
+    from qbosync.adapters.sqs import SqsEventQueue
     from qbosync.domain.connection import Connection
     from qbosync.domain.copies import CopyRepository
     from qbosync.domain.ports import AccessTokenProvider, ConnectionRepository, IntuitOAuth, TokenVault
@@ -22,7 +23,10 @@ if TYPE_CHECKING:
     from qbosync.services.connections import ConnectionService
     from qbosync.services.copies import CopyService
     from qbosync.services.lookups import LookupService
+    from qbosync.services.payment_sync import PaymentSyncService
+    from qbosync.services.reconcile import ReconcileService
     from qbosync.services.tokens import TokenService
+    from qbosync.services.webhooks import WebhookService
 
 clock = SystemClock()
 
@@ -185,6 +189,68 @@ def idempotency_store() -> Any:
     )
 
 
+@cache
+def payment_repository() -> Any:
+    """Payment mappings, per-payment leases and reconcile cursors (qbosync.adapters.dynamodb_payments)."""
+    from qbosync.adapters.dynamodb_payments import DynamoPaymentRepository
+
+    return DynamoPaymentRepository(_boto3_session().resource("dynamodb").Table(config().table_name))
+
+
+@cache
+def payment_sync_service() -> PaymentSyncService:
+    from qbosync.services.payment_sync import PaymentSyncService
+
+    return PaymentSyncService(
+        connections=repository(),
+        copies=copy_repository(),
+        payments=payment_repository(),
+        tokens=token_service(),
+        quickbooks=quickbooks_api,
+        productive=productive_api,
+        clock=clock,
+    )
+
+
+@cache
+def reconcile_service() -> ReconcileService:
+    from qbosync.services.reconcile import ReconcileService
+
+    def publisher() -> Any:
+        return globals()["event_queue"]()  # qbosync.adapters.sqs, built on first use
+
+    return ReconcileService(
+        connections=repository(),
+        state=payment_repository(),
+        tokens=token_service(),
+        quickbooks=quickbooks_api,
+        publisher=publisher,
+        clock=clock,
+    )
+
+
+@cache
+def event_queue() -> SqsEventQueue:
+    """The payment events queue (PAYMENT_EVENTS_QUEUE_URL): webhook and reconcile send, payment_sync reads."""
+    from qbosync.adapters.sqs import SqsEventQueue
+    from qbosync.config import ConfigurationError
+
+    url = config().payment_events_queue_url
+    if not url:
+        raise ConfigurationError("environment variable PAYMENT_EVENTS_QUEUE_URL is not set")
+    return SqsEventQueue(_boto3_session().client("sqs"), url)
+
+
+@cache
+def webhook_service() -> WebhookService:
+    from qbosync.services.webhooks import WebhookService
+
+    def verifier_token(*, force_fetch: bool = False) -> str:
+        return app_secrets().intuit(force_fetch=force_fetch).webhook_verifier_token
+
+    return WebhookService(verifier_token=verifier_token, connections=repository(), queue=event_queue())
+
+
 def reset() -> None:
     """Forget everything built so far (tests that change the environment between stacks)."""
     for factory in (
@@ -200,5 +266,10 @@ def reset() -> None:
         copy_repository,
         copy_service,
         idempotency_store,
+        event_queue,
+        webhook_service,
+        payment_repository,
+        payment_sync_service,
+        reconcile_service,
     ):
         factory.cache_clear()

@@ -1,0 +1,31 @@
+"""Scheduled: Change Data Capture per connected company with payment sync on; what changed goes to the
+payment events queue, and each company's cursor moves only after the queue accepted it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from qbosync import wiring
+
+logger = Logger(service="qbosync")
+metrics = Metrics(namespace="qbosync")
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    report = wiring.reconcile_service().run()
+    metrics.add_metric(name="ReconcileEventsQueued", unit=MetricUnit.Count, value=report.queued)
+    metrics.add_metric(name="ReconcileCompaniesFailed", unit=MetricUnit.Count, value=len(report.failed))
+    summary = {
+        "companies": len(report.swept),
+        "queued": report.queued,
+        "cdc_calls": sum(sweep.cdc_calls for sweep in report.swept),
+        "failed": report.failed,
+    }
+    logger.info("reconcile run", extra=summary)
+    return summary

@@ -1,0 +1,167 @@
+"""Reconcile sweep rules with in-memory fakes: the first window, the 30-day floor, splitting a full CDC
+answer, deleted entities, and a cursor that moves only after the queue accepted the events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from qbosync.domain.connection import CompanyProfile, ConnectionSecret, ConnectionSettings, TokenSet
+from qbosync.domain.errors import UpstreamUnavailable
+from qbosync.domain.events import EntityEvent
+from qbosync.domain.ports import ChangeSet
+from qbosync.services.reconcile import CURSOR_OVERLAP, ReconcileService
+from qbosync.services.tokens import TokenService
+from tests.fakes import FakeClock, InMemoryPayments, InMemoryRepository, InMemoryVault, StrictRotatingOAuth, connected
+
+REALM = "9130350000000001"
+
+
+class FakeCdc:
+    """Oldest first, at most `cap` objects per answer (like Intuit's and the emulator's CDC)."""
+
+    def __init__(self, clock: FakeClock, cap: int = 1000) -> None:
+        self.clock = clock
+        self.cap = cap
+        self.rows: dict[str, list[dict[str, Any]]] = {"Payment": [], "Invoice": []}
+        self.calls: list[tuple[tuple[str, ...], datetime]] = []
+        self.fail: Exception | None = None
+
+    def change(self, entity: str, entity_id: str, at: datetime, **fields: Any) -> None:
+        self.rows[entity] = [r for r in self.rows[entity] if r["Id"] != entity_id]
+        self.rows[entity].append({"Id": entity_id, "MetaData": {"LastUpdatedTime": at.isoformat()}, **fields})
+
+    def cdc(self, entities: Sequence[str], changed_since: datetime) -> ChangeSet:
+        self.calls.append((tuple(entities), changed_since))
+        if self.fail is not None:
+            raise self.fail
+        assert changed_since >= self.clock.now() - timedelta(days=30), "beyond CDC's 30-day look-back"
+        budget = self.cap
+        changed: dict[str, list[dict[str, Any]]] = {}
+        for entity in entities:
+            rows = sorted(
+                (
+                    r
+                    for r in self.rows[entity]
+                    if datetime.fromisoformat(r["MetaData"]["LastUpdatedTime"]) >= changed_since
+                ),
+                key=lambda r: r["MetaData"]["LastUpdatedTime"],
+            )[:budget]
+            budget -= len(rows)
+            changed[entity] = rows
+        return ChangeSet(changed=changed, answered_at=self.clock.now())
+
+
+class FakeQueue:
+    def __init__(self) -> None:
+        self.events: list[EntityEvent] = []
+        self.fail = False
+
+    def publish(self, events: list[EntityEvent]) -> None:
+        if self.fail:
+            raise UpstreamUnavailable("SQS down", service="sqs")
+        self.events.extend(events)
+
+
+class World:
+    def __init__(self, *, sync: bool = True, since: datetime | None = None, cap: int = 1000) -> None:
+        self.clock = FakeClock(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
+        self.repo = InMemoryRepository()
+        self.vault = InMemoryVault()
+        self.state = InMemoryPayments()
+        self.since = since or datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
+        profile = CompanyProfile(REALM, "Co", "US", "USD", False, False, False, True)
+        settings = ConnectionSettings(sync_payments=sync, sync_payments_since=self.since)
+        self.repo.save(replace(connected("c1", clock=self.clock), company=profile, settings=settings))
+        self.state.connected.append("c1")
+        tokens = TokenSet("a", "r", self.clock.now() + timedelta(days=2), self.clock.now() + timedelta(days=90))
+        self.vault.write("c1", ConnectionSecret("pat", tokens))
+        self.qbo = FakeCdc(self.clock, cap)
+        self.queue = FakeQueue()
+        self.service = ReconcileService(
+            connections=self.repo,
+            state=self.state,
+            tokens=TokenService(
+                repository=self.repo, vault=self.vault, oauth=StrictRotatingOAuth(self.clock), clock=self.clock
+            ),
+            quickbooks=lambda realm, token: self.qbo,
+            publisher=lambda: self.queue,
+            clock=self.clock,
+            cdc_max_objects=cap,
+        )
+
+
+def test_first_sweep_starts_when_sync_was_switched_on_and_queues_changes_and_deletions() -> None:
+    w = World()
+    t = w.since + timedelta(hours=1)
+    w.qbo.change("Payment", "1", t)
+    w.qbo.change("Payment", "2", t + timedelta(minutes=1), status="Deleted")
+    w.qbo.change("Invoice", "10", t)  # an ordinary invoice change: its payments come as Payment changes
+    w.qbo.change("Invoice", "11", t, status="Deleted")
+    w.qbo.change("Invoice", "12", t, PrivateNote="Voided", TotalAmt="0", Line=[])
+    w.qbo.change("Payment", "0", w.since - timedelta(hours=1))  # before the window
+    report = w.service.run()
+    assert w.qbo.calls[0] == (("Payment",), w.since)
+    got = {(e.entity, e.entity_id, e.operation) for e in w.queue.events}
+    assert got == {
+        ("Payment", "1", "update"),
+        ("Payment", "2", "delete"),
+        ("Invoice", "11", "delete"),
+        ("Invoice", "12", "void"),
+    }
+    assert all(e.source == "reconcile" and e.realm_id == REALM for e in w.queue.events)
+    assert report.queued == 4
+    assert w.state.cursor(REALM) == w.clock.now() - CURSOR_OVERLAP
+    # The next sweep starts at the cursor and finds nothing new.
+    w.queue.events.clear()
+    w.clock.advance(hours=6)
+    w.service.run()
+    assert w.qbo.calls[-1][1] == w.clock.now() - timedelta(hours=6) - CURSOR_OVERLAP
+    assert w.queue.events == []
+
+
+def test_never_more_than_30_days_back() -> None:
+    w = World(since=datetime(2026, 9, 1, tzinfo=UTC))
+    w.service.run()
+    assert w.qbo.calls[0][1] >= w.clock.now() - timedelta(days=30)
+
+
+def test_a_full_answer_is_split_and_nothing_is_missed() -> None:
+    w = World(cap=50)
+    for n in range(230):
+        w.qbo.change("Payment", str(n), w.since + timedelta(minutes=n // 3))  # 3 changes per minute
+    report = w.service.run()
+    assert {e.entity_id for e in w.queue.events} == {str(n) for n in range(230)}
+    assert report.swept[0].splits >= 4
+    assert len(w.queue.events) == 230  # one event per entity, however often it was seen
+
+
+def test_cursor_stays_when_the_queue_refuses() -> None:
+    w = World()
+    w.qbo.change("Payment", "1", w.since + timedelta(hours=1))
+    w.queue.fail = True
+    assert w.service.run().failed == {REALM: "upstream_unavailable"}
+    assert w.state.cursor(REALM) is None
+    w.queue.fail = False
+    w.service.run()
+    assert [e.entity_id for e in w.queue.events] == ["1"]
+
+
+def test_quickbooks_trouble_skips_that_company_only() -> None:
+    w = World()
+    w.qbo.fail = UpstreamUnavailable("429", service="quickbooks", code="quickbooks_throttled")
+    report = w.service.run()
+    assert report.failed == {REALM: "quickbooks_throttled"}
+    assert w.state.cursor(REALM) is None
+
+
+def test_sync_off_or_disconnected_is_not_swept() -> None:
+    w = World(sync=False)
+    assert w.service.run().swept == []
+    assert w.qbo.calls == []
+    w = World()
+    w.repo.mark_disconnected("c1", w.clock.now())
+    assert w.service.run().swept == []
+    assert w.qbo.calls == []
