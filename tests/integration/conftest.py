@@ -18,6 +18,7 @@ import pytest
 from local.app_client import AppClient
 from local.productive_emulator import ProductiveEmulator
 from local.stack import LocalStack
+from tests.integration.iam_audit import recording_aws_calls, ungranted
 
 
 class RecordingHandler(logging.Handler):
@@ -43,6 +44,15 @@ def log_records() -> Iterator[RecordingHandler]:
     yield handler
     root.removeHandler(handler)
     logging.getLogger("qbosync").removeHandler(handler)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_calls_are_granted() -> Iterator[None]:
+    """Every AWS action a handler used in these tests is granted to it by template.yaml."""
+    with recording_aws_calls() as used:
+        yield
+    missing = ungranted(used)
+    assert not missing, f"handlers used AWS actions their role does not grant: {missing}"
 
 
 @pytest.fixture(scope="session")
