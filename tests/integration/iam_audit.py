@@ -54,7 +54,7 @@ def recording_aws_calls() -> Iterator[dict[str, set[str]]]:
             used[function].add(AUTHORISED_BY.get(action, action))
         return original(self, operation_name, api_params)
 
-    BaseClient._make_api_call = recording  # type: ignore[method-assign]
+    BaseClient._make_api_call = recording
     try:
         yield used
     finally:
