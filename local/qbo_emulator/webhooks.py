@@ -145,6 +145,12 @@ class WebhookDispatcher:
             else:
                 queue.subscription = subscription
 
+    def subscription(self, client_id: str) -> Subscription | None:
+        """The app's current subscription (None: not subscribed)."""
+        with self._lock:
+            queue = self._queues.get(client_id)
+            return queue.subscription if queue is not None else None
+
     def unsubscribe(self, client_id: str) -> None:
         with self._lock:
             queue = self._queues.pop(client_id, None)

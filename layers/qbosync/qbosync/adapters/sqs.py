@@ -65,3 +65,7 @@ class SqsEventQueue:
         raise QueueUnavailable(
             "The payment events queue did not accept every event.", details={"problem": problem, "events": len(pending)}
         )
+
+    def publish(self, events: Sequence[EntityEvent]) -> None:
+        """The same as send() (the name reconcile's EventPublisher port uses)."""
+        self.send(events)
