@@ -134,50 +134,36 @@ def story(stack: LocalStack, app: AppClient, productive: ProductiveEmulator) -> 
     invoice_id = demo.invoice_usd_id
     heading(f"6. Copy to QuickBooks: USD invoice {productive.invoice(invoice_id)['number']} (tax code Mountain View)")
     show_productive_invoice(productive, invoice_id)
-    copy = expect(
-        app.post(
-            f"/connections/{connection_id}/invoices/{invoice_id}/copies",
-            {"tax_code_id": codes_by_name(codes)["Mountain View"], "mode": "update"},
-            headers={"Idempotency-Key": "demo-copy-1"},
-        ),
-        201,
-    )
+    tax_code_id = codes_by_name(codes)["Mountain View"]
+
+    def copy_invoice(mode: str, key: str | None = None) -> dict[str, Any]:
+        return expect(
+            app.post(
+                f"/connections/{connection_id}/invoices/{invoice_id}/copies",
+                {"tax_code_id": tax_code_id, "mode": mode},
+                headers={"Idempotency-Key": key} if key else None,
+            ),
+            201,
+        )
+
+    copy = copy_invoice("update", key="demo-copy-1")
     show_copy(copy)
     show_quickbooks_invoice(stack, stack.emulator.US_REALM, copy["quickbooks_invoice_id"])
     show_export_fields(productive, invoice_id)
 
     heading("7. The same request again (same Idempotency-Key): the first answer, nothing new")
-    again = expect(
-        app.post(
-            f"/connections/{connection_id}/invoices/{invoice_id}/copies",
-            {"tax_code_id": codes_by_name(codes)["Mountain View"], "mode": "update"},
-            headers={"Idempotency-Key": "demo-copy-1"},
-        ),
-        201,
-    )
+    again = copy_invoice("update", key="demo-copy-1")
     show("same copy", again == copy)
 
     heading("8. The invoice changes in Productive; copy again with mode 'update'")
     first_line = demo.invoice_usd_line_item_ids[0]
     productive.update_record("line_items", first_line, quantity="14")
     show("line 1 quantity", "12.5 -> 14")
-    updated = expect(
-        app.post(
-            f"/connections/{connection_id}/invoices/{invoice_id}/copies",
-            {"tax_code_id": codes_by_name(codes)["Mountain View"], "mode": "update"},
-        ),
-        201,
-    )
+    updated = copy_invoice("update")
     show_copy(updated)
 
     heading("9. Copy once more with mode 'create': a second QuickBooks invoice")
-    created = expect(
-        app.post(
-            f"/connections/{connection_id}/invoices/{invoice_id}/copies",
-            {"tax_code_id": codes_by_name(codes)["Mountain View"], "mode": "create"},
-        ),
-        201,
-    )
+    created = copy_invoice("create")
     show_copy(created)
 
     heading("10. Copy history (newest first)")

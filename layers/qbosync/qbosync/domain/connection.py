@@ -15,6 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 _CONNECTION_NAMESPACE = uuid.UUID("6f1b8a52-3c1e-4f0e-9a57-2d8f3b7c9e10")
 
 
+def existing(connection: Connection | None) -> Connection:
+    """The connection a request names, or the 404 every route gives for an unknown one."""
+    if connection is None:
+        from qbosync.domain.errors import NotFound
+
+        raise NotFound("No connection with this id.", code="connection_not_found")
+    return connection
+
+
 def connection_id_for(organization_id: str, subsidiary_id: str) -> str:
     return str(uuid.uuid5(_CONNECTION_NAMESPACE, f"{organization_id}:{subsidiary_id}"))
 

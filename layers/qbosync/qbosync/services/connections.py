@@ -15,6 +15,7 @@ from qbosync.domain.connection import (
     ConnectionSettings,
     ConnectionStatus,
     connection_id_for,
+    existing,
 )
 from qbosync.domain.errors import (
     ConnectionNotReady,
@@ -168,10 +169,7 @@ class ConnectionService:
     # -- read, settings, disconnect --------------------------------------------------------------
 
     def get(self, connection_id: str) -> Connection:
-        connection = self._repository.get(connection_id)
-        if connection is None:
-            raise NotFound("No connection with this id.", code="connection_not_found")
-        return connection
+        return existing(self._repository.get(connection_id))
 
     def update_settings(self, connection_id: str, requested: ConnectionSettings) -> ConnectionSettings:
         connection = self.get(connection_id)

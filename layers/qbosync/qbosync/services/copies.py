@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from qbosync.domain.connection import CompanyProfile, Connection, ConnectionSettings, ConnectionStatus
+from qbosync.domain.connection import CompanyProfile, Connection, ConnectionSettings, ConnectionStatus, existing
 from qbosync.domain.copies import CopyMode, CopyRecord, CopyRepository, CopyWarning, PendingCopy, request_id_for
-from qbosync.domain.errors import Conflict, ConnectionNotReady, InvalidInput, NotFound, QuickBooksFault
+from qbosync.domain.errors import Conflict, ConnectionNotReady, InvalidInput, QuickBooksFault
 from qbosync.domain.invoice_copy import (
     SourceInvoice,
     SourceLine,
@@ -94,10 +94,7 @@ class CopyService:
     # -- internals -------------------------------------------------------------------------------
 
     def _connection(self, connection_id: str) -> Connection:
-        connection = self._connections.get(connection_id)
-        if connection is None:
-            raise NotFound("No connection with this id.", code="connection_not_found")
-        return connection
+        return existing(self._connections.get(connection_id))
 
     @contextmanager
     def _invoice_lock(self, connection_id: str, invoice_id: str) -> Iterator[None]:
@@ -136,27 +133,30 @@ class _CopyJob:
         history, pending = self.s._copies.invoice_state(cid, iid)
         invoice = self.productive.get_invoice(iid)
         lines = self.productive.list_line_items(iid)
-        source = _source_invoice(invoice, lines)
-        memo = memo_for(source, self.settings, self._custom_field_text(invoice))
-        tax = self._tax_choice()
+        self.source = _source_invoice(invoice, lines)
+        self.memo = memo_for(self.source, self.settings, self._custom_field_text(invoice))
+        self.tax = self._tax_choice()
         if self.request.mode == "update" and history:
-            return self._update(history[0], invoice, source, memo, tax)
-        return self._create(history, pending, invoice, source, memo, tax)
+            return self._update(history[0], invoice)
+        return self._create(history, pending, invoice)
+
+    def _body(self, customer_id: str, marker: str) -> dict[str, Any]:
+        return build_invoice(
+            invoice=self.source,
+            settings=self.settings,
+            company=self.company,
+            customer_id=customer_id,
+            tax=self.tax,
+            memo=self.memo,
+            marker=marker,
+        )
 
     # -- create ----------------------------------------------------------------------------------
 
-    def _create(
-        self,
-        history: list[CopyRecord],
-        pending: PendingCopy | None,
-        invoice: ProductiveInvoice,
-        source: SourceInvoice,
-        memo: str | None,
-        tax: TaxChoice,
-    ) -> CopyRecord:
+    def _create(self, history: list[CopyRecord], pending: PendingCopy | None, invoice: ProductiveInvoice) -> CopyRecord:
         cid, iid = self.request.connection_id, self.request.invoice_id
         now = self.s._clock.now()
-        customer_id = self._customer(invoice, source.currency)
+        customer_id = self._customer(invoice, self.source.currency)
         created = self._find_by_marker(customer_id, pending) if pending else None
         if pending is None:
             sequence = (history[0].sequence if history else 0) + 1
@@ -168,17 +168,10 @@ class _CopyJob:
             )
             self.s._copies.save_pending(cid, iid, pending)  # before QuickBooks may commit anything
         if created is None:
-            body = build_invoice(
-                invoice=source,
-                settings=self.settings,
-                company=self.company,
-                customer_id=customer_id,
-                tax=tax,
-                memo=memo,
-                marker=pending.marker,
-            )
             try:
-                created = self.qbo.create("Invoice", body, request_id=pending.request_id)
+                created = self.qbo.create(
+                    "Invoice", self._body(customer_id, pending.marker), request_id=pending.request_id
+                )
             except QuickBooksFault:
                 # QuickBooks refused it: nothing exists there, so nothing is pending either.
                 self.s._copies.clear_pending(cid, iid)
@@ -186,7 +179,7 @@ class _CopyJob:
         # A failure from here on leaves the pending record: the retry finds this invoice by its
         # marker and finishes the job (moving the PDF again at worst).
         self._move_pdf(str(created["Id"]), pending.request_id)
-        return self._finish(created, source, sequence=pending.sequence, mode="create", created_at=now)
+        return self._finish(created, sequence=pending.sequence, mode="create", created_at=now)
 
     def _find_by_marker(self, customer_id: str, pending: PendingCopy) -> dict[str, Any] | None:
         """After an uncertain outcome, our own invoice may already exist: look before creating."""
@@ -201,27 +194,11 @@ class _CopyJob:
 
     # -- update ----------------------------------------------------------------------------------
 
-    def _update(
-        self,
-        last: CopyRecord,
-        invoice: ProductiveInvoice,
-        source: SourceInvoice,
-        memo: str | None,
-        tax: TaxChoice,
-    ) -> CopyRecord:
+    def _update(self, last: CopyRecord, invoice: ProductiveInvoice) -> CopyRecord:
         customer_id = self.request.customer_id or last.customer_id
         if self.request.customer_id is None and invoice.company_id:
-            customer_id = self._customer(invoice, source.currency)
-        marker = copy_marker(self.request.connection_id, self.request.invoice_id, last.sequence)
-        body = build_invoice(
-            invoice=source,
-            settings=self.settings,
-            company=self.company,
-            customer_id=customer_id,
-            tax=tax,
-            memo=memo,
-            marker=marker,
-        )
+            customer_id = self._customer(invoice, self.source.currency)
+        body = self._body(customer_id, copy_marker(self.request.connection_id, self.request.invoice_id, last.sequence))
         if self.settings.invoice_numbering == "quickbooks" and last.doc_number:
             body["DocNumber"] = last.doc_number  # keep the number QuickBooks gave it
         update_number = last.update_count + 1
@@ -257,7 +234,6 @@ class _CopyJob:
         self._move_pdf(str(updated["Id"]), request_id)
         return self._finish(
             updated,
-            source,
             sequence=last.sequence,
             mode="update",
             created_at=last.created_at,
@@ -276,7 +252,6 @@ class _CopyJob:
     def _finish(
         self,
         qbo_invoice: dict[str, Any],
-        source: SourceInvoice,
         *,
         sequence: int,
         mode: CopyMode,
@@ -284,6 +259,7 @@ class _CopyJob:
         update_count: int = 0,
     ) -> CopyRecord:
         cid, iid = self.request.connection_id, self.request.invoice_id
+        source = self.source
         qbo_id = str(qbo_invoice["Id"])
         doc_number = qbo_invoice.get("DocNumber")
         url = f"{self.s._app_url}/app/invoice?txnId={qbo_id}"

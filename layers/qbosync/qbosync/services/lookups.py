@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from qbosync.domain.errors import NotFound
+from qbosync.domain.connection import existing
 from qbosync.domain.ports import ConnectionRepository, QuickBooksApi, QuickBooksApiFactory
 from qbosync.domain.qbo_query import like_contains
 from qbosync.services.tokens import TokenService
@@ -68,10 +68,8 @@ class LookupService:
         ]
 
     def _api(self, connection_id: str) -> QuickBooksApi:
-        connection = self._repository.get(connection_id)
-        if connection is None:
-            raise NotFound("No connection with this id.", code="connection_not_found")
-        provider = self._tokens.provider_for(connection_id)
+        connection = existing(self._repository.get(connection_id))
+        provider = self._tokens.provider_for(connection_id, connection)
         provider.current()  # fails fast with a clear status when the connection is not connected
         assert connection.realm_id is not None
         return self._quickbooks(connection.realm_id, provider)

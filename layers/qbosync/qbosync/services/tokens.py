@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
-from qbosync.domain.connection import Connection, ConnectionSecret, ConnectionStatus, TokenSet
+from qbosync.domain.connection import Connection, ConnectionSecret, ConnectionStatus, TokenSet, existing
 from qbosync.domain.errors import ConnectionNotReady, NotFound, ReauthorizationRequired, UpstreamUnavailable
 from qbosync.domain.ports import Clock, ConnectionRepository, IntuitOAuth, TokenVault
 
@@ -231,9 +231,7 @@ class TokenService:
     def _connected(self, connection_id: str, known: Connection | None = None) -> Connection:
         if known is not None and known.status is ConnectionStatus.CONNECTED:
             return known
-        connection = self._repository.get(connection_id)
-        if connection is None:
-            raise NotFound("No connection with this id.", code="connection_not_found")
+        connection = existing(self._repository.get(connection_id))
         if connection.status is not ConnectionStatus.CONNECTED:
             raise ConnectionNotReady(
                 f"The connection is {connection.status.value}; "
