@@ -223,6 +223,50 @@ class QboEmulator:
             )
         )
 
+    def set_webhook_delivery(
+        self,
+        *,
+        drop: float = 0.0,
+        drop_next: int = 0,
+        duplicate: float = 0.0,
+        duplicate_next: int = 0,
+        delay: float = 0.0,
+        reorder: int = 0,
+        seed: int | None = None,
+    ) -> None:
+        """Webhook delivery faults, all at once (each call sets every knob; no arguments: all off).
+        ``drop``/``duplicate``: fractions of notifications; ``drop_next``/``duplicate_next``: the next n;
+        ``delay``: seconds; ``reorder``: hold this many, deliver them shuffled; ``seed``: reproducible runs.
+        See ``local.qbo_emulator.webhooks`` (``webhooks.release()``, ``webhooks.dropped``)."""
+        if seed is not None:
+            self.webhooks.seed(seed)
+        self.webhooks.drop(drop, drop_next)
+        self.webhooks.duplicate(duplicate, duplicate_next)
+        self.webhooks.delay(delay)
+        self.webhooks.reorder(reorder)
+
+    def drop_webhooks(self, fraction: float = 0.0, *, count: int = 0) -> None:
+        """Never deliver a fraction of the notifications, and/or the next ``count``."""
+        self.webhooks.drop(fraction, count)
+
+    def duplicate_webhooks(self, fraction: float = 0.0, *, count: int = 0) -> None:
+        """Deliver a fraction of the notifications twice (identical bodies), and/or the next ``count``."""
+        self.webhooks.duplicate(fraction, count)
+
+    def delay_webhooks(self, seconds: float) -> None:
+        self.webhooks.delay(seconds)
+
+    def reorder_webhooks(self, window: int) -> None:
+        """Hold ``window`` notifications, then deliver them shuffled (0: in order; what is held goes out)."""
+        self.webhooks.reorder(window)
+
+    def release_webhooks(self) -> None:
+        """Deliver (shuffled) the notifications the reorder knob holds."""
+        self.webhooks.release()
+
+    def seed_webhooks(self, seed: int) -> None:
+        self.webhooks.seed(seed)
+
     def set_throttling(self, enabled: bool = True) -> None:
         self.throttle.enabled = enabled
         if enabled:

@@ -5,6 +5,18 @@ One ordered queue per subscribed app: a notification that is not answered with H
 6 h), and later notifications wait behind it. ``time_scale`` shrinks the schedule for tests. Only
 companies the app is connected to produce notifications. The ``intuit-signature`` header is the
 base64 HMAC-SHA256 of the raw body keyed with the app's verifier token.
+
+Delivery knobs (what a webhook consumer must survive; decisions come from one seeded random generator,
+so a run is reproducible with ``seed(n)``):
+
+* ``drop(fraction=, count=)``: a fraction of notifications, or the next ``count``, are never delivered
+  (kept in ``dropped``);
+* ``duplicate(fraction=, count=)``: a notification is delivered twice, with the identical body (the
+  same CloudEvents ids), as after an Intuit retry;
+* ``delay(seconds)``: each notification goes out no sooner than ``seconds`` after its change;
+* ``reorder(window)``: notifications are held until ``window`` of them are waiting, then delivered in
+  shuffled order; ``release()`` delivers (shuffled) whatever is held; ``reorder(0)`` turns it off.
+  Held notifications do not count for ``wait_idle``: call ``release()`` first.
 """
 
 from __future__ import annotations
@@ -12,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import random
 import threading
 import time
 import urllib.error
@@ -64,6 +77,7 @@ class Delivery:
     status: int | None
     error: str | None
     events: list[Event]
+    duplicate: bool = False  # the second delivery made by the duplicate knob
 
     @property
     def ok(self) -> bool:
@@ -96,12 +110,14 @@ def legacy_payload(events: Iterable[Event]) -> dict[str, Any]:
     }
 
 
-def cloudevents_payload(events: Iterable[Event], client_id: str) -> list[dict[str, Any]]:
+def cloudevents_payload(
+    events: Iterable[Event], client_id: str, event_ids: list[str] | None = None
+) -> list[dict[str, Any]]:
     out = []
-    for event in events:
+    for index, event in enumerate(events):
         item: dict[str, Any] = {
             "specversion": "1.0",
-            "id": str(uuid.uuid4()),
+            "id": event_ids[index] if event_ids is not None else str(uuid.uuid4()),
             "source": f"intuit.{client_id[:12]}",
             "type": f"qbo.{event.entity.lower()}.{VERBS.get(event.operation, event.operation.lower())}.v1",
             "datacontenttype": "application/json",
@@ -117,9 +133,31 @@ def cloudevents_payload(events: Iterable[Event], client_id: str) -> list[dict[st
 
 
 @dataclass
+class Notification:
+    """One POST's worth of events. CloudEvents ids are fixed when the change happens, so a duplicate or
+    a retry carries the same ids."""
+
+    events: list[Event]
+    event_ids: list[str]
+    not_before: float = 0.0  # time.monotonic() before which it is not delivered (delay knob)
+    duplicate: bool = False
+
+
+@dataclass
+class DeliveryKnobs:
+    drop_fraction: float = 0.0
+    drop_count: int = 0
+    duplicate_fraction: float = 0.0
+    duplicate_count: int = 0
+    delay_seconds: float = 0.0
+    reorder_window: int = 0  # 0: in order
+
+
+@dataclass
 class _Queue:
     subscription: Subscription
-    pending: deque[list[Event]] = field(default_factory=deque)
+    pending: deque[Notification] = field(default_factory=deque)
+    held: list[Notification] = field(default_factory=list)  # reorder knob
     busy: bool = False
     thread: threading.Thread | None = None
 
@@ -134,6 +172,9 @@ class WebhookDispatcher:
         self.retry_schedule: tuple[float, ...] = INTUIT_RETRY_SCHEDULE
         self.time_scale = 1.0
         self.timeout = 3.0
+        self.knobs = DeliveryKnobs()
+        self._random = random.Random(0)
+        self._dropped: list[Notification] = []
 
     # --- configuration -----------------------------------------------------------------------
 
@@ -156,7 +197,104 @@ class WebhookDispatcher:
             queue = self._queues.pop(client_id, None)
             if queue is not None:
                 queue.pending.clear()
+                queue.held.clear()
             self._lock.notify_all()
+
+    # --- delivery knobs ------------------------------------------------------------------------
+
+    def seed(self, value: int) -> None:
+        """Seed the generator behind drop, duplicate and reorder decisions."""
+        with self._lock:
+            self._random.seed(value)
+
+    def drop(self, fraction: float = 0.0, count: int = 0) -> None:
+        """Never deliver a fraction (0..1) of the notifications from now on, and/or the next `count`."""
+        _check_fraction(fraction)
+        with self._lock:
+            self.knobs.drop_fraction, self.knobs.drop_count = float(fraction), int(count)
+
+    def duplicate(self, fraction: float = 0.0, count: int = 0) -> None:
+        """Deliver a fraction (0..1) of the notifications twice, and/or the next `count`."""
+        _check_fraction(fraction)
+        with self._lock:
+            self.knobs.duplicate_fraction, self.knobs.duplicate_count = float(fraction), int(count)
+
+    def delay(self, seconds: float) -> None:
+        """Deliver each notification no sooner than `seconds` after the change (0: at once)."""
+        if seconds < 0:
+            raise ValueError("delay is a number of seconds >= 0")
+        with self._lock:
+            self.knobs.delay_seconds = float(seconds)
+
+    def reorder(self, window: int) -> None:
+        """Hold notifications until `window` are waiting, then deliver them shuffled (0: in order again,
+        and what is held goes out)."""
+        if window < 0:
+            raise ValueError("window is a number of notifications >= 0")
+        with self._lock:
+            self.knobs.reorder_window = int(window)
+            if window == 0:
+                self._release_all()
+
+    def release(self) -> None:
+        """Deliver the notifications the reorder knob holds, in shuffled order."""
+        with self._lock:
+            self._release_all()
+
+    def reset_knobs(self) -> None:
+        """Every knob off (held notifications are released); the generator is left as it is."""
+        with self._lock:
+            self.knobs = DeliveryKnobs()
+            self._release_all()
+
+    @property
+    def held(self) -> int:
+        with self._lock:
+            return sum(len(queue.held) for queue in self._queues.values())
+
+    @property
+    def dropped(self) -> list[list[Event]]:
+        """The events of every notification the drop knob swallowed."""
+        with self._lock:
+            return [list(note.events) for note in self._dropped]
+
+    def _release_all(self) -> None:
+        for queue in self._queues.values():
+            self._release(queue)
+
+    def _release(self, queue: _Queue) -> None:
+        if not queue.held:
+            return
+        held, queue.held = queue.held, []
+        self._random.shuffle(held)
+        queue.pending.extend(held)
+        self._ensure_worker(queue)
+        self._lock.notify_all()
+
+    def _decide(self, fraction: float, count_name: str) -> bool:
+        count = getattr(self.knobs, count_name)
+        if count > 0:
+            setattr(self.knobs, count_name, count - 1)
+            return True
+        return fraction > 0 and self._random.random() < fraction
+
+    def _admit(self, queue: _Queue, events: list[Event]) -> None:
+        note = Notification(
+            events, [str(uuid.uuid4()) for _ in events], not_before=time.monotonic() + self.knobs.delay_seconds
+        )
+        if self._decide(self.knobs.drop_fraction, "drop_count"):
+            self._dropped.append(note)
+            return
+        notes = [note]
+        if self._decide(self.knobs.duplicate_fraction, "duplicate_count"):
+            notes.append(Notification(note.events, note.event_ids, note.not_before, duplicate=True))
+        if self.knobs.reorder_window > 0:
+            queue.held.extend(notes)
+            if len(queue.held) >= self.knobs.reorder_window:
+                self._release(queue)
+            return
+        queue.pending.extend(notes)
+        self._ensure_worker(queue)
 
     # --- events --------------------------------------------------------------------------------
 
@@ -175,8 +313,7 @@ class WebhookDispatcher:
                     and self._connected(event.realm_id, sub.client_id)
                 ]
                 if chosen:
-                    queue.pending.append(chosen)
-                    self._ensure_worker(queue)
+                    self._admit(queue, chosen)
             self._lock.notify_all()
 
     def _ensure_worker(self, queue: _Queue) -> None:
@@ -198,6 +335,13 @@ class WebhookDispatcher:
                 batch = queue.pending[0]
                 queue.busy = True
                 sub = queue.subscription
+            wait = batch.not_before - time.monotonic()
+            if wait > 0 and not self._sleep(wait):  # stopped while delaying: keep it for resume()
+                with self._lock:
+                    queue.busy = False
+                    queue.thread = None
+                    self._lock.notify_all()
+                return
             self._deliver(sub, batch)
             with self._lock:
                 if queue.pending and queue.pending[0] is batch:
@@ -205,9 +349,12 @@ class WebhookDispatcher:
                 queue.busy = False
                 self._lock.notify_all()
 
-    def _deliver(self, sub: Subscription, events: list[Event]) -> None:
+    def _deliver(self, sub: Subscription, note: Notification) -> None:
+        events = note.events
         payload: Any = (
-            cloudevents_payload(events, sub.client_id) if sub.format == "cloudevents" else legacy_payload(events)
+            cloudevents_payload(events, sub.client_id, note.event_ids)
+            if sub.format == "cloudevents"
+            else legacy_payload(events)
         )
         body = jsonutil.dumps(payload).encode("utf-8")
         headers = {
@@ -232,7 +379,17 @@ class WebhookDispatcher:
                 error = str(exc)
             with self._lock:
                 self._deliveries.append(
-                    Delivery(sub.client_id, sub.url, body, dict(headers), attempt, status, error, list(events))
+                    Delivery(
+                        sub.client_id,
+                        sub.url,
+                        body,
+                        dict(headers),
+                        attempt,
+                        status,
+                        error,
+                        list(events),
+                        note.duplicate,
+                    )
                 )
                 self._lock.notify_all()
             if status == 200:
@@ -281,3 +438,8 @@ class WebhookDispatcher:
             for queue in self._queues.values():
                 if queue.pending:
                     self._ensure_worker(queue)
+
+
+def _check_fraction(fraction: float) -> None:
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError("fraction is between 0 and 1")
