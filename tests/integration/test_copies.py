@@ -408,3 +408,37 @@ def test_the_picked_customer_wins_and_the_mapping_is_remembered(us: World) -> No
     second = _invoice(us, number=None, tax_rate_id=us.demo.tax_rate_us_exempt_id)
     response = us.copy(second)
     assert us.qbo("Invoice", response.json()["quickbooks_invoice_id"])["CustomerRef"]["value"] == picked
+
+
+def test_a_quickbooks_validation_fault_is_422_with_its_code_and_nothing_is_written(us: World) -> None:
+    # The mapped item was made inactive in QuickBooks after the settings were saved.
+    realm = us.stack.emulator.store.require(us.realm)
+    with realm.lock:
+        item = realm.get("Item", "2")
+        assert item is not None
+        item["Active"] = False
+    try:
+        response = us.copy(us.demo.invoice_usd_id)
+    finally:
+        with realm.lock:
+            item["Active"] = True
+    assert response.status_code == 422, response.text
+    details = response.json()["error"]["details"]
+    assert details["quickbooks_code"]
+    assert details["quickbooks_message"]
+    assert us.qbo_invoices(us.demo.invoice_usd_id) == []
+    assert us.history(us.demo.invoice_usd_id) == []
+    assert us.productive.invoice(us.demo.invoice_usd_id)["exported"] is False
+
+
+def test_productive_throttling_is_503_with_its_reset_as_the_retry_hint(us: World) -> None:
+    us.productive.set_rate_limit(requests=1, window_seconds=120)
+    try:
+        first = us.copy(us.demo.invoice_usd_id)  # the invoice read spends the budget, line items hit 429
+    finally:
+        us.productive.set_rate_limit(requests=100, window_seconds=10, enabled=True)  # Productive's own limits
+    assert first.status_code == 503, first.text
+    error = first.json()["error"]
+    assert error["details"]["service"] == "productive"
+    assert int(first.headers["retry-after"]) > 30
+    assert us.qbo_invoices(us.demo.invoice_usd_id) == []
