@@ -240,10 +240,10 @@ def test_ignored_not_copied_sync_off_and_before_sync(w: World) -> None:
     w.qbo.pay("400", "2026-11-05", ("999", "10.00"))
     assert w.event("400").skipped
     assert w.productive.payments == {}
-    w.qbo.pay("401", "2026-09-30", ("101", "10.00"))  # before sync was switched on (2026-10-01)
+    w.qbo.pay("401", "2026-09-29", ("101", "10.00"))  # before sync was switched on (2026-10-01 09:30 UTC)
     assert w.event("401").skipped
     assert w.productive.payments == {}
-    w.qbo.pay("402", "2026-10-01", ("101", "10.00"))  # the same day counts
+    w.qbo.pay("402", "2026-09-30", ("101", "10.00"))  # still 2026-09-30 west of UTC-9:30 at that moment
     assert w.event("402").created == 1
     w.copies.add("555", "P3", connection_id="other")  # another connection's copy
     w.qbo.pay("403", "2026-11-05", ("555", "10.00"))
@@ -372,3 +372,11 @@ def test_note_and_marker() -> None:
     assert carries_marker("QuickBooks payment 9 (ref X)", "9")
     assert not carries_marker("QuickBooks payment 91", "9")
     assert not carries_marker(None, "9")
+
+
+def test_a_mirrored_payment_moved_before_the_sync_date_stays_mirrored(w: World) -> None:
+    w.qbo.pay("173", "2026-11-02", ("101", "400.00"))
+    w.event("173")
+    w.qbo.pay("173", "2026-09-02", ("101", "400.00"))
+    assert w.event("173").updated == 1
+    assert w.productive.on("P1") == [(Decimal("400.00"), date(2026, 9, 2))]

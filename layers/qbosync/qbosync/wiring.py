@@ -216,15 +216,12 @@ def payment_sync_service() -> PaymentSyncService:
 def reconcile_service() -> ReconcileService:
     from qbosync.services.reconcile import ReconcileService
 
-    def publisher() -> Any:
-        return globals()["event_queue"]()  # qbosync.adapters.sqs, built on first use
-
     return ReconcileService(
         connections=repository(),
         state=payment_repository(),
         tokens=token_service(),
         quickbooks=quickbooks_api,
-        publisher=publisher,
+        publisher=event_queue,
         clock=clock,
     )
 

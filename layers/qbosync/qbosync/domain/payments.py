@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -19,6 +19,7 @@ from qbosync.domain.events import EntityEvent
 from qbosync.domain.money import cents, decimal_or_zero
 
 MARKER_PREFIX = "QuickBooks payment"
+EARLIEST_OFFSET = timedelta(hours=12)  # UTC-12, the westernmost time zone
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,14 @@ def txn_date(payment: dict[str, Any]) -> date | None:
 
 
 def in_scope(payment: dict[str, Any], sync_since: datetime | None) -> bool:
-    """Payments dated before sync was switched on are not ours to mirror (the date part counts)."""
+    """Payments dated before sync was switched on are not ours to mirror. TxnDate is a date in the
+    company's time zone, which we do not know: the cutoff is the earliest calendar date anywhere on
+    Earth at the moment sync was switched on (UTC-12), so a payment recorded right after switching on
+    is never taken for an older one."""
     when = txn_date(payment)
     if when is None:
         return False
-    return sync_since is None or when >= sync_since.date()
+    return sync_since is None or when >= (sync_since - EARLIEST_OFFSET).date()
 
 
 def desired_payments(

@@ -12,8 +12,8 @@ the order and duplicates of events do not matter, and a replayed event changes n
   ("QuickBooks payment 173"): after a crash, or a create whose outcome is unknown, the retry adopts the
   payment carrying the marker instead of creating a second one;
 - throttling or an outage on either side raises: the message is retried, never dropped;
-- payments dated before sync was switched on, invoices this service did not copy and connections with
-  sync off are left alone."""
+- payments dated before sync was switched on (and never mirrored), invoices this service did not copy
+  and connections with sync off are left alone."""
 
 from __future__ import annotations
 
@@ -179,7 +179,13 @@ class _Job:
             self.report.payments_seen += 1
             payment = self.qbo.get("Payment", payment_id)
             links = {link.invoice_id: link for link in self.s._payments.for_payment(self.cid, payment_id)}
-            if payment is not None and not in_scope(payment, self.connection.settings.sync_payments_since):
+            if (
+                not links
+                and payment is not None
+                and not in_scope(payment, self.connection.settings.sync_payments_since)
+            ):
+                # Never mirrored and dated before sync was switched on: not ours. (One already mirrored
+                # stays mirrored, even when its date is moved back.)
                 self.report.skipped.append(f"payment {payment_id} is dated before payment sync was switched on")
                 return
             desired = desired_payments(payment, invoice_for=self.invoice_for)

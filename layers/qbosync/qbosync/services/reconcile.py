@@ -24,13 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qbosync.domain.connection import Connection, ConnectionStatus
-from qbosync.domain.errors import (
-    ConnectionNotReady,
-    DomainError,
-    QuickBooksFault,
-    ReauthorizationRequired,
-    UpstreamUnavailable,
-)
+from qbosync.domain.errors import ConnectionNotReady, DomainError, ReauthorizationRequired, UpstreamUnavailable
 from qbosync.domain.events import EntityEvent
 from qbosync.domain.payments import EventPublisher, ReconcileStateRepository
 from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksChanges
@@ -111,7 +105,7 @@ class ReconcileService:
         for realm_id, connections in sorted(self._realms().items()):
             try:
                 report.swept.append(self.sweep(realm_id, connections))
-            except (UpstreamUnavailable, ReauthorizationRequired, ConnectionNotReady, QuickBooksFault) as error:
+            except DomainError as error:  # throttled, outage, needs reconnect, a fault, the queue refusing
                 # One company's trouble must not stop the others; its cursor stays where it was.
                 logger.warning("reconcile skipped a company", extra={"realm_id": realm_id, "reason": error.code})
                 report.failed[realm_id] = error.code
