@@ -5,6 +5,7 @@ a poison message."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -257,8 +258,6 @@ def test_a_poison_message_goes_to_the_dlq_and_the_rest_of_the_batch_is_processed
         "event_id": "test-" + uuid.uuid4().hex,
         "source": "webhook",
     }
-    import json
-
     queue = queue_url(w.stack, "PaymentEventsQueue")
     sqs.send_message_batch(
         QueueUrl=queue,
