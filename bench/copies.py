@@ -46,7 +46,11 @@ def run() -> list[str]:
     with ProductiveEmulator() as productive:
         productive.set_rate_limit(enabled=False)
         environment = {**QUIET, "PRODUCTIVE_API_BASE_URL": productive.base_url}
-        with LocalStack(environment=environment) as stack, AppClient(stack.api_url, stack.signing_secret) as app:
+        # No SQS pollers: they would compete for this process's CPU while the copies are timed.
+        with (
+            LocalStack(environment=environment, sqs_pollers=False) as stack,
+            AppClient(stack.api_url, stack.signing_secret) as app,
+        ):
             stack.emulator.set_throttling(enabled=False)  # measure our cost, not Intuit's 10 req/s
             demo = productive.seed_demo()
             connection_id = _connect(stack, app, demo)

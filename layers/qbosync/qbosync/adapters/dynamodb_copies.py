@@ -1,8 +1,9 @@
 """Copy history, in-flight copies, per-invoice locks and customer mappings in the single table.
 
 - INVOICE#<connection>#<invoice> / COPY#<sequence>   a QuickBooks invoice made from that invoice
-- INVOICE#<connection>#<invoice> / PENDING           the create in flight (requestid, marker, progress)
-- INVOICE#<connection>#<invoice> / LOCK              one copy of an invoice at a time (lease)
+- INVOICE#<connection>#<invoice> / HEAD              the invoice's copy state: the lock (a lease), the last
+                                                     copy's sequence and the create in flight, so that
+                                                     taking the lock also reads the state (one call)
 - QBOINVOICE#<realm>#<qbo invoice id> / COPY         which copy a QuickBooks invoice is (payment sync)
 - CONNECTION#<connection> / CUSTOMER#<company>#<cur> the QuickBooks customer of a Productive company
 - CONNECTION#<connection> / CACHE#<key>              small facts read from QuickBooks once"""
@@ -16,7 +17,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from qbosync.domain.copies import CopyRecord, CopyWarning, PendingCopy
+from qbosync.domain.copies import CopyRecord, CopyWarning, InvoiceHead, PendingCopy
 
 
 def _invoice_pk(connection_id: str, invoice_id: str) -> str:
@@ -34,31 +35,25 @@ class DynamoCopyRepository:
     # -- history ---------------------------------------------------------------------------------
 
     def history(self, connection_id: str, invoice_id: str) -> list[CopyRecord]:
-        items = self._partition(connection_id, invoice_id, limit=None)
-        return [self._to_record(item) for item in items if str(item["sk"]).startswith("COPY#")]
-
-    def _partition(self, connection_id: str, invoice_id: str, *, limit: int | None) -> list[dict[str, Any]]:
-        """Items of one invoice's partition, in descending sort key order: PENDING, LOCK, then the
-        copies newest first. With a limit of 3, that is the create in flight and the last copy."""
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(_invoice_pk(connection_id, invoice_id)),
+            "KeyConditionExpression": Key("pk").eq(_invoice_pk(connection_id, invoice_id))
+            & Key("sk").begins_with("COPY#"),
             "ScanIndexForward": False,
             "ConsistentRead": True,
-            **({"Limit": limit} if limit else {}),
         }
         while True:
             page = self._table.query(**kwargs)
             items.extend(page.get("Items", []))
-            if limit or "LastEvaluatedKey" not in page:
-                return items
+            if "LastEvaluatedKey" not in page:
+                return [self._to_record(item) for item in items]
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def invoice_state(self, connection_id: str, invoice_id: str) -> tuple[list[CopyRecord], PendingCopy | None]:
-        items = self._partition(connection_id, invoice_id, limit=3)
-        history = [self._to_record(item) for item in items if str(item["sk"]).startswith("COPY#")]
-        pending = next((self._to_pending(item) for item in items if item["sk"] == "PENDING"), None)
-        return history, pending
+    def copy(self, connection_id: str, invoice_id: str, sequence: int) -> CopyRecord | None:
+        item = self._table.get_item(
+            Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": f"COPY#{sequence:06d}"}, ConsistentRead=True
+        ).get("Item")
+        return self._to_record(item) if item else None
 
     def complete(self, record: CopyRecord, *, company_id: str | None) -> None:
         pk = _invoice_pk(record.connection_id, record.invoice_id)
@@ -83,8 +78,8 @@ class DynamoCopyRepository:
                         "customer_id": record.customer_id,
                     }
                 )
-            if record.mode == "create":
-                batch.delete_item(Key={"pk": pk, "sk": "PENDING"})
+            # The invoice's state: this copy is the last, nothing is in flight, and the lock is free.
+            batch.put_item(Item={"pk": pk, "sk": "HEAD", "type": "invoice_head", "last_sequence": record.sequence})
 
     @staticmethod
     def _copy_item(record: CopyRecord) -> dict[str, Any]:
@@ -113,63 +108,72 @@ class DynamoCopyRepository:
 
     # -- the create in flight --------------------------------------------------------------------
 
-    @staticmethod
-    def _to_pending(item: dict[str, Any]) -> PendingCopy:
-        return PendingCopy(
-            sequence=int(item["sequence"]),
-            request_id=item["request_id"],
-            marker=item["marker"],
-            started_at=datetime.fromisoformat(item["started_at"]),
-        )
+    # -- the lock and the create in flight (the HEAD item) -----------------------------------------
 
-    def save_pending(self, connection_id: str, invoice_id: str, pending: PendingCopy) -> None:
-        self._table.put_item(
-            Item={
-                "pk": _invoice_pk(connection_id, invoice_id),
-                "sk": "PENDING",
-                "type": "pending_copy",
-                "sequence": pending.sequence,
-                "request_id": pending.request_id,
-                "marker": pending.marker,
-                "started_at": pending.started_at.isoformat(),
-            }
-        )
-
-    def clear_pending(self, connection_id: str, invoice_id: str) -> None:
-        self._table.delete_item(Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "PENDING"})
-
-    # -- one copy at a time ----------------------------------------------------------------------
-
-    def try_lock(self, connection_id: str, invoice_id: str, owner: str, now: datetime, until: datetime) -> bool:
+    def lock(
+        self, connection_id: str, invoice_id: str, owner: str, now: datetime, until: datetime
+    ) -> InvoiceHead | None:
         try:
-            self._table.put_item(
-                Item={
-                    "pk": _invoice_pk(connection_id, invoice_id),
-                    "sk": "LOCK",
-                    "owner": owner,
-                    "lease_until": int(until.timestamp() * 1000),
-                    "expires_at": int(until.timestamp()) + 3600,
+            item = self._table.update_item(
+                Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"},
+                UpdateExpression="SET lock_owner = :owner, lock_until = :until, #type = :type",
+                ConditionExpression="attribute_not_exists(lock_until) OR lock_until < :now",
+                ExpressionAttributeNames={"#type": "type"},
+                ExpressionAttributeValues={
+                    ":owner": owner,
+                    ":until": int(until.timestamp() * 1000),
+                    ":now": int(now.timestamp() * 1000),
+                    ":type": "invoice_head",
                 },
-                ConditionExpression="attribute_not_exists(pk) OR lease_until < :now",
-                ExpressionAttributeValues={":now": int(now.timestamp() * 1000)},
-            )
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
         except ClientError as error:
             if _conditional_failure(error):
-                return False
+                return None
             raise
-        return True
+        pending = item.get("pending")
+        return InvoiceHead(
+            last_sequence=int(item.get("last_sequence", 0)),
+            pending=PendingCopy(
+                sequence=int(pending["sequence"]),
+                request_id=pending["request_id"],
+                marker=pending["marker"],
+                started_at=datetime.fromisoformat(pending["started_at"]),
+            )
+            if pending
+            else None,
+        )
 
     def unlock(self, connection_id: str, invoice_id: str, owner: str) -> None:
         try:
-            self._table.delete_item(
-                Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "LOCK"},
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
+            self._table.update_item(
+                Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"},
+                UpdateExpression="REMOVE lock_owner, lock_until",
+                ConditionExpression="lock_owner = :owner",
                 ExpressionAttributeValues={":owner": owner},
             )
         except ClientError as error:
-            if not _conditional_failure(error):
+            if not _conditional_failure(error):  # the lease had run out and was taken over
                 raise
+
+    def save_pending(self, connection_id: str, invoice_id: str, pending: PendingCopy) -> None:
+        self._table.update_item(
+            Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"},
+            UpdateExpression="SET pending = :pending",
+            ExpressionAttributeValues={
+                ":pending": {
+                    "sequence": pending.sequence,
+                    "request_id": pending.request_id,
+                    "marker": pending.marker,
+                    "started_at": pending.started_at.isoformat(),
+                }
+            },
+        )
+
+    def clear_pending(self, connection_id: str, invoice_id: str) -> None:
+        self._table.update_item(
+            Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"}, UpdateExpression="REMOVE pending"
+        )
 
     def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:
         """The copy a QuickBooks invoice was made as, if this service made it (payment sync)."""

@@ -52,6 +52,15 @@ class PendingCopy:
     started_at: datetime
 
 
+@dataclass(frozen=True)
+class InvoiceHead:
+    """One invoice's copy state, read as its lock is taken: the last copy's sequence and the create
+    in flight, if any."""
+
+    last_sequence: int
+    pending: PendingCopy | None
+
+
 def request_id_for(*parts: object) -> str:
     """Deterministic QuickBooks requestid (<= 50 chars): the same logical write, the same id."""
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:36]
@@ -62,13 +71,17 @@ class CopyRepository(Protocol):
         """Newest first."""
         ...
 
-    def invoice_state(self, connection_id: str, invoice_id: str) -> tuple[list[CopyRecord], PendingCopy | None]:
-        """The last copy (as a one-item history, or none) and the create in flight, in one read."""
+    def lock(
+        self, connection_id: str, invoice_id: str, owner: str, now: datetime, until: datetime
+    ) -> InvoiceHead | None:
+        """Take the invoice's copy lock (None while someone else holds it) and read its state."""
         ...
 
-    def try_lock(self, connection_id: str, invoice_id: str, owner: str, now: datetime, until: datetime) -> bool: ...
+    def unlock(self, connection_id: str, invoice_id: str, owner: str) -> None:
+        """Give the lock back after a failure; the create in flight, if any, stays."""
+        ...
 
-    def unlock(self, connection_id: str, invoice_id: str, owner: str) -> None: ...
+    def copy(self, connection_id: str, invoice_id: str, sequence: int) -> CopyRecord | None: ...
 
     def save_pending(self, connection_id: str, invoice_id: str, pending: PendingCopy) -> None: ...
 
@@ -76,7 +89,8 @@ class CopyRepository(Protocol):
 
     def complete(self, record: CopyRecord, *, company_id: str | None) -> None:
         """In one write: the copy (new or updated), its QuickBooks invoice index entry, the customer
-        mapping of the Productive company, and the end of the create in flight."""
+        mapping of the Productive company, and the invoice's state (this copy is the last, nothing
+        in flight, unlocked)."""
         ...
 
     def customer_for(self, connection_id: str, company_id: str, currency: str) -> str | None: ...

@@ -11,15 +11,22 @@ No duplicates, ever:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from qbosync.domain.connection import CompanyProfile, Connection, ConnectionSettings, ConnectionStatus, existing
-from qbosync.domain.copies import CopyMode, CopyRecord, CopyRepository, CopyWarning, PendingCopy, request_id_for
+from qbosync.domain.copies import (
+    CopyMode,
+    CopyRecord,
+    CopyRepository,
+    CopyWarning,
+    InvoiceHead,
+    PendingCopy,
+    request_id_for,
+)
 from qbosync.domain.errors import Conflict, ConnectionNotReady, InvalidInput, QuickBooksFault
 from qbosync.domain.invoice_copy import (
     SourceInvoice,
@@ -87,29 +94,27 @@ class CopyService:
         credentials = self._tokens.provider_for(connection.connection_id, connection)
         credentials.current()  # needs_reconnect and friends surface before any other work
         productive = self._productive(connection, credentials.secret().productive_api_token)
-        with self._invoice_lock(request.connection_id, request.invoice_id):
-            qbo = self._quickbooks(connection.company.realm_id, credentials)
-            return _CopyJob(self, connection, request, qbo, productive).run()
-
-    # -- internals -------------------------------------------------------------------------------
-
-    def _connection(self, connection_id: str) -> Connection:
-        return existing(self._connections.get(connection_id))
-
-    @contextmanager
-    def _invoice_lock(self, connection_id: str, invoice_id: str) -> Iterator[None]:
         owner = uuid.uuid4().hex
         now = self._clock.now()
-        if not self._copies.try_lock(connection_id, invoice_id, owner, now, now + COPY_LOCK):
+        head = self._copies.lock(request.connection_id, request.invoice_id, owner, now, now + COPY_LOCK)
+        if head is None:
             raise Conflict(
                 "This invoice is being copied right now; try again in a moment.",
                 code="copy_in_progress",
                 details={"retry_after_seconds": 2},
             )
         try:
-            yield
-        finally:
-            self._copies.unlock(connection_id, invoice_id, owner)
+            qbo = self._quickbooks(connection.company.realm_id, credentials)
+            # A finished copy frees the lock in the same write that records it.
+            return _CopyJob(self, connection, request, qbo, productive).run(head)
+        except BaseException:
+            self._copies.unlock(request.connection_id, request.invoice_id, owner)
+            raise
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _connection(self, connection_id: str) -> Connection:
+        return existing(self._connections.get(connection_id))
 
 
 class _CopyJob:
@@ -128,17 +133,17 @@ class _CopyJob:
         self.productive = productive
         self.warnings: list[CopyWarning] = []
 
-    def run(self) -> CopyRecord:
+    def run(self, head: InvoiceHead) -> CopyRecord:
         cid, iid = self.request.connection_id, self.request.invoice_id
-        history, pending = self.s._copies.invoice_state(cid, iid)
         invoice = self.productive.get_invoice(iid)
         lines = self.productive.list_line_items(iid)
         self.source = _source_invoice(invoice, lines)
         self.memo = memo_for(self.source, self.settings, self._custom_field_text(invoice))
         self.tax = self._tax_choice()
-        if self.request.mode == "update" and history:
-            return self._update(history[0], invoice)
-        return self._create(history, pending, invoice)
+        last = self.s._copies.copy(cid, iid, head.last_sequence) if head.last_sequence else None
+        if self.request.mode == "update" and last is not None:
+            return self._update(last, invoice)
+        return self._create(head, invoice)
 
     def _body(self, customer_id: str, marker: str) -> dict[str, Any]:
         return build_invoice(
@@ -153,13 +158,14 @@ class _CopyJob:
 
     # -- create ----------------------------------------------------------------------------------
 
-    def _create(self, history: list[CopyRecord], pending: PendingCopy | None, invoice: ProductiveInvoice) -> CopyRecord:
+    def _create(self, head: InvoiceHead, invoice: ProductiveInvoice) -> CopyRecord:
         cid, iid = self.request.connection_id, self.request.invoice_id
         now = self.s._clock.now()
         customer_id = self._customer(invoice, self.source.currency)
+        pending = head.pending
         created = self._find_by_marker(customer_id, pending) if pending else None
         if pending is None:
-            sequence = (history[0].sequence if history else 0) + 1
+            sequence = head.last_sequence + 1
             pending = PendingCopy(
                 sequence=sequence,
                 request_id=request_id_for(cid, iid, sequence, "create"),
