@@ -140,9 +140,10 @@ class _CopyJob:
         self.source = _source_invoice(invoice, lines)
         self.memo = memo_for(self.source, self.settings, self._custom_field_text(invoice))
         self.tax = self._tax_choice()
-        last = self.s._copies.copy(cid, iid, head.last_sequence) if head.last_sequence else None
-        if self.request.mode == "update" and last is not None:
-            return self._update(last, invoice)
+        if self.request.mode == "update" and head.last_sequence:
+            last = self.s._copies.copy(cid, iid, head.last_sequence)
+            if last is not None:
+                return self._update(last, invoice)
         return self._create(head, invoice)
 
     def _body(self, customer_id: str, marker: str) -> dict[str, Any]:
