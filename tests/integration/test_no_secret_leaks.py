@@ -11,9 +11,16 @@ import boto3
 from tests.integration.conftest import connect, start_connection
 
 
-def test_tokens_never_leave_secrets_manager(app, stack, log_records, responses_seen, shift_clock) -> None:
-    productive_tokens: list[str] = []
-    connection = connect(app, stack)
+def test_tokens_never_leave_secrets_manager(app, stack, productive, log_records, responses_seen, shift_clock) -> None:
+    demo = productive.seed_demo()
+    productive_tokens: list[str] = [demo.api_token]
+    connection = connect(
+        app, stack, org=demo.organization_id, sub=demo.subsidiary_us_id, productive_token=demo.api_token
+    )
+    app.put(f"/connections/{connection.connection_id}/settings", {"default_item_id": "1"})
+    copied = app.post(f"/connections/{connection.connection_id}/invoices/{demo.invoice_usd_id}/copies", {})
+    assert copied.status_code == 201, copied.text
+    app.post(f"/connections/{connection.connection_id}/invoices/999999/copies", {})  # a Productive 404
     uk = connect(app, stack, realm_id=stack.emulator.UK_REALM)
     for conn in (connection, uk):
         app.get(f"/connections/{conn.connection_id}")
