@@ -328,8 +328,9 @@ def test_invoice_event_re_reads_the_payments_mapped_to_it(w: World) -> None:
     assert w.event("101", entity="Invoice", operation="void").deleted == 1
     w.qbo.pay("174", "2026-11-02", ("101", "40.00"))  # found through the invoice's LinkedTxn
     w.qbo.invoices["101"] = {"Id": "101", "LinkedTxn": [{"TxnId": "174", "TxnType": "Payment"}]}
-    assert w.event("101", entity="Invoice").created == 1
-    assert w.event("999", entity="Invoice").skipped
+    assert w.event("101", entity="Invoice").skipped  # an ordinary update: nothing re-read
+    assert w.event("101", entity="Invoice", operation="void").created == 1
+    assert w.event("999", entity="Invoice", operation="delete").skipped
 
 
 def test_random_order_and_duplicates_converge() -> None:

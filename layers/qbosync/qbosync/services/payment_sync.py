@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 PAYMENT_LOCK = timedelta(seconds=60)
 ENTITIES = frozenset({"Payment", "Invoice"})
+INVOICE_OPERATIONS = frozenset({"void", "delete"})
 
 
 class PaymentInProgress(Conflict):
@@ -153,7 +154,12 @@ class _Job:
         if event.entity == "Payment":
             self.sync_payment(event.entity_id)
             return
-        # An invoice changed (void, delete, update): re-read the payments applied to it.
+        if event.operation not in INVOICE_OPERATIONS:
+            # Every payment also updates its invoices (Balance, LinkedTxn); those payments come with
+            # their own events, so re-reading them all here would only multiply the reads.
+            self.report.skipped.append(f"invoice {event.operation}: its payments have their own events")
+            return
+        # An invoice was voided or deleted: re-read the payments applied to it.
         invoice_id = self.invoice_for(event.entity_id)
         if invoice_id is None:
             self.report.skipped.append(f"QuickBooks invoice {event.entity_id} was not copied by this connection")
