@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = ROOT / "openapi.json"
 # Every function that serves HTTP routes through a Powertools resolver named `app`.
 HTTP_FUNCTIONS = ["connections", "copy_invoice", "oauth_callback"]
+# Routes the browser or Intuit call: no app request signature.
+PUBLIC_PATHS = {"/oauth/callback", "/webhooks/intuit"}
 
 DESCRIPTION = (
     "Copy Productive invoices to QuickBooks Online and mirror QuickBooks payments back. "
@@ -33,6 +35,33 @@ def build_document() -> dict[str, Any]:
         module = importlib.import_module(f"functions.{name}.app")
         merge.add_schema(module.app.get_openapi_schema(title="qbosync", version="1.0.0"))
     document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
+    return _our_error_shape(document)
+
+
+def _our_error_shape(document: dict[str, Any]) -> dict[str, Any]:
+    """Powertools documents its own 422 body; ours reshapes it (qbosync.api.errors). Say so, and
+    name the request signature that app-facing routes carry."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    document["components"]["securitySchemes"] = {
+        "timestamp": {"type": "apiKey", "in": "header", "name": "X-Qbosync-Timestamp"},
+        "signature": {"type": "apiKey", "in": "header", "name": "X-Qbosync-Signature"},
+    }
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if "422" in responses and "HTTPValidationError" in json.dumps(responses["422"]):
+                if path in PUBLIC_PATHS:
+                    del responses["422"]
+                else:
+                    responses["422"] = {
+                        "description": "The request is not valid (the message names the fields).",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                    }
+            if path not in PUBLIC_PATHS:
+                operation["security"] = [{"timestamp": [], "signature": []}]
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if unused not in json.dumps(document["paths"]):
+            schemas.pop(unused, None)
     return document
 
 

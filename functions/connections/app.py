@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from qbosync import wiring
+from qbosync.api.docs import documented
 from qbosync.api.models import ConnectionStarted, ConnectionView, CreateConnectionRequest, LookupList
 from qbosync.api.resolver import build_resolver, make_signature_check
 from qbosync.domain.connection import ConnectionSettings
@@ -22,7 +23,7 @@ require_app_signature = make_signature_check(
 )
 
 
-@app.post("/connections")
+@app.post("/connections", responses=documented(201, "Connection started", ConnectionStarted, (503,)))
 def create_connection(request: CreateConnectionRequest) -> Response[ConnectionStarted]:
     started = wiring.connection_service().start(
         organization_id=request.organization_id,
@@ -39,32 +40,44 @@ def create_connection(request: CreateConnectionRequest) -> Response[ConnectionSt
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@app.get("/connections/<connection_id>")
+@app.get("/connections/<connection_id>", responses=documented(200, "The connection", ConnectionView, (404,)))
 def get_connection(connection_id: str) -> ConnectionView:
     return ConnectionView.of(wiring.connection_service().get(connection_id))
 
 
-@app.put("/connections/<connection_id>/settings")
+@app.put(
+    "/connections/<connection_id>/settings",
+    responses=documented(200, "The saved settings", ConnectionSettings, (404, 409, 503)),
+)
 def put_settings(connection_id: str, settings: ConnectionSettings) -> ConnectionSettings:
     return wiring.connection_service().update_settings(connection_id, settings)
 
 
-@app.get("/connections/<connection_id>/quickbooks/customers")
+@app.get(
+    "/connections/<connection_id>/quickbooks/customers",
+    responses=documented(200, "Customers of the QuickBooks company", LookupList, (404, 409, 502, 503)),
+)
 def list_customers(connection_id: str, search: Annotated[str | None, Query(max_length=100)] = None) -> LookupList:
     return LookupList.of(wiring.lookup_service().customers(connection_id, search))
 
 
-@app.get("/connections/<connection_id>/quickbooks/items")
+@app.get(
+    "/connections/<connection_id>/quickbooks/items",
+    responses=documented(200, "Items of the QuickBooks company", LookupList, (404, 409, 502, 503)),
+)
 def list_items(connection_id: str) -> LookupList:
     return LookupList.of(wiring.lookup_service().items(connection_id))
 
 
-@app.get("/connections/<connection_id>/quickbooks/tax-codes")
+@app.get(
+    "/connections/<connection_id>/quickbooks/tax-codes",
+    responses=documented(200, "Tax codes of the QuickBooks company", LookupList, (404, 409, 502, 503)),
+)
 def list_tax_codes(connection_id: str) -> LookupList:
     return LookupList.of(wiring.lookup_service().tax_codes(connection_id))
 
 
-@app.delete("/connections/<connection_id>")
+@app.delete("/connections/<connection_id>", responses=documented(204, "Disconnected", None, (404, 503)))
 def disconnect(connection_id: str) -> Response[None]:
     wiring.connection_service().disconnect(connection_id)
     logger.info("connection disconnected", extra={"connection_id": connection_id})

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from qbosync import wiring
+from qbosync.api.docs import documented
 from qbosync.api.models import CopyList, CopyRequestBody, CopyView
 from qbosync.api.resolver import build_resolver, make_signature_check, register_idempotency_errors
 from qbosync.services.copies import CopyRequest
@@ -52,7 +53,10 @@ def _copy_once(request: dict[str, Any]) -> dict[str, Any]:
     return CopyView.of(record).model_dump(mode="json")
 
 
-@app.post("/connections/<connection_id>/invoices/<invoice_id>/copies")
+@app.post(
+    "/connections/<connection_id>/invoices/<invoice_id>/copies",
+    responses=documented(201, "The copy (with warnings)", CopyView, (404, 409, 502, 503)),
+)
 def copy_invoice(
     connection_id: str,
     invoice_id: str,
@@ -69,7 +73,10 @@ def copy_invoice(
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=CopyView.model_validate(result))
 
 
-@app.get("/connections/<connection_id>/invoices/<invoice_id>/copies")
+@app.get(
+    "/connections/<connection_id>/invoices/<invoice_id>/copies",
+    responses=documented(200, "Copies of the invoice, newest first", CopyList, (404,)),
+)
 def list_copies(connection_id: str, invoice_id: str) -> CopyList:
     records = wiring.copy_service().history(connection_id, invoice_id)
     return CopyList(items=[CopyView.of(record) for record in records])

@@ -20,7 +20,13 @@ app = build_resolver()
 OptionalParam = Annotated[str | None, Query(max_length=2048)]
 
 
-@app.get("/oauth/callback")
+@app.get(
+    "/oauth/callback",
+    responses={
+        302: {"description": "Back to the return_url with ?status=connected or ?status=error&reason=..."},
+        400: {"description": "The link names no connection (an HTML page)."},
+    },
+)
 def oauth_callback(
     code: OptionalParam = None,
     state: OptionalParam = None,

@@ -1,0 +1,30 @@
+"""OpenAPI response documentation for the routes: the success status and model, and the error
+statuses a route can answer, all in the one error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qbosync.api.models import ErrorBody
+
+ERRORS = {
+    400: "The body is not valid JSON.",
+    401: "The request signature is missing, wrong or older than 300 s.",
+    404: "No such connection (or invoice).",
+    409: "The connection is not connected, or the request conflicts with QuickBooks' data.",
+    413: "The body is too large.",
+    422: "The request is not valid (the message names the fields), or QuickBooks refused the data.",
+    502: "QuickBooks or Productive answered with an error of their own.",
+    503: "QuickBooks or Productive is unavailable or throttling; retry after Retry-After seconds.",
+}
+SIGNED = (400, 401, 413, 422)
+
+
+def documented(status: int, description: str, model: Any = None, errors: tuple[int, ...] = ()) -> dict[int, Any]:
+    success: dict[str, Any] = {"description": description}
+    if model is not None:
+        success["content"] = {"application/json": {"model": model}}
+    responses: dict[int, Any] = {status: success}
+    for code in sorted({*SIGNED, *errors}):
+        responses[code] = {"description": ERRORS[code], "content": {"application/json": {"model": ErrorBody}}}
+    return responses
