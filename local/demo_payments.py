@@ -115,13 +115,17 @@ class PaymentDesk:
         return str(importlib.import_module("qbosync.wiring").token_service().access_token(self.cid))
 
     def call(self, method: str, path: str, body: Any = None, **params: str) -> dict[str, Any]:
-        response = self.http.request(
-            method,
-            path,
-            json=body,
-            params={"minorversion": "75", **params},
-            headers={"Authorization": f"Bearer {self.access_token()}", "Accept": "application/json"},
-        )
+        for _ in range(5):
+            response = self.http.request(
+                method,
+                path,
+                json=body,
+                params={"minorversion": "75", **params},
+                headers={"Authorization": f"Bearer {self.access_token()}", "Accept": "application/json"},
+            )
+            if response.status_code != 429:  # 10 requests a second per company: the accountant waits
+                break
+            time.sleep(1.1)
         if response.status_code != 200:
             raise RuntimeError(f"QuickBooks refused {method} {path}: {response.text}")
         self.quickbooks_writes += method == "POST"
@@ -235,9 +239,9 @@ def run_payment_story(
         _both(desk, "invoice A", a, qa)
         _both(desk, "invoice B", b, qb)
 
-        def arrive(label: str, check: Callable[[], bool]) -> None:
+        def arrive(label: str, check: Callable[[], bool], path: str = "webhook -> SQS -> payment_sync") -> None:
             seconds = wait_until(check)
-            print(f"  -> in Productive after {seconds:.2f} s (webhook -> SQS -> payment_sync)")
+            print(f"  -> {label}: in Productive after {seconds:.2f} s ({path})")
 
         _heading(f"{next(step)}. A partial payment of 400.00 on invoice A")
         first = desk.pay((qa, "400.00"))
@@ -283,7 +287,7 @@ def run_payment_story(
         _heading(f"{next(step)}. reconcile runs (Change Data Capture since its cursor) and catches up")
         result = stack.run_schedule("ReconcileFunction")
         print(f"  reconcile: {result}")
-        arrive("reconcile", lambda: len(desk.mirrored(b)) == 2)
+        arrive("caught up", lambda: len(desk.mirrored(b)) == 2, "CDC -> SQS -> payment_sync")
         _both(desk, "invoice A", a, qa)
         _both(desk, "invoice B", b, qb)
     finally:
