@@ -290,3 +290,22 @@ def test_reconcile_catches_up_after_lost_webhooks(w: Payments) -> None:
         w.stack.emulator.set_webhook(w.stack.client_id, f"{w.stack.api_url}/webhooks/intuit", format="cloudevents")
     assert w.mirrored(invoice_id) == [(Decimal("6.00"), today(w)), (Decimal("7.00"), today(w))]
     assert w.unpaid(invoice_id) == w.balance(qbo_id)
+
+
+def test_invoice_void_event_re_reads_the_payments_mapped_to_it(w: Payments) -> None:
+    invoice_id, qbo_id = w.copied_invoice()
+    payment = w.pay((qbo_id, "9.00"))
+    w.settle()
+    assert w.mirrored(invoice_id) == [(Decimal("9.00"), today(w))]
+    w.stack.emulator.set_webhook(w.stack.client_id, None)
+    try:
+        w.void(payment)  # this payment's own event is lost
+    finally:
+        w.stack.emulator.set_webhook(w.stack.client_id, f"{w.stack.api_url}/webhooks/intuit", format="cloudevents")
+    w.settle()
+    assert w.mirrored(invoice_id) == [(Decimal("9.00"), today(w))]
+    # The invoice is voided next: its event makes the worker re-read the payments mapped to it.
+    token = w.qbo("Invoice", qbo_id)["SyncToken"]
+    w._call("POST", "/invoice", {"Id": qbo_id, "SyncToken": token, "sparse": True}, operation="void")
+    w.settle()
+    assert w.mirrored(invoice_id) == []
