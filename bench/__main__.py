@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import cold_start, copies
+from bench import cold_start, copies, payments, webhooks
 
 
 def main(argv: list[str]) -> int:
-    sections = {"cold-start": cold_start.run, "copies": copies.run}
+    sections = {"cold-start": cold_start.run, "copies": copies.run, "webhooks": webhooks.run, "payments": payments.run}
     chosen = [name for name in argv if name in sections] or list(sections)
     for name in chosen:
         for line in sections[name]():

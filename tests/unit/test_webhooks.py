@@ -424,6 +424,34 @@ def test_one_syncing_connection_of_several_is_enough() -> None:
     assert len(queue.sent) == 1
 
 
+def test_a_syncing_realm_is_remembered_for_a_minute_only() -> None:
+    now = [1000.0]
+    connections = Connections(connection("c1", REALM))
+    queue = Queue()
+    svc = WebhookService(
+        verifier_token=Tokens(TOKEN),
+        connections=connections,  # type: ignore[arg-type]
+        queue=queue,
+        monotonic=lambda: now[0],
+    )
+    for number in range(3):
+        svc.receive(*signed(legacy(entity(entity_id=str(number)))))
+    assert connections.realm_queries == [REALM]
+    now[0] += 61
+    svc.receive(*signed(legacy(entity(entity_id="9"))))
+    assert connections.realm_queries == [REALM, REALM]
+    assert len(queue.sent) == 4
+
+
+def test_switching_sync_on_takes_effect_at_once() -> None:
+    connections = Connections(connection("c1", REALM, sync=False))
+    svc, queue, _, _ = service(connections)
+    assert svc.receive(*signed(legacy(entity()))).skipped_by_reason() == {"sync_off": 1}
+    connections.by_id["c1"] = connection("c1", REALM, sync=True)
+    svc.receive(*signed(legacy(entity(entity_id="2"))))
+    assert [e.entity_id for e in queue.sent] == ["2"]
+
+
 def test_unknown_realm_is_skipped() -> None:
     svc, queue, _, _ = service()
     outcome = svc.receive(*signed(legacy(entity(), realm="123")))

@@ -5,6 +5,7 @@ hold back every later one)."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,12 @@ from qbosync.domain.webhooks import (
 #: verifier_token(force_fetch=...) -> the current verifier token (cached; force_fetch re-reads it).
 VerifierToken = Callable[..., str]
 
+#: How long "this company syncs payments" is remembered per execution environment. Only that answer is
+#: cached: the worker checks the connection and its settings again for every event, so a stale "yes"
+#: queues an event the worker then ignores, while a "no" (sync off, unknown company) is always re-read,
+#: so switching sync on takes effect at once.
+SYNCING_REALM_TTL_SECONDS = 60.0
+
 
 @dataclass(frozen=True)
 class WebhookOutcome:
@@ -38,10 +45,21 @@ class WebhookOutcome:
 
 
 class WebhookService:
-    def __init__(self, *, verifier_token: VerifierToken, connections: ConnectionRepository, queue: EventQueue) -> None:
+    def __init__(
+        self,
+        *,
+        verifier_token: VerifierToken,
+        connections: ConnectionRepository,
+        queue: EventQueue,
+        syncing_realm_ttl: float = SYNCING_REALM_TTL_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._verifier_token = verifier_token
         self._connections = connections
         self._queue = queue
+        self._syncing_realm_ttl = syncing_realm_ttl
+        self._monotonic = monotonic
+        self._syncing_until: dict[str, float] = {}  # realm id -> when the cached "it syncs" expires
 
     def verify(self, body: bytes, signature: str | None) -> None:
         """Raise InvalidWebhookSignature unless `signature` signs the raw `body`. On a mismatch the
@@ -80,6 +98,17 @@ class WebhookService:
 
     def _realm_verdict(self, realm_id: str) -> SkipReason | None:
         """None when some connection of ours is connected to this company and syncs payments."""
+        now = self._monotonic()
+        if self._syncing_until.get(realm_id, 0.0) > now:
+            return None
+        verdict = self._read_realm_verdict(realm_id)
+        if verdict is None and self._syncing_realm_ttl > 0:
+            self._syncing_until[realm_id] = now + self._syncing_realm_ttl
+        else:
+            self._syncing_until.pop(realm_id, None)
+        return verdict
+
+    def _read_realm_verdict(self, realm_id: str) -> SkipReason | None:
         connection_ids = self._connections.connection_ids_for_realm(realm_id)
         connected = False
         for connection_id in connection_ids:
