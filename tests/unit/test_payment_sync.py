@@ -159,6 +159,7 @@ class World:
             quickbooks=lambda realm, token: self.qbo,  # type: ignore[arg-type, return-value]
             productive=lambda connection, token: self.productive,  # type: ignore[arg-type, return-value]
             clock=self.clock,
+            sleep=lambda seconds: self.clock.advance(seconds=seconds),
         )
         self.events = itertools.count(1)
 
@@ -314,8 +315,9 @@ def test_productive_invoice_gone_is_skipped_not_retried(w: World) -> None:
 def test_another_worker_on_the_same_payment_means_retry_later(w: World) -> None:
     w.qbo.pay("173", "2026-11-02", ("101", "400.00"))
     assert w.mappings.try_lock("c1", "173", "someone", w.clock.now(), w.clock.now() + timedelta(seconds=60))
-    with pytest.raises(PaymentInProgress):
+    with pytest.raises(PaymentInProgress):  # waited two seconds for it, then gave the message back
         w.event("173")
+    assert w.mappings.for_payment("c1", "173") == []
     w.clock.advance(seconds=61)  # a crashed worker's lease runs out
     assert w.event("173").created == 1
 
@@ -381,3 +383,18 @@ def test_a_mirrored_payment_moved_before_the_sync_date_stays_mirrored(w: World) 
     w.qbo.pay("173", "2026-09-02", ("101", "400.00"))
     assert w.event("173").updated == 1
     assert w.productive.on("P1") == [(Decimal("400.00"), date(2026, 9, 2))]
+
+
+def test_a_short_wait_for_another_worker_then_the_sync_goes_ahead(w: World) -> None:
+    w.qbo.pay("173", "2026-11-02", ("101", "400.00"))
+    assert w.mappings.try_lock("c1", "173", "someone", w.clock.now(), w.clock.now() + timedelta(seconds=60))
+    waits: list[float] = []
+
+    def other_worker_finishes(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 3:
+            w.mappings.unlock("c1", "173", "someone")
+
+    w.service._sleep = other_worker_finishes
+    assert w.event("173").created == 1
+    assert len(waits) == 3

@@ -18,6 +18,7 @@ the order and duplicates of events do not matter, and a replayed event changes n
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,6 +47,8 @@ from qbosync.services.tokens import TokenService
 logger = logging.getLogger(__name__)
 
 PAYMENT_LOCK = timedelta(seconds=60)
+LOCK_ATTEMPTS = 20
+LOCK_WAIT_SECONDS = 0.1
 ENTITIES = frozenset({"Payment", "Invoice"})
 INVOICE_OPERATIONS = frozenset({"void", "delete"})
 
@@ -84,7 +87,9 @@ class PaymentSyncService:
         quickbooks: Callable[[str, Any], QuickBooksApi],
         productive: Callable[[Connection, str], ProductiveApi],
         clock: Clock,
+        sleep: Callable[[float], None] = time.sleep,
     ):
+        self._sleep = sleep
         self._connections = connections
         self._copies = copies
         self._payments = payments
@@ -209,8 +214,13 @@ class _Job:
     @contextmanager
     def _locked(self, payment_id: str) -> Iterator[None]:
         owner = uuid.uuid4().hex
-        now = self.s._clock.now()
-        if not self.s._payments.try_lock(self.cid, payment_id, owner, now, now + PAYMENT_LOCK):
+        for attempt in range(LOCK_ATTEMPTS):
+            if attempt:
+                self.s._sleep(LOCK_WAIT_SECONDS)  # another worker's sync of one payment takes well under a second
+            now = self.s._clock.now()
+            if self.s._payments.try_lock(self.cid, payment_id, owner, now, now + PAYMENT_LOCK):
+                break
+        else:
             raise PaymentInProgress(
                 f"QuickBooks payment {payment_id} is being synced by another worker.",
                 details={"retry_after_seconds": 5},
