@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -309,3 +310,37 @@ def test_invoice_void_event_re_reads_the_payments_mapped_to_it(w: Payments) -> N
     w._call("POST", "/invoice", {"Id": qbo_id, "SyncToken": token, "sparse": True}, operation="void")
     w.settle()
     assert w.mirrored(invoice_id) == []
+
+
+def test_ten_copies_of_one_event_at_once_make_one_productive_payment(w: Payments) -> None:
+    invoice_id, qbo_id = w.copied_invoice()
+    w.stack.emulator.set_webhook(w.stack.client_id, None)
+    try:
+        payment = w.pay((qbo_id, "21.00"))
+    finally:
+        w.stack.emulator.set_webhook(w.stack.client_id, f"{w.stack.api_url}/webhooks/intuit", format="cloudevents")
+    body = json.dumps(
+        {
+            "realm_id": w.realm,
+            "entity": "Payment",
+            "entity_id": payment["Id"],
+            "operation": "create",
+            "occurred_at": "2026-11-25T10:00:00Z",
+            "event_id": "dup-" + uuid.uuid4().hex,
+        }
+    )
+
+    def invoke(n: int) -> Any:
+        record = {
+            "messageId": f"m{n}",
+            "receiptHandle": f"r{n}",
+            "body": body,
+            "attributes": {},
+            "eventSource": "aws:sqs",
+        }
+        return w.stack.invoke("PaymentSyncFunction", {"Records": [record]})
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(invoke, range(10)))
+    assert all(result == {"batchItemFailures": []} for result in results), results
+    assert w.mirrored(invoice_id) == [(Decimal("21.00"), today(w))]
