@@ -369,3 +369,20 @@ def test_body_and_signature_are_never_logged(
     assert marker not in logged
     assert signature not in logged
     assert stack.webhook_verifier_token not in logged
+
+
+@pytest.mark.parametrize("name", ["legacy", "cloudevents"])
+def test_sample_events_are_answered(stack: LocalStack, queue: EventsQueue, name: str) -> None:
+    """events/payment_webhook/*.json: signed with a sample token, so 401 here; re-signed with ours, 200
+    (their companies are not connected: nothing is queued)."""
+    from local.template import REPO_ROOT
+
+    event = json.loads((REPO_ROOT / "events" / "payment_webhook" / f"{name}.json").read_text())
+    assert stack.invoke("PaymentWebhookFunction", event)["statusCode"] == 401
+    before = queue.depth()
+    event["headers"]["intuit-signature"] = intuit_webhook_signature(
+        stack.webhook_verifier_token, event["body"].encode()
+    )
+    result = stack.invoke("PaymentWebhookFunction", event)
+    assert result["statusCode"] == 200, result
+    assert queue.depth() == before
