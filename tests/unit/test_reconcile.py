@@ -165,3 +165,37 @@ def test_sync_off_or_disconnected_is_not_swept() -> None:
     w.repo.mark_disconnected("c1", w.clock.now())
     assert w.service.run().swept == []
     assert w.qbo.calls == []
+
+
+def test_quickbooks_client_cdc_reads_every_entity_list_and_the_answer_time() -> None:
+    import httpx
+
+    from qbosync.adapters.quickbooks import QuickBooksClient
+    from qbosync.services.tokens import StaticAccessToken
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = (
+            '{"CDCResponse": [{"QueryResponse": [{"Payment": [{"Id": "7", "TotalAmt": 10.10},'
+            ' {"Id": "8", "status": "Deleted"}], "startPosition": 1}, {}]}],'
+            ' "time": "2026-11-20T04:00:00.123-08:00"}'
+        )
+        return httpx.Response(200, content=body.encode())
+
+    client = QuickBooksClient(
+        http=httpx.Client(transport=httpx.MockTransport(answer)),
+        base_url="https://qbo.example",
+        realm_id="1",
+        access_token=StaticAccessToken("t"),
+    )
+    change = client.cdc(["Payment", "Invoice"], datetime(2026, 11, 19, 12, 0, 0, 500, tzinfo=UTC))
+    assert seen[0].url.path == "/v3/company/1/cdc"
+    assert seen[0].url.params["entities"] == "Payment,Invoice"
+    assert seen[0].url.params["changedSince"] == "2026-11-19T12:00:00+00:00"
+    assert change.changed["Invoice"] == []
+    assert [row["Id"] for row in change.changed["Payment"]] == ["7", "8"]
+    assert str(change.changed["Payment"][0]["TotalAmt"]) == "10.10"  # Decimal, never float
+    assert change.answered_at == datetime(2026, 11, 20, 12, 0, 0, 123000, tzinfo=UTC)
+    assert change.count == 2
