@@ -344,3 +344,15 @@ def test_ten_copies_of_one_event_at_once_make_one_productive_payment(w: Payments
         results = list(pool.map(invoke, range(10)))
     assert all(result == {"batchItemFailures": []} for result in results), results
     assert w.mirrored(invoice_id) == [(Decimal("21.00"), today(w))]
+
+
+def test_quickbooks_throttling_is_retried_not_lost(w: Payments) -> None:
+    invoice_id, qbo_id = w.copied_invoice()
+    w.pay((qbo_id, "44.00"))
+    assert w.stack.emulator.webhooks.wait_idle(15)
+    w.stack.emulator.reset_request_log()
+    w.stack.emulator.faults.throttle_next(2)  # the worker's reads of the payment get 429 twice
+    drain(w.stack)
+    assert w.mirrored(invoice_id) == [(Decimal("44.00"), today(w))]
+    throttled = [entry for entry in w.stack.emulator.request_log if entry[2] == 429 and "/payment/" in entry[1]]
+    assert len(throttled) == 2
