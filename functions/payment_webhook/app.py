@@ -54,6 +54,7 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     body = _raw_body(event)
     if body is None:
+        metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
         return raw_error_response(400, "malformed_body", "The request body is not valid base64.")
     try:
         outcome = wiring.webhook_service().receive(body, _header(event, "intuit-signature"))
@@ -67,6 +68,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return raw_error_response(500, error.code, "The events could not be queued; please deliver them again.")
     except Exception as error:
         logger.exception("webhook failed", extra={"error_class": type(error).__name__})
+        metrics.add_metric(name="WebhookFailures", unit=MetricUnit.Count, value=1)
         return raw_error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
     metrics.add_metric(name="WebhookEventsQueued", unit=MetricUnit.Count, value=len(outcome.queued))
