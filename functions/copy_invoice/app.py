@@ -2,44 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from functools import cache
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from qbosync import wiring
 from qbosync.api.docs import documented
 from qbosync.api.models import CopyList, CopyRequestBody, CopyView
-from qbosync.api.resolver import build_resolver, make_signature_check, register_idempotency_errors
+from qbosync.api.resolver import build_resolver, make_signature_check
+from qbosync.domain.errors import Conflict, InvalidInput
 from qbosync.services.copies import CopyRequest
 
 logger = Logger(service="qbosync")
 app = build_resolver()
-register_idempotency_errors(app)
 require_app_signature = make_signature_check(
     lambda force_fetch=False: wiring.app_secrets().signing_secrets(force_fetch=force_fetch)
 )
-# A repeated Idempotency-Key returns the first response for a day; the same key with another body is refused.
-idempotency = IdempotencyConfig(
-    event_key_jmespath="[connection_id, invoice_id, idempotency_key]",
-    payload_validation_jmespath="body",
-    expires_after_seconds=24 * 3600,
-)
 
 
-class _LazyStore:
-    """Powertools wants the persistence layer at decoration time; ours is built on first use."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(wiring.idempotency_store(), name)
-
-
-@idempotent_function(data_keyword_argument="request", config=idempotency, persistence_store=_LazyStore())  # type: ignore[arg-type,untyped-decorator]
-def _copy_once(request: dict[str, Any]) -> dict[str, Any]:
+def _copy(request: dict[str, Any]) -> dict[str, Any]:
     body = request["body"]
     record = wiring.copy_service().copy(
         CopyRequest(
@@ -53,6 +40,46 @@ def _copy_once(request: dict[str, Any]) -> dict[str, Any]:
     return CopyView.of(record).model_dump(mode="json")
 
 
+@cache
+def _idempotent_copy() -> tuple[Any, Callable[..., dict[str, Any]]]:
+    """Powertools Idempotency around the copy, built on first use (it imports boto3): a repeated
+    Idempotency-Key returns the first response for a day; the same key with another body is refused."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+    config = IdempotencyConfig(
+        event_key_jmespath="[connection_id, invoice_id, idempotency_key]",
+        payload_validation_jmespath="body",
+        expires_after_seconds=24 * 3600,
+    )
+    decorate = idempotent_function(
+        data_keyword_argument="request", config=config, persistence_store=wiring.idempotency_store()
+    )
+    return config, cast(Callable[..., dict[str, Any]], decorate(_copy))
+
+
+def _copy_once(request: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    config, copy = _idempotent_copy()
+    # In-progress records expire with this invocation, so a crashed attempt does not block retries.
+    config.register_lambda_context(app.lambda_context)
+    try:
+        return copy(request={**request, "idempotency_key": idempotency_key})
+    except IdempotencyAlreadyInProgressError:
+        raise Conflict(
+            "A request with this Idempotency-Key is still running; retry in a moment.",
+            code="request_in_progress",
+            details={"retry_after_seconds": 2},
+        ) from None
+    except IdempotencyValidationError:
+        raise InvalidInput(
+            "This Idempotency-Key was already used with a different request body.", code="idempotency_key_reused"
+        ) from None
+
+
 @app.post(
     "/connections/<connection_id>/invoices/<invoice_id>/copies",
     responses=documented(201, "The copy (with warnings)", CopyView, (404, 409, 502, 503)),
@@ -64,11 +91,7 @@ def copy_invoice(
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=200)] = None,
 ) -> Response[CopyView]:
     request = {"connection_id": connection_id, "invoice_id": invoice_id, "body": body.model_dump(mode="json")}
-    if idempotency_key:
-        idempotency.register_lambda_context(app.lambda_context)
-        result = _copy_once(request={**request, "idempotency_key": idempotency_key})
-    else:
-        result = _copy_once.__wrapped__(request=request)
+    result = _copy_once(request, idempotency_key) if idempotency_key else _copy(request)
     logger.info("invoice copied", extra={"connection_id": connection_id, "invoice_id": invoice_id})
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=CopyView.model_validate(result))
 

@@ -106,26 +106,3 @@ def make_signature_check(secrets: Callable[..., list[str]], now: Callable[[], fl
         return handler(event, context)
 
     return require_app_signature
-
-
-def register_idempotency_errors(app: APIGatewayHttpResolver) -> None:
-    """For resolvers that use Powertools Idempotency (imported here only, it pulls in boto3)."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
-
-    @app.exception_handler(IdempotencyAlreadyInProgressError)  # type: ignore[untyped-decorator]
-    def _in_progress(_: Exception) -> Response[str]:
-        return error_response(
-            409,
-            "request_in_progress",
-            "A request with this Idempotency-Key is still running; retry in a moment.",
-            headers={"Retry-After": "2"},
-        )
-
-    @app.exception_handler(IdempotencyValidationError)  # type: ignore[untyped-decorator]
-    def _key_reused(_: Exception) -> Response[str]:
-        return error_response(
-            422, "idempotency_key_reused", "This Idempotency-Key was already used with a different request body."
-        )
