@@ -97,11 +97,12 @@ CLOUDEVENT_VERBS: Final[dict[str, Operation]] = {
     "emailed": "emailed",
 }
 
-#: What payment sync acts on: every change of a Payment; an Invoice voided or deleted (its payments
-#: go with it) or updated (an edit can change what is paid, e.g. a payment unapplied from it).
+#: What payment sync acts on: every change of a Payment (applying or unapplying it is a Payment
+#: update too), and an Invoice voided or deleted (its payments go with it). Every payment also
+#: updates its invoices, so queuing Invoice updates would double the queue for nothing.
 SYNCED_OPERATIONS: Final[dict[str, frozenset[str]]] = {
     "Payment": frozenset({"create", "update", "delete", "void"}),
-    "Invoice": frozenset({"update", "delete", "void"}),
+    "Invoice": frozenset({"delete", "void"}),
 }
 
 WebhookFormat = Literal["legacy", "cloudevents"]
