@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from local.app_client import AppClient
+from local.demo_payments import run_payment_story
 from local.productive_emulator import ProductiveEmulator
 from local.stack import LocalStack
 
@@ -204,7 +205,9 @@ def story(stack: LocalStack, app: AppClient, productive: ProductiveEmulator) -> 
     show("attached in QuickBooks", ", ".join(a["FileName"] for a in attachables))
     show_export_fields(productive, demo.invoice_gbp_id)
 
-    heading("12. Token refresh (the scheduled job, a day later)")
+    step = run_payment_story(stack, app, productive, connection_id=connection_id, demo=demo, first_step=12)
+
+    heading(f"{step}. Token refresh (the scheduled job, a day later)")
     before = connection["access_expires_at"]
     stack.shift_service_clock(hours=25)  # a day passes, for us and for Intuit
     stack.emulator.clock.advance(25 * 3600)
@@ -216,7 +219,7 @@ def story(stack: LocalStack, app: AppClient, productive: ProductiveEmulator) -> 
     show("refresh expiry after", after["refresh_expires_at"])
     show("status", after["status"])
 
-    heading("13. Disconnect")
+    heading(f"{step + 1}. Disconnect")
     gone = app.delete(f"/connections/{connection_id}")
     show("DELETE /connections/{id}", gone.status_code)
     show("status", expect(app.get(f"/connections/{connection_id}"), 200)["status"])

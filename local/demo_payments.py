@@ -227,8 +227,9 @@ def run_payment_story(
     connection_id: str | None = None,
     demo: DemoIds | None = None,
     first_step: int = 1,
-) -> None:
-    """Print the payment story; raises if Productive and QuickBooks ever disagree."""
+) -> int:
+    """Print the payment story; raises if Productive and QuickBooks ever disagree. Returns the
+    number of the next step."""
     desk = PaymentDesk(stack, app, productive, demo=demo, connection_id=connection_id)
     desk.webhooks_on("cloudevents")
     step = iter(range(first_step, first_step + 100))
@@ -290,6 +291,7 @@ def run_payment_story(
         arrive("caught up", lambda: len(desk.mirrored(b)) == 2, "CDC -> SQS -> payment_sync")
         _both(desk, "invoice A", a, qa)
         _both(desk, "invoice B", b, qb)
+        return next(step)
     finally:
         desk.webhooks_off()
         desk.close()

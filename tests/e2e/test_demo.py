@@ -36,9 +36,17 @@ def test_demo_runs_the_story_to_the_end() -> None:
         "total in QuickBooks        2360.86 GBP",
         "attached in QuickBooks     productive-invoice-",
         "copy history kept          2",
+        "A partial payment of 400.00 on invoice A",
+        "-> void: in Productive after",
+        "-> delete: in Productive after",
+        "Productive is behind QuickBooks.",
+        "-> caught up: in Productive after",
         "DELETE /connections/{id}   204",
         "still connected at Intuit  False",
         "Demo finished.",
     ):
         assert expected in out, expected
     assert '"level"' not in out  # the story, not the handlers' JSON logs
+    assert '"_aws"' not in out  # nor their metrics
+    assert "(DIFFER)" in out  # once, while webhooks are lost ...
+    assert out.split("Productive is behind QuickBooks.")[1].count("(DIFFER)") == 0  # ... and never after
