@@ -72,7 +72,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         "dynamodb:Query": {"Table", "Table/index/gsi1"},
         "secretsmanager:GetSecretValue": {"IntuitAppSecret", CONNECTION_SECRETS},
         "secretsmanager:PutSecretValue": {CONNECTION_SECRETS},
-        # the SQS event source mapping, on this queue (SAM adds AWSLambdaSQSQueueExecutionRole too, see below)
+        # the SQS event source mapping, on this queue only (not SAM's AWSLambdaSQSQueueExecutionRole on "*")
         "sqs:ReceiveMessage": {"PaymentEventsQueue"},
         "sqs:DeleteMessage": {"PaymentEventsQueue"},
         "sqs:GetQueueAttributes": {"PaymentEventsQueue"},
@@ -95,7 +95,6 @@ ALLOWED_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
-SAM_SQS_POLLER_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
 RESOURCE_STAR_ACTIONS = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
@@ -186,13 +185,7 @@ def test_no_wildcard_actions_or_resources(cfn: dict[str, Any], function_id: str)
 def test_managed_policies_are_logs_and_xray_only(cfn: dict[str, Any], function_id: str) -> None:
     _, role = _role_of(cfn, function_id)
     managed = {_managed_policy_arn(arn) for arn in role["Properties"].get("ManagedPolicyArns", [])}
-    fed_by_sqs = any(
-        mapping["Properties"]["FunctionName"] == {"Ref": function_id}
-        for mapping in resources_of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
-    )
-    # SAM attaches this to the generated role of every SQS-fed function (no opt-out); it is the one exception.
-    expected = ALLOWED_MANAGED_POLICIES | ({SAM_SQS_POLLER_POLICY} if fed_by_sqs else set())
-    assert managed == expected
+    assert managed == ALLOWED_MANAGED_POLICIES
 
 
 @pytest.mark.parametrize("function_id", sorted(EXPECTED_GRANTS))
@@ -217,13 +210,14 @@ def test_one_role_per_function(cfn: dict[str, Any]) -> None:
     assert lambda_roles == set(roles)
 
 
-def test_sqs_fed_functions_may_read_only_their_queue(cfn: dict[str, Any]) -> None:
-    """The inline grant names the one queue the event source mapping reads."""
+def test_sqs_fed_function_gets_no_managed_sqs_policy(cfn: dict[str, Any]) -> None:
+    """SAM attaches AWSLambdaSQSQueueExecutionRole (sqs:* on "*") to generated roles of SQS-fed functions."""
     mappings = resources_of_type(cfn, "AWS::Lambda::EventSourceMapping")
     assert mappings
     for mapping in mappings.values():
         function_id = mapping["Properties"]["FunctionName"]["Ref"]
         _, role = _role_of(cfn, function_id)
+        assert not any("SQS" in _managed_policy_arn(arn) for arn in role["Properties"].get("ManagedPolicyArns", []))
         queue_id = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
         grants = _grants(role, set(cfn["Resources"]))
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):

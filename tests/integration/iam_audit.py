@@ -20,12 +20,22 @@ AUTHORISED_BY = {"sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBa
 
 
 def granted_actions() -> dict[str, set[str]]:
-    """Function directory name -> the actions its inline policies grant."""
+    """Function directory name -> the actions its inline policies grant (those of the function,
+    or of the explicit role its `Role` names)."""
+    template = load_template()
     grants: dict[str, set[str]] = {}
-    for function in list_functions(load_template()):
+    for function in list_functions(template):
+        documents = [p for p in function.properties.get("Policies", []) or [] if isinstance(p, dict)]
+        role = function.properties.get("Role")
+        if isinstance(role, dict) and "Fn::GetAtt" in role:
+            role_id = (
+                role["Fn::GetAtt"][0] if isinstance(role["Fn::GetAtt"], list) else role["Fn::GetAtt"].split(".")[0]
+            )
+            policies = template["Resources"][role_id]["Properties"].get("Policies", [])
+            documents += [policy["PolicyDocument"] for policy in policies]
         actions: set[str] = set()
-        for policy in function.properties.get("Policies", []) or []:
-            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+        for document in documents:
+            for statement in document.get("Statement", []):
                 found = statement.get("Action", [])
                 actions.update([found] if isinstance(found, str) else found)
         grants[Path(function.code_uri).name] = actions

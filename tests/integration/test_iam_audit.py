@@ -13,3 +13,7 @@ def test_the_template_grants_are_read() -> None:
     grants = granted_actions()
     assert "secretsmanager:DeleteSecret" in grants["connections"]
     assert "secretsmanager:DeleteSecret" not in grants["oauth_callback"]
+
+
+def test_an_explicit_role_is_read_too() -> None:
+    assert "sqs:ReceiveMessage" in granted_actions()["payment_sync"]
