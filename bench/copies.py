@@ -11,17 +11,15 @@ import resource
 import statistics
 import time
 import tracemalloc
-import warnings
 from typing import Any
 
 import httpx
 
+from bench.stack import bench_stack
 from local.app_client import AppClient
-from local.productive_emulator import ProductiveEmulator
 from local.stack import LocalStack
 
 COPIES = 200
-QUIET = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
 
 
 def _connect(stack: LocalStack, app: AppClient, demo: Any) -> str:
@@ -41,77 +39,68 @@ def _connect(stack: LocalStack, app: AppClient, demo: Any) -> str:
 
 
 def run() -> list[str]:
-    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     lines = ["Copy to QuickBooks (known customer, mapped items, emulators at zero added latency)"]
-    with ProductiveEmulator() as productive:
-        productive.set_rate_limit(enabled=False)
-        environment = {**QUIET, "PRODUCTIVE_API_BASE_URL": productive.base_url}
-        # No SQS pollers: they would compete for this process's CPU while the copies are timed.
-        with (
-            LocalStack(environment=environment, sqs_pollers=False) as stack,
-            AppClient(stack.api_url, stack.signing_secret) as app,
-        ):
-            stack.emulator.set_throttling(enabled=False)  # measure our cost, not Intuit's 10 req/s
-            demo = productive.seed_demo()
-            connection_id = _connect(stack, app, demo)
-            services = demo.service_type_ids
-            wiring = importlib.import_module("qbosync.wiring")
-            copies = importlib.import_module("qbosync.services.copies")
+    with bench_stack() as (productive, stack, app):
+        demo = productive.seed_demo()
+        connection_id = _connect(stack, app, demo)
+        services = demo.service_type_ids
+        wiring = importlib.import_module("qbosync.wiring")
+        copies = importlib.import_module("qbosync.services.copies")
 
-            def copy(pdf_source: str) -> float:
-                started = time.perf_counter()
-                wiring.copy_service().copy(
-                    copies.CopyRequest(
-                        connection_id=connection_id,
-                        invoice_id=demo.invoice_usd_id,
-                        customer_id=None,
-                        tax_code_id="2",
-                        mode="create",
-                    )
+        def copy(pdf_source: str) -> float:
+            started = time.perf_counter()
+            wiring.copy_service().copy(
+                copies.CopyRequest(
+                    connection_id=connection_id,
+                    invoice_id=demo.invoice_usd_id,
+                    customer_id=None,
+                    tax_code_id="2",
+                    mode="create",
                 )
-                return time.perf_counter() - started
-
-            for pdf_source in ("quickbooks", "productive"):
-                response = app.put(
-                    f"/connections/{connection_id}/settings",
-                    {
-                        "pdf_source": pdf_source,
-                        "default_item_id": "1",
-                        "service_type_items": {services["Design"]: "2", services["Development"]: "3"},
-                    },
-                )
-                assert response.status_code == 200, response.text
-                copy(pdf_source)  # first copy: finds or creates the customer, caches what it can
-                stack.emulator.reset_request_log()
-                productive.reset_request_log()
-                copy(pdf_source)
-                qbo_calls = [e for e in stack.emulator.request_log if e[1].startswith("/v3/")]
-                productive_calls = productive.request_log
-                lines.append(
-                    f"  pdf_source={pdf_source:<10}  QuickBooks calls: {len(qbo_calls)} (target 2)   "
-                    f"Productive calls: {len(productive_calls)} (target <= 4)"
-                )
-                lines.append("      QuickBooks:  " + ", ".join(f"{m} {_short(p)}" for m, p, _ in qbo_calls))
-                lines.append("      Productive:  " + ", ".join(f"{e.method} {e.path}" for e in productive_calls))
-
-            samples = [copy("productive") for _ in range(COPIES)]
-            # Allocation tracing slows Python down, so memory is measured on separate copies.
-            tracemalloc.start()
-            for _ in range(20):
-                copy("productive")
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            p50 = statistics.median(samples) * 1000
-            p95 = statistics.quantiles(samples, n=20)[18] * 1000
-            verdict = "ok" if p50 <= 40 else "OVER TARGET"
-            lines.append(
-                f"  latency over {COPIES} copies: p50 {p50:.1f} ms, p95 {p95:.1f} ms  (target p50 <= 40 ms) {verdict}"
             )
-            max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            lines.append(
-                f"  memory: peak Python allocations during a copy {peak / 1e6:.1f} MB; "
-                f"process peak RSS {max_rss_mb:.0f} MB (whole process: emulators, moto, gateway included)"
+            return time.perf_counter() - started
+
+        for pdf_source in ("quickbooks", "productive"):
+            response = app.put(
+                f"/connections/{connection_id}/settings",
+                {
+                    "pdf_source": pdf_source,
+                    "default_item_id": "1",
+                    "service_type_items": {services["Design"]: "2", services["Development"]: "3"},
+                },
             )
+            assert response.status_code == 200, response.text
+            copy(pdf_source)  # first copy: finds or creates the customer, caches what it can
+            stack.emulator.reset_request_log()
+            productive.reset_request_log()
+            copy(pdf_source)
+            qbo_calls = [e for e in stack.emulator.request_log if e[1].startswith("/v3/")]
+            productive_calls = productive.request_log
+            lines.append(
+                f"  pdf_source={pdf_source:<10}  QuickBooks calls: {len(qbo_calls)} (target 2)   "
+                f"Productive calls: {len(productive_calls)} (target <= 4)"
+            )
+            lines.append("      QuickBooks:  " + ", ".join(f"{m} {_short(p)}" for m, p, _ in qbo_calls))
+            lines.append("      Productive:  " + ", ".join(f"{e.method} {e.path}" for e in productive_calls))
+
+        samples = [copy("productive") for _ in range(COPIES)]
+        # Allocation tracing slows Python down, so memory is measured on separate copies.
+        tracemalloc.start()
+        for _ in range(20):
+            copy("productive")
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        p50 = statistics.median(samples) * 1000
+        p95 = statistics.quantiles(samples, n=20)[18] * 1000
+        verdict = "ok" if p50 <= 40 else "OVER TARGET"
+        lines.append(
+            f"  latency over {COPIES} copies: p50 {p50:.1f} ms, p95 {p95:.1f} ms  (target p50 <= 40 ms) {verdict}"
+        )
+        max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        lines.append(
+            f"  memory: peak Python allocations during a copy {peak / 1e6:.1f} MB; "
+            f"process peak RSS {max_rss_mb:.0f} MB (whole process: emulators, moto, gateway included)"
+        )
     return lines
 
 

@@ -10,51 +10,39 @@ from __future__ import annotations
 
 import statistics
 import time
-import warnings
 
-from local.app_client import AppClient
+from bench.stack import bench_stack
 from local.demo_payments import PaymentDesk, wait_until
-from local.productive_emulator import ProductiveEmulator
-from local.stack import LocalStack
 
 PAYMENTS = 100
-QUIET = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
 
 
 def run() -> list[str]:
-    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     lines = [
         f"Payment sync (webhook -> SQS -> payment_sync -> Productive), {PAYMENTS} payments, emulators at zero latency"
     ]
-    with ProductiveEmulator() as productive:
-        productive.set_rate_limit(enabled=False)
-        environment = {**QUIET, "PRODUCTIVE_API_BASE_URL": productive.base_url}
-        with (
-            LocalStack(environment=environment, sqs_pollers=False) as stack,
-            AppClient(stack.api_url, stack.signing_secret) as app,
-        ):
-            stack.emulator.set_throttling(enabled=False)
-            desk = PaymentDesk(stack, app, productive)
-            try:
-                invoice_id, qbo_invoice_id = desk.copied_invoice("10", "150.00")
-                desk.webhooks_on("cloudevents")
-                stack.gateway.start_sqs_pollers(interval=0.05, sqs_client=stack.aws.client("sqs"))
-                desk.pay((qbo_invoice_id, "1.00"))  # warm up: first invocation of each function
-                wait_until(lambda: len(desk.mirrored(invoice_id)) == 1)
-                stack.emulator.webhooks.wait_idle(10)
-                stack.emulator.reset_request_log()
-                samples = []
-                for n in range(2, PAYMENTS + 2):
-                    started = time.perf_counter()
-                    desk.pay((qbo_invoice_id, "1.00"))
-                    wait_until(lambda n=n: len(desk.mirrored(invoice_id)) == n)  # type: ignore[misc]
-                    samples.append(time.perf_counter() - started)
-                stack.emulator.webhooks.wait_idle(10)
-                time.sleep(0.5)  # let the last invoice events (if any) finish
-                log = [(method, path) for method, path, _ in stack.emulator.request_log if "/v3/company/" in path]
-            finally:
-                desk.webhooks_off()
-                desk.close()
+    with bench_stack() as (productive, stack, app):
+        desk = PaymentDesk(stack, app, productive)
+        try:
+            invoice_id, qbo_invoice_id = desk.copied_invoice("10", "150.00")
+            desk.webhooks_on("cloudevents")
+            stack.gateway.start_sqs_pollers(interval=0.05, sqs_client=stack.aws.client("sqs"))
+            desk.pay((qbo_invoice_id, "1.00"))  # warm up: first invocation of each function
+            wait_until(lambda: len(desk.mirrored(invoice_id)) == 1)
+            stack.emulator.webhooks.wait_idle(10)
+            stack.emulator.reset_request_log()
+            samples = []
+            for n in range(2, PAYMENTS + 2):
+                started = time.perf_counter()
+                desk.pay((qbo_invoice_id, "1.00"))
+                wait_until(lambda n=n: len(desk.mirrored(invoice_id)) == n)  # type: ignore[misc]
+                samples.append(time.perf_counter() - started)
+            stack.emulator.webhooks.wait_idle(10)
+            time.sleep(0.5)  # let the last invoice events (if any) finish
+            log = [(method, path) for method, path, _ in stack.emulator.request_log if "/v3/company/" in path]
+        finally:
+            desk.webhooks_off()
+            desk.close()
     payment_reads = sum(1 for method, path in log if method == "GET" and "/payment/" in path)
     other_reads = sum(1 for method, path in log if method == "GET" and "/payment/" not in path)
     writes = sum(1 for method, _ in log if method == "POST")
