@@ -29,11 +29,52 @@ DESCRIPTION = (
 )
 
 
+# payment_webhook reads the raw body itself (the signature covers the exact bytes) and keeps its
+# imports light, so it has no Powertools resolver to generate this from.
+WEBHOOK_SCHEMA: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "qbosync", "version": "1.0.0"},
+    "paths": {
+        "/webhooks/intuit": {
+            "post": {
+                "summary": "Intuit webhooks (payment sync)",
+                "description": "Legacy {eventNotifications} or a CloudEvents array (several realms allowed). "
+                "Payment changes and Invoice void/delete of connected realms with payment sync on are queued; "
+                "anything else is answered 200 and counted, so Intuit does not retry it.",
+                "operationId": "intuit_webhook",
+                "parameters": [
+                    {
+                        "name": "intuit-signature",
+                        "in": "header",
+                        "required": True,
+                        "description": "base64 HMAC-SHA256 of the raw body, keyed with the app's verifier token",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"oneOf": [{"type": "object"}, {"type": "array"}]}}},
+                },
+                "responses": {
+                    "200": {"description": "Accepted (queued or counted as skipped)."},
+                    "401": {
+                        "description": "The signature is missing or wrong; nothing was queued.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                    },
+                    "500": {"description": "The queue is unavailable; Intuit retries."},
+                },
+            }
+        }
+    },
+}
+
+
 def build_document() -> dict[str, Any]:
     merge = OpenAPIMerge(title="qbosync", version="1.0.0", description=DESCRIPTION, on_conflict="error")
     for name in sorted(HTTP_FUNCTIONS):
         module = importlib.import_module(f"functions.{name}.app")
         merge.add_schema(module.app.get_openapi_schema(title="qbosync", version="1.0.0"))
+    merge.add_schema(WEBHOOK_SCHEMA)
     document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     return _our_error_shape(document)
 
