@@ -440,20 +440,6 @@ class Store:
                 return None
             return rate["name"] if name == "tax_name" else self.tax_value(rate)
         return record.get(name)
-        if name == "date" and resource_type == "payments":
-            return record.get("paid_on")
-        if resource_type in {"line_items", "payments"} and name in {"company_id", "subsidiary_id"}:
-            invoice = org.tables["invoices"].get(record.get("invoice_id") or "")
-            return invoice.get(name) if invoice else None
-        if resource_type == "invoices" and name in {"amount", "paid_on"}:
-            computed = self.computed(org, resource_type, record)
-            return to_decimal(computed[name]) if name == "amount" else computed[name]
-        if resource_type == "line_items" and name in {"tax_name", "tax_value"}:
-            rate = org.tables["tax_rates"].get(record.get("tax_rate_id") or "")
-            if rate is None:
-                return None
-            return rate["name"] if name == "tax_name" else self.tax_value(rate)
-        return record.get(name)
 
     # ---------------------------------------------------------------- serialisation
 
