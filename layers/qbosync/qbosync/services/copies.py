@@ -136,6 +136,7 @@ class _CopyJob:
     def run(self, head: InvoiceHead) -> CopyRecord:
         cid, iid = self.request.connection_id, self.request.invoice_id
         invoice = self.productive.get_invoice(iid)
+        self.company_id = invoice.company_id
         lines = self.productive.list_line_items(iid)
         self.source = _source_invoice(invoice, lines)
         self.memo = memo_for(self.source, self.settings, self._custom_field_text(invoice))
@@ -202,9 +203,8 @@ class _CopyJob:
     # -- update ----------------------------------------------------------------------------------
 
     def _update(self, last: CopyRecord, invoice: ProductiveInvoice) -> CopyRecord:
-        customer_id = self.request.customer_id or last.customer_id
-        if self.request.customer_id is None and invoice.company_id:
-            customer_id = self._customer(invoice, self.source.currency)
+        picked_or_known = self.request.customer_id or invoice.company_id
+        customer_id = self._customer(invoice, self.source.currency) if picked_or_known else last.customer_id
         body = self._body(customer_id, copy_marker(self.request.connection_id, self.request.invoice_id, last.sequence))
         if self.settings.invoice_numbering == "quickbooks" and last.doc_number:
             body["DocNumber"] = last.doc_number  # keep the number QuickBooks gave it
@@ -314,7 +314,7 @@ class _CopyJob:
             warnings=tuple(self.warnings),
             update_count=update_count,
         )
-        self.s._copies.complete(record, company_id=self._company_id)
+        self.s._copies.complete(record, company_id=self.company_id)
         return record
 
     def _move_pdf(self, qbo_id: str, request_id: str) -> None:
@@ -333,11 +333,8 @@ class _CopyJob:
                 request_id=f"{request_id[:30]}-pdf",
             )
 
-    _company_id: str | None = None
-
     def _customer(self, invoice: ProductiveInvoice, currency: str) -> str:
         cid = self.request.connection_id
-        self._company_id = invoice.company_id
         if self.request.customer_id:
             return self.request.customer_id
         if not invoice.company_id:
