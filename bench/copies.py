@@ -13,9 +13,8 @@ import time
 import tracemalloc
 from typing import Any
 
-import httpx
-
 from bench.stack import bench_stack
+from local import browser
 from local.app_client import AppClient
 from local.stack import LocalStack
 
@@ -33,8 +32,7 @@ def _connect(stack: LocalStack, app: AppClient, demo: Any) -> str:
         },
     ).json()
     stack.emulator.next_consent(realm_id=stack.emulator.US_REALM)
-    with httpx.Client(follow_redirects=False) as browser:
-        browser.get(browser.get(started["authorize_url"]).headers["location"])
+    browser.consent(started["authorize_url"])
     return str(started["connection_id"])
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from local import browser
 from local.app_client import AppClient
 from local.stack import LocalStack
 from qbosync.domain.signing import intuit_webhook_signature
@@ -48,8 +49,7 @@ def _connect_with_sync(stack: LocalStack, app: AppClient) -> None:
         },
     ).json()
     stack.emulator.next_consent(realm_id=stack.emulator.US_REALM)
-    with httpx.Client(follow_redirects=False) as browser:
-        browser.get(browser.get(started["authorize_url"]).headers["location"])
+    browser.consent(started["authorize_url"])
     response = app.put(f"/connections/{started['connection_id']}/settings", {"sync_payments": True})
     assert response.status_code == 200, response.text
 

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from local import browser
 from local.app_client import AppClient
 from local.demo_payments import run_payment_story
 from local.productive_emulator import ProductiveEmulator
@@ -87,11 +88,14 @@ def story(stack: LocalStack, app: AppClient, productive: ProductiveEmulator) -> 
 
     heading("2. The user consents at Intuit (the emulator approves) and comes back")
     stack.emulator.next_consent(realm_id=stack.emulator.US_REALM)
-    with httpx.Client(follow_redirects=False, timeout=30) as browser:
-        consent = browser.get(started["authorize_url"])
+    with httpx.Client(follow_redirects=False, timeout=30) as user_browser:
+        start = user_browser.get(started["authorize_url"])
+        cookie = start.headers["set-cookie"].split(";")[0].split("=")[0]
+        show("start page answers", f"{start.status_code}, sets cookie {cookie} (HttpOnly, SameSite=Lax)")
+        consent = user_browser.get(start.headers["location"])
         callback = urlsplit(consent.headers["location"])
         show("Intuit redirects to", f"{callback.path}?code=...&state=...&realmId=...")
-        back = browser.get(consent.headers["location"])
+        back = user_browser.get(consent.headers["location"])
     show("callback answers", f"{back.status_code} -> {back.headers['location']}")
 
     heading("3. The connection")
@@ -249,8 +253,7 @@ def connect_quietly(stack: LocalStack, app: AppClient, organization_id: str, sub
         201,
     )
     stack.emulator.next_consent(realm_id=stack.emulator.UK_REALM)
-    with httpx.Client(follow_redirects=False, timeout=30) as browser:
-        back = browser.get(browser.get(started["authorize_url"]).headers["location"])
+    back = browser.consent(started["authorize_url"])
     show("connected", f"{back.headers['location'].split('?')[1]} (Sandbox Company UK)")
     return str(started["connection_id"])
 

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from local import browser
+
 if TYPE_CHECKING:
     from local.app_client import AppClient
     from local.productive_emulator import ProductiveEmulator
@@ -70,8 +72,7 @@ class PaymentDesk:
             },
         ).json()
         self.stack.emulator.next_consent(realm_id=self.realm)
-        with httpx.Client(follow_redirects=False, timeout=30) as browser:
-            browser.get(browser.get(started["authorize_url"]).headers["location"])
+        browser.consent(started["authorize_url"])
         return str(started["connection_id"])
 
     # -- webhooks --------------------------------------------------------------------------------

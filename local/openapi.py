@@ -19,7 +19,7 @@ OPENAPI_PATH = ROOT / "openapi.json"
 # Every function that serves HTTP routes through a Powertools resolver named `app`.
 HTTP_FUNCTIONS = ["connections", "copy_invoice", "oauth_callback"]
 # Routes the browser or Intuit call: no app request signature.
-PUBLIC_PATHS = {"/oauth/callback", "/webhooks/intuit"}
+PUBLIC_PATHS = {"/oauth/start", "/oauth/callback", "/webhooks/intuit"}
 
 DESCRIPTION = (
     "Copy Productive invoices to QuickBooks Online and mirror QuickBooks payments back. "
@@ -98,6 +98,8 @@ def _our_error_shape(document: dict[str, Any]) -> dict[str, Any]:
                         "description": "The request is not valid (the message names the fields).",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
                     }
+            if "302" in responses:
+                responses["302"].pop("content", None)  # a redirect has no body
             if path not in PUBLIC_PATHS:
                 operation["security"] = [{"timestamp": [], "signature": []}]
     for unused in ("HTTPValidationError", "ValidationError"):

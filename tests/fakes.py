@@ -77,9 +77,24 @@ class InMemoryRepository:
     def put_oauth_state(self, state_hash: str, state: OAuthState) -> None:
         self.states[state_hash] = state
 
-    def consume_oauth_state(self, state_hash: str) -> OAuthState | None:
+    def bind_oauth_state(
+        self, state_hash: str, browser_hash: str, previous_browser_hash: str | None, now: datetime
+    ) -> OAuthState | None:
         with self.lock:
-            return self.states.pop(state_hash, None)
+            state = self.states.get(state_hash)
+            if state is None or state.expires_at <= now:
+                return None
+            if state.browser_hash not in {None, previous_browser_hash}:
+                return None
+            self.states[state_hash] = bound = replace(state, browser_hash=browser_hash)
+            return bound
+
+    def consume_oauth_state(self, state_hash: str, browser_hash: str) -> OAuthState | None:
+        with self.lock:
+            state = self.states.get(state_hash)
+            if state is None or state.browser_hash != browser_hash:
+                return None
+            return self.states.pop(state_hash)
 
     def try_acquire_refresh_lease(self, connection_id: str, owner: str, now: datetime, until: datetime) -> bool:
         with self.lock:
@@ -140,6 +155,9 @@ class StrictRotatingOAuth:
         )
         self.valid_refresh = {token.refresh_token}
         return token
+
+    def redirect_uri(self) -> str:
+        return "https://api.qbosync.example/oauth/callback"
 
     def authorization_url(self, state: str) -> str:
         return f"https://intuit.example/connect?state={state}"

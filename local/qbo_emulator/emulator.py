@@ -50,6 +50,8 @@ class QboEmulator:
         self.verbose = verbose
         self.clock = Clock()
         self.store = Store()
+        self._company_lock = threading.Lock()
+        self._companies_added = 0
         self._base_url = ""
         for realm in seed.build_realms(self.clock.now()):
             self.store.add(realm)
@@ -141,6 +143,15 @@ class QboEmulator:
         webhook_verifier_token: str | None = None,
     ) -> None:
         self.oauth.register_app(App(client_id, client_secret, list(redirect_uris or []), webhook_verifier_token))
+
+    def add_company(self, country: str = "US") -> str:
+        """Another company seeded like the US (or, for "GB", the UK) sample company, with a realm id of
+        its own; returns the realm id. Tests that need a company no other test connects to use it."""
+        with self._company_lock:
+            self._companies_added += 1
+            realm_id = str(int(seed.US_REALM) + 1000 * self._companies_added)
+        self.store.add(seed.build_realm(realm_id, country, self.clock.now()))
+        return realm_id
 
     def set_token_lifetimes(
         self,

@@ -426,9 +426,18 @@ def seed_uk(realm: Realm, now: datetime) -> None:
     realm.reserve_ids("Invoice", 2000)
 
 
-def build_realms(now: datetime) -> list[Realm]:
-    us = Realm(realm_id=US_REALM, country="US", home_currency="USD")
+def build_realm(realm_id: str, country: str, now: datetime) -> Realm:
+    """A company shaped like the US sample company, or the UK one for country "GB"."""
+    if country == "GB":
+        uk = Realm(realm_id=realm_id, country="GB", home_currency="GBP")
+        seed_uk(uk, now)
+        return uk
+    if country != "US":
+        raise ValueError(f"no sample company for country {country!r} (US or GB)")
+    us = Realm(realm_id=realm_id, country="US", home_currency="USD")
     seed_us(us, now)
-    uk = Realm(realm_id=UK_REALM, country="GB", home_currency="GBP")
-    seed_uk(uk, now)
-    return [us, uk]
+    return us
+
+
+def build_realms(now: datetime) -> list[Realm]:
+    return [build_realm(US_REALM, "US", now), build_realm(UK_REALM, "GB", now)]

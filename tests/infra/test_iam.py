@@ -35,6 +35,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         "dynamodb:PutItem": {"Table"},
         "dynamodb:UpdateItem": {"Table"},
         "dynamodb:DeleteItem": {"Table"},
+        "dynamodb:Query": {"Table"},
         "secretsmanager:GetSecretValue": {"IntuitAppSecret", CONNECTION_SECRETS},
         "secretsmanager:PutSecretValue": {CONNECTION_SECRETS},
         "secretsmanager:DescribeSecret": {CONNECTION_SECRETS},

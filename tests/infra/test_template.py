@@ -28,6 +28,7 @@ CONTRACT_ROUTES = {  # DESIGN §3, the routes this stack serves so far
     ("GET", "/connections/{connection_id}/quickbooks/items", "ConnectionsFunction"),
     ("GET", "/connections/{connection_id}/quickbooks/tax-codes", "ConnectionsFunction"),
     ("DELETE", "/connections/{connection_id}", "ConnectionsFunction"),
+    ("GET", "/oauth/start", "OAuthCallbackFunction"),
     ("GET", "/oauth/callback", "OAuthCallbackFunction"),
     ("POST", "/connections/{connection_id}/invoices/{invoice_id}/copies", "CopyInvoiceFunction"),
     ("GET", "/connections/{connection_id}/invoices/{invoice_id}/copies", "CopyInvoiceFunction"),

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from local import browser
 from local.app_client import AppClient
 from local.productive_emulator import ProductiveEmulator
 from local.stack import LocalStack
@@ -63,7 +64,12 @@ def productive() -> Iterator[ProductiveEmulator]:
 
 @pytest.fixture(scope="session")
 def stack(log_records: RecordingHandler, productive: ProductiveEmulator) -> Iterator[LocalStack]:
-    with LocalStack(environment={"PRODUCTIVE_API_BASE_URL": productive.base_url}) as running:
+    environment = {
+        "PRODUCTIVE_API_BASE_URL": productive.base_url,
+        # The tests' return_url is on app.productive.example; the wildcard form is exercised too.
+        "ALLOWED_RETURN_URL_HOSTS": "app.productive.io,*.productive.example",
+    }
+    with LocalStack(environment=environment) as running:
         # Tests share the emulator's two companies; Intuit's per-realm throttle is tested on its own.
         running.emulator.set_throttling(enabled=False)
         yield running
@@ -131,16 +137,13 @@ def start_connection(
 
 
 def follow_consent(stack: LocalStack, authorize_url: str, *, realm_id: str | None = None) -> str:
-    """The browser's part: Intuit's consent page (auto-approved by the emulator), then our callback.
-    Returns the final Location (the connection's return_url with the outcome)."""
+    """The browser's part: our start page, Intuit's consent page (auto-approved by the emulator), then
+    our callback. Returns the final Location (the connection's return_url with the outcome)."""
     if realm_id:
         stack.emulator.next_consent(realm_id=realm_id)
-    with httpx.Client(follow_redirects=False, timeout=30) as browser:
-        consent = browser.get(authorize_url)
-        assert consent.status_code == 302, consent.text
-        callback = browser.get(consent.headers["location"])
-        assert callback.status_code == 302, callback.text
-        return str(callback.headers["location"])
+    callback = browser.consent(authorize_url)
+    assert callback.status_code == 302, callback.text
+    return str(callback.headers["location"])
 
 
 def outcome(location: str) -> dict[str, str]:

@@ -12,11 +12,13 @@ from tests.integration.conftest import connect, follow_consent, outcome, start_c
 
 
 def test_disconnect_revokes_deletes_secret_and_allows_reconnect(app, stack) -> None:
-    connection = connect(app, stack)
-    assert stack.emulator.is_connected(stack.emulator.US_REALM, stack.client_id)
+    company = stack.emulator.add_company()  # no other connection uses it, so disconnecting revokes
+    connection = connect(app, stack, realm_id=company)
+    assert stack.emulator.is_connected(company, stack.client_id)
     response = app.delete(f"/connections/{connection.connection_id}")
     assert response.status_code == 204
     assert response.content == b""
+    assert not stack.emulator.is_connected(company, stack.client_id)
     body = app.get(f"/connections/{connection.connection_id}").json()
     assert body["status"] == "disconnected"
     secrets = boto3.client("secretsmanager", endpoint_url=stack.aws.endpoint_url)
@@ -28,7 +30,7 @@ def test_disconnect_revokes_deletes_secret_and_allows_reconnect(app, stack) -> N
     assert app.delete(f"/connections/{connection.connection_id}").status_code == 204
     again = start_connection(app, org=connection.organization_id, sub=connection.subsidiary_id)
     assert again["status"] == "pending"
-    location = follow_consent(stack, again["authorize_url"], realm_id=stack.emulator.US_REALM)
+    location = follow_consent(stack, again["authorize_url"], realm_id=company)
     assert outcome(location)["status"] == "connected"
     assert app.get(f"/connections/{connection.connection_id}/quickbooks/items").status_code == 200
 

@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from qbosync.domain.oauth_flow import DEFAULT_ALLOWED_RETURN_URL_HOSTS, ReturnUrlPolicy
+
 INTUIT_AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
 INTUIT_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa: S105 - a URL
 INTUIT_REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
@@ -40,6 +42,7 @@ class Config:
     qbo_app_url: str
     productive_api_base_url: str
     payment_events_queue_url: str | None
+    allowed_return_url_hosts: str = DEFAULT_ALLOWED_RETURN_URL_HOSTS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Config:
@@ -51,6 +54,11 @@ class Config:
                 raise ConfigurationError(f"environment variable {name} is not set")
             return value
 
+        allowed_hosts = source.get("ALLOWED_RETURN_URL_HOSTS", "").strip() or DEFAULT_ALLOWED_RETURN_URL_HOSTS
+        try:
+            ReturnUrlPolicy.parse(allowed_hosts)
+        except ValueError as exc:
+            raise ConfigurationError(f"ALLOWED_RETURN_URL_HOSTS is not a list of host names: {exc}") from None
         environment = source.get("QBO_ENVIRONMENT", "sandbox").strip() or "sandbox"
         if environment not in QBO_API_BASE_URLS:
             raise ConfigurationError("QBO_ENVIRONMENT must be 'sandbox' or 'production'")
@@ -67,4 +75,5 @@ class Config:
             qbo_app_url=(source.get("QBO_APP_URL") or QBO_APP_URLS[environment]).rstrip("/"),
             productive_api_base_url=(source.get("PRODUCTIVE_API_BASE_URL") or PRODUCTIVE_API_BASE_URL).rstrip("/"),
             payment_events_queue_url=source.get("PAYMENT_EVENTS_QUEUE_URL") or None,
+            allowed_return_url_hosts=allowed_hosts,
         )

@@ -96,6 +96,9 @@ def intuit_oauth() -> IntuitOAuth:
 class _LazyOAuth:
     """Defers reading the Intuit app secret until an OAuth call is made."""
 
+    def redirect_uri(self) -> str:
+        return app_secrets().intuit().redirect_uri
+
     def authorization_url(self, state: str) -> str:
         return intuit_oauth().authorization_url(state)
 
@@ -126,9 +129,11 @@ def token_service() -> TokenService:
 
 @cache
 def connection_service() -> ConnectionService:
+    from qbosync.domain.oauth_flow import ReturnUrlPolicy
     from qbosync.services.connections import ConnectionService
 
     return ConnectionService(
+        return_urls=ReturnUrlPolicy.parse(config().allowed_return_url_hosts),
         repository=repository(),
         vault=vault(),
         oauth=_LazyOAuth(),

@@ -237,6 +237,38 @@ def test_revoke_ends_the_grant(emu: QboEmulator, http: httpx.Client, which: str)
     assert refresh(http, emu, tokens.refresh_token).json()["error"] == "invalid_grant"
 
 
+def test_revoke_is_realm_wide_for_every_authorization_of_the_app(emu: QboEmulator, http: httpx.Client) -> None:
+    """Two consents to one company (two subsidiaries of ours) share Intuit's grant: revoking the tokens of
+    either ends both. Another company's grant is untouched."""
+    first = connect(http, emu)
+    second = connect(http, emu)
+    other_company = connect(http, emu, realm_id=emu.UK_REALM)
+    assert first.refresh_token != second.refresh_token
+    response = http.post(
+        f"{emu.base_url}/v2/oauth2/tokens/revoke",
+        json={"token": second.refresh_token},
+        headers={"Authorization": basic(emu.DEFAULT_CLIENT_ID, emu.DEFAULT_CLIENT_SECRET)},
+    )
+    assert response.status_code == 200
+    assert Api(http, emu, first).get(f"companyinfo/{emu.US_REALM}").status_code == 401
+    assert refresh(http, emu, first.refresh_token).json()["error"] == "invalid_grant"
+    assert not emu.is_connected(emu.US_REALM, emu.DEFAULT_CLIENT_ID)
+    assert emu.is_connected(emu.UK_REALM, emu.DEFAULT_CLIENT_ID)
+    assert refresh(http, emu, other_company.refresh_token).status_code == 200
+
+
+def test_add_company_seeds_a_company_of_its_own(emu: QboEmulator, http: httpx.Client) -> None:
+    realm_id = emu.add_company()
+    uk = emu.add_company("GB")
+    assert len({realm_id, uk, emu.US_REALM, emu.UK_REALM}) == 4
+    tokens = connect(http, emu, realm_id=realm_id)
+    info = Api(http, emu, tokens).get(f"companyinfo/{realm_id}")
+    assert info.status_code == 200
+    assert info.json()["CompanyInfo"]["Country"] == "US"
+    with pytest.raises(ValueError):
+        emu.add_company("FR")
+
+
 def test_revoke_accepts_form_body_and_unknown_tokens(emu: QboEmulator, http: httpx.Client) -> None:
     tokens = connect(http, emu)
     auth = {"Authorization": basic(emu.DEFAULT_CLIENT_ID, emu.DEFAULT_CLIENT_SECRET)}

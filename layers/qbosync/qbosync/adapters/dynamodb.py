@@ -3,7 +3,8 @@
 Item layout (pk / sk):
 - CONNECTION#<id> / CONNECTION   the connection; while connected it carries gsi1pk=TOKEN_REFRESH and
                                  gsi1sk=<next refresh time> so the scheduled job finds what is due
-- OAUTH_STATE#<sha256> / OAUTH_STATE   a pending authorization, deleted when used, TTL expires_at
+- OAUTH_STATE#<sha256> / OAUTH_STATE   a pending authorization, deleted when used, TTL expires_at; once a
+                                 browser opened the start page, browser_hash = sha256 of its cookie
 No token is ever written here; tokens live in Secrets Manager (qbosync.adapters.secrets)."""
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ REFRESH_PARTITION = "TOKEN_REFRESH"
 
 def _connection_key(connection_id: str) -> dict[str, str]:
     return {"pk": f"CONNECTION#{connection_id}", "sk": "CONNECTION"}
+
+
+def _state_key(state_hash: str) -> dict[str, str]:
+    return {"pk": f"OAUTH_STATE#{state_hash}", "sk": "OAUTH_STATE"}
+
+
+def _to_state(item: dict[str, Any]) -> OAuthState:
+    valid_until = _dt(item["valid_until"])
+    assert valid_until is not None
+    return OAuthState(
+        connection_id=str(item["connection_id"]), expires_at=valid_until, browser_hash=item.get("browser_hash")
+    )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -174,8 +187,7 @@ class DynamoConnectionRepository:
     def put_oauth_state(self, state_hash: str, state: OAuthState) -> None:
         self._table.put_item(
             Item={
-                "pk": f"OAUTH_STATE#{state_hash}",
-                "sk": "OAUTH_STATE",
+                **_state_key(state_hash),
                 "type": "oauth_state",
                 "connection_id": state.connection_id,
                 "valid_until": _iso(state.expires_at),
@@ -183,22 +195,41 @@ class DynamoConnectionRepository:
             }
         )
 
-    def consume_oauth_state(self, state_hash: str) -> OAuthState | None:
+    def bind_oauth_state(
+        self, state_hash: str, browser_hash: str, previous_browser_hash: str | None, now: datetime
+    ) -> OAuthState | None:
+        holder = "attribute_not_exists(browser_hash)"
+        values: dict[str, Any] = {":browser": browser_hash, ":now": _iso(now)}
+        if previous_browser_hash:
+            holder = f"({holder} OR browser_hash = :previous)"
+            values[":previous"] = previous_browser_hash
+        try:
+            item = self._table.update_item(
+                Key=_state_key(state_hash),
+                UpdateExpression="SET browser_hash = :browser",
+                ConditionExpression=f"attribute_exists(pk) AND valid_until > :now AND {holder}",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            ).get("Attributes")
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return None
+            raise
+        return _to_state(item) if item else None
+
+    def consume_oauth_state(self, state_hash: str, browser_hash: str) -> OAuthState | None:
         try:
             old = self._table.delete_item(
-                Key={"pk": f"OAUTH_STATE#{state_hash}", "sk": "OAUTH_STATE"},
-                ConditionExpression="attribute_exists(pk)",
+                Key=_state_key(state_hash),
+                ConditionExpression="attribute_exists(pk) AND browser_hash = :browser",
+                ExpressionAttributeValues={":browser": browser_hash},
                 ReturnValues="ALL_OLD",
             ).get("Attributes")
         except ClientError as error:
             if _is_conditional_failure(error):
                 return None
             raise
-        if not old:
-            return None
-        valid_until = _dt(old["valid_until"])
-        assert valid_until is not None
-        return OAuthState(connection_id=old["connection_id"], expires_at=valid_until)
+        return _to_state(old) if old else None
 
     # -- refresh lease ---------------------------------------------------------------------------
 

@@ -64,6 +64,9 @@ class AuthlibIntuitOAuth:
         self._timeout = timeout_seconds
         self._retry_wait_max = retry_wait_max_seconds
 
+    def redirect_uri(self) -> str:
+        return self._redirect_uri
+
     def authorization_url(self, state: str) -> str:
         return str(
             add_params_to_uri(

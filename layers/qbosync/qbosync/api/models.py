@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from qbosync.domain.connection import Connection, ConnectionSettings
 
@@ -19,19 +19,11 @@ class CreateConnectionRequest(BaseModel):
     organization_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     subsidiary_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     productive_api_token: str = Field(min_length=1, max_length=512, repr=False)
-    return_url: str = Field(min_length=1, max_length=2048)
-
-    @field_validator("return_url")
-    @classmethod
-    def _absolute_http_url(cls, value: str) -> str:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(value)
-        if parts.scheme not in {"https", "http"} or not parts.netloc:
-            raise ValueError("return_url must be an absolute http(s) URL")
-        if parts.scheme == "http" and parts.hostname not in {"localhost", "127.0.0.1", "::1"}:
-            raise ValueError("return_url must use https (http is accepted for localhost only)")
-        return value
+    return_url: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="Where the browser goes after connecting: https, on a host in ALLOWED_RETURN_URL_HOSTS.",
+    )
 
 
 class ConnectionStarted(BaseModel):

@@ -24,6 +24,8 @@ class Clock(Protocol):
 class OAuthState:
     connection_id: str
     expires_at: datetime
+    # sha256 of the cookie of the browser that opened the start page (None until one did).
+    browser_hash: str | None = None
 
 
 class ConnectionRepository(Protocol):
@@ -47,8 +49,16 @@ class ConnectionRepository(Protocol):
 
     def put_oauth_state(self, state_hash: str, state: OAuthState) -> None: ...
 
-    def consume_oauth_state(self, state_hash: str) -> OAuthState | None:
-        """Remove the state and return it, atomically: a second call for the same state gets None."""
+    def bind_oauth_state(
+        self, state_hash: str, browser_hash: str, previous_browser_hash: str | None, now: datetime
+    ) -> OAuthState | None:
+        """Bind an unexpired state to a browser, atomically: only when no browser holds it yet, or the one
+        holding it is `previous_browser_hash` (the same browser opening the page again). None otherwise."""
+        ...
+
+    def consume_oauth_state(self, state_hash: str, browser_hash: str) -> OAuthState | None:
+        """Remove the state and return it, atomically, when it is bound to this browser: a second call,
+        or a call from another browser, gets None and changes nothing."""
         ...
 
     def try_acquire_refresh_lease(self, connection_id: str, owner: str, now: datetime, until: datetime) -> bool: ...
@@ -67,6 +77,10 @@ class TokenVault(Protocol):
 
 
 class IntuitOAuth(Protocol):
+    def redirect_uri(self) -> str:
+        """The callback URL registered with Intuit (our GET /oauth/callback)."""
+        ...
+
     def authorization_url(self, state: str) -> str: ...
 
     def exchange_code(self, code: str) -> TokenSet: ...

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from qbosync.domain.connection import (
     Connection,
     ConnectionSecret,
     ConnectionSettings,
     ConnectionStatus,
+    TokenSet,
     connection_id_for,
     existing,
 )
@@ -21,10 +19,18 @@ from qbosync.domain.errors import (
     ConnectionNotReady,
     DomainError,
     InvalidInput,
-    NotFound,
-    QuickBooksFault,
     ReauthorizationRequired,
-    UpstreamUnavailable,
+)
+from qbosync.domain.oauth_flow import (
+    OAUTH_STATE_TTL,
+    BrowserCookie,
+    ReturnUrlPolicy,
+    browser_routes,
+    digest,
+    is_cookie_value,
+    is_realm_id,
+    start_url,
+    with_outcome,
 )
 from qbosync.domain.ports import (
     Clock,
@@ -37,24 +43,41 @@ from qbosync.domain.ports import (
 from qbosync.domain.qbo_query import quote_list
 from qbosync.services.tokens import StaticAccessToken, TokenService, next_refresh_at
 
-OAUTH_STATE_TTL = timedelta(minutes=10)
+MAX_STATE_LENGTH = 200
+# A connection is "using" its QuickBooks company while it may still hold a live grant for it.
+_USING_REALM = frozenset({ConnectionStatus.CONNECTED, ConnectionStatus.NEEDS_RECONNECT})
 
 
-def state_digest(state: str) -> str:
-    """States are stored hashed: the table never holds a value that would complete an authorization."""
-    return hashlib.sha256(state.encode("utf-8")).hexdigest()
+class InvalidOAuthLink(DomainError):
+    """The state is unknown, expired before the start page, or not bound to this browser. Every such
+    refusal looks the same, so an unsigned caller learns nothing about which connections exist."""
+
+    code = "invalid_oauth_link"
 
 
-def with_query(url: str, **params: str) -> str:
-    parts = urlsplit(url)
-    query = [*parse_qsl(parts.query, keep_blank_values=True), *params.items()]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+class AuthorizationNotSaved(DomainError):
+    """The callback checked out but storing its result failed; `location` still sends the browser back."""
+
+    code = "internal_error"
+
+    def __init__(self, location: str):
+        super().__init__("The connection could not be saved.")
+        self.location = location
 
 
 @dataclass(frozen=True)
 class StartedConnection:
     connection: Connection
     authorize_url: str
+
+
+@dataclass(frozen=True)
+class BrowserHandoff:
+    """What the start page answers: Intuit's consent URL, and the cookie that binds the state to this browser."""
+
+    intuit_url: str
+    cookie_value: str
+    cookie: BrowserCookie
 
 
 class ConnectionService:
@@ -67,7 +90,9 @@ class ConnectionService:
         quickbooks: QuickBooksApiFactory,
         tokens: TokenService,
         clock: Clock,
+        return_urls: ReturnUrlPolicy,
     ):
+        self._return_urls = return_urls
         self._repository = repository
         self._vault = vault
         self._oauth = oauth
@@ -80,6 +105,7 @@ class ConnectionService:
     def start(
         self, *, organization_id: str, subsidiary_id: str, productive_api_token: str, return_url: str
     ) -> StartedConnection:
+        self._return_urls.check(return_url)
         connection_id = connection_id_for(organization_id, subsidiary_id)
         now = self._clock.now()
         existing = self._repository.get(connection_id)
@@ -109,62 +135,102 @@ class ConnectionService:
         self._repository.save(connection)
         state = f"{connection_id}.{secrets.token_urlsafe(32)}"
         self._repository.put_oauth_state(
-            state_digest(state), OAuthState(connection_id=connection_id, expires_at=now + OAUTH_STATE_TTL)
+            digest(state), OAuthState(connection_id=connection_id, expires_at=now + OAUTH_STATE_TTL)
         )
-        return StartedConnection(connection=connection, authorize_url=self._oauth.authorization_url(state))
+        return StartedConnection(connection=connection, authorize_url=start_url(self._oauth.redirect_uri(), state))
+
+    def begin_authorization(self, *, state: str | None, cookie: str | None) -> BrowserHandoff:
+        """The start page: bind the state to this browser's cookie (a fresh one, or the one it already
+        holds for this state when it opens the page again) and send it on to Intuit."""
+        if not state or len(state) > MAX_STATE_LENGTH:
+            raise InvalidOAuthLink("This authorization link is not valid.")
+        previous = digest(cookie) if cookie and is_cookie_value(cookie) else None
+        browser_secret = secrets.token_urlsafe(32)
+        bound = self._repository.bind_oauth_state(digest(state), digest(browser_secret), previous, self._clock.now())
+        if bound is None:
+            raise InvalidOAuthLink("This authorization link is not valid.")
+        _, cookie_scope = browser_routes(self._oauth.redirect_uri())
+        return BrowserHandoff(
+            intuit_url=self._oauth.authorization_url(state), cookie_value=browser_secret, cookie=cookie_scope
+        )
+
+    def browser_cookie(self) -> BrowserCookie:
+        _, cookie_scope = browser_routes(self._oauth.redirect_uri())
+        return cookie_scope
 
     def complete_authorization(
-        self, *, state: str | None, code: str | None, realm_id: str | None, error: str | None
+        self,
+        *,
+        state: str | None,
+        cookie: str | None,
+        code: str | None,
+        realm_id: str | None,
+        error: str | None,
     ) -> str:
-        """Finish the OAuth flow; returns where to send the browser. Raises NotFound when the state
-        names no connection at all (there is no return_url to send the browser back to)."""
-        connection_id = (state or "").split(".", 1)[0]
-        connection = self._repository.get(connection_id) if connection_id else None
-        if connection is None or not state:
-            raise NotFound("This authorization link is not valid.", code="invalid_state")
+        """Finish the OAuth flow; returns where to send the browser. Raises InvalidOAuthLink until the
+        state and this browser's cookie check out (the state is used up only then); every failure after
+        that goes back to the connection's return_url with the reason, and revokes the tokens it got
+        unless another connection uses the same company (Intuit's revoke ends the app's whole grant)."""
+        if not state or len(state) > MAX_STATE_LENGTH or not is_cookie_value(cookie):
+            raise InvalidOAuthLink("This authorization link is not valid.")
+        record = self._repository.consume_oauth_state(digest(state), digest(cookie or ""))
+        connection = self._repository.get(record.connection_id) if record else None
+        if record is None or connection is None:
+            raise InvalidOAuthLink("This authorization link is not valid.")
 
         def fail(reason: str) -> str:
-            return with_query(connection.return_url, status="error", reason=reason)
+            return with_outcome(connection.return_url, status="error", reason=reason)
 
-        record = self._repository.consume_oauth_state(state_digest(state))
-        if record is None or record.connection_id != connection_id:
-            return fail("invalid_state")
         if record.expires_at <= self._clock.now():
             return fail("expired_state")
         if error:
             return fail(error if error in {"access_denied", "invalid_scope"} else "authorization_error")
-        if not code or not realm_id:
+        if not code:
             return fail("missing_code")
+        if not is_realm_id(realm_id):
+            return fail("invalid_realm")
+        assert realm_id is not None
         try:
             tokens = self._oauth.exchange_code(code)
         except ReauthorizationRequired:
             return fail("authorization_failed")
-        except UpstreamUnavailable:
+        except DomainError:
             return fail("quickbooks_unavailable")
+
+        def discard(reason: str) -> str:
+            self._discard_grant(tokens, realm_id, connection.connection_id)
+            return fail(reason)
+
+        if connection.realm_id not in {None, realm_id} and connection.status in _USING_REALM:
+            # Reconnecting must reach the same company: the copies and payments point into it.
+            return discard("different_company")
         try:
             profile = self._quickbooks(realm_id, StaticAccessToken(tokens.access_token)).company_profile()
-        except (UpstreamUnavailable, QuickBooksFault):
-            self._revoke_quietly(tokens.refresh_token)
-            return fail("quickbooks_unavailable")
-        stored = self._vault.read(connection_id)
-        if stored is None:
-            self._revoke_quietly(tokens.refresh_token)
-            return fail("connection_reset")
-        self._vault.write(connection_id, stored.with_tokens(tokens))
-        now = self._clock.now()
-        self._repository.save(
-            connection.with_changes(
-                status=ConnectionStatus.CONNECTED,
-                status_reason=None,
-                company=profile,
-                access_expires_at=tokens.access_expires_at,
-                refresh_expires_at=tokens.refresh_expires_at,
-                refresh_hard_expires_at=tokens.refresh_hard_expires_at,
-                next_refresh_at=next_refresh_at(now, tokens),
-                updated_at=now,
+        except DomainError:
+            return discard("quickbooks_unavailable")
+        try:
+            stored = self._vault.read(connection.connection_id)
+            if stored is None:
+                return discard("connection_reset")
+            self._vault.write(connection.connection_id, stored.with_tokens(tokens))
+            now = self._clock.now()
+            self._repository.save(
+                connection.with_changes(
+                    status=ConnectionStatus.CONNECTED,
+                    status_reason=None,
+                    company=profile,
+                    access_expires_at=tokens.access_expires_at,
+                    refresh_expires_at=tokens.refresh_expires_at,
+                    refresh_hard_expires_at=tokens.refresh_hard_expires_at,
+                    next_refresh_at=next_refresh_at(now, tokens),
+                    updated_at=now,
+                )
             )
-        )
-        return with_query(connection.return_url, status="connected")
+        except Exception as exc:
+            # Our own storage failed: the grant is not left behind, and the browser still goes back to
+            # Productive (the state is used up, so the user starts again from there).
+            raise AuthorizationNotSaved(discard("internal_error")) from exc
+        return with_outcome(connection.return_url, status="connected")
 
     # -- read, settings, disconnect --------------------------------------------------------------
 
@@ -188,9 +254,10 @@ class ConnectionService:
     def disconnect(self, connection_id: str) -> None:
         connection = self.get(connection_id)
         secret = self._vault.read(connection_id)
-        if secret is not None and secret.tokens is not None:
-            # Revoking the refresh token ends the whole grant at Intuit. If Intuit cannot be
-            # reached we change nothing, so the user can try again (UpstreamUnavailable → 503).
+        realm_id = connection.realm_id
+        if secret is not None and secret.tokens is not None and not self._realm_in_use(realm_id, connection_id):
+            # Revoking ends the app's whole grant for the company at Intuit, so only the last connection
+            # to it revokes. If Intuit cannot be reached we change nothing, so the user can try again (503).
             self._oauth.revoke(secret.tokens.refresh_token)
         self._vault.delete(connection_id)
         self._repository.mark_disconnected(connection.connection_id, self._clock.now())
@@ -213,6 +280,23 @@ class ConnectionService:
                 details={"item_ids": unknown},
             )
 
-    def _revoke_quietly(self, token: str) -> None:
+    def _realm_in_use(self, realm_id: str | None, except_connection_id: str) -> bool:
+        """Whether another connection still uses this QuickBooks company (and so Intuit's grant for it)."""
+        if realm_id is None:
+            return False
+        for other_id in self._repository.connection_ids_for_realm(realm_id):
+            if other_id == except_connection_id:
+                continue
+            other = self._repository.get(other_id)
+            if other is not None and other.realm_id == realm_id and other.status in _USING_REALM:
+                return True
+        return False
+
+    def _discard_grant(self, tokens: TokenSet, realm_id: str, connection_id: str) -> None:
+        """Tokens from a callback that failed: revoke them unless another connection uses that company
+        (the same grant at Intuit). When QuickBooks refused them for the named company they belong to
+        one we cannot name; revoking them then ends only the grant the user has just given."""
+        if self._realm_in_use(realm_id, connection_id):
+            return
         with contextlib.suppress(DomainError):  # best effort: the grant is unusable to us anyway
-            self._oauth.revoke(token)
+            self._oauth.revoke(tokens.refresh_token)
