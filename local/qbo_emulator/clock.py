@@ -14,7 +14,6 @@ import threading
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
 DEFAULT_ZONE = "America/Los_Angeles"
 
 
@@ -76,12 +75,6 @@ class Clock:
         with self._lock:
             self._frozen = instant.astimezone(UTC)
         return instant
-
-    def reset(self) -> None:
-        """Follow real time again: no offset, not frozen."""
-        with self._lock:
-            self._offset = timedelta()
-            self._frozen = None
 
     def unfreeze(self) -> None:
         """Resume following real time from the frozen instant."""
