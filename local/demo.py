@@ -63,6 +63,7 @@ def story(stack: LocalStack, app: AppClient, productive: ProductiveEmulator) -> 
     show("API (local gateway)", stack.api_url)
     show("AWS (moto server)", stack.aws.endpoint_url)
     show("QuickBooks emulator", stack.emulator.base_url)
+    show("QuickBooks companies' zone", stack.emulator.timezone(stack.emulator.US_REALM))
     show("Productive emulator", productive.base_url)
 
     heading(f"1. Productive asks to connect subsidiary {demo.subsidiary_us_id} of organization {demo.organization_id}")

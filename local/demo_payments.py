@@ -15,6 +15,7 @@ import importlib
 import time
 import uuid
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,10 @@ class PaymentDesk:
     def close(self) -> None:
         self.http.close()
 
+    def today(self) -> date:
+        """Today in the QuickBooks company's time zone: QuickBooks dates (TxnDate) are company dates."""
+        return self.stack.emulator.today(self.realm)
+
     def _connect(self) -> str:
         subsidiary = (
             self.demo.subsidiary_us_id if self.realm == self.stack.emulator.US_REALM else self.demo.subsidiary_uk_id
@@ -93,7 +98,7 @@ class PaymentDesk:
                 self.demo.company_acme_id,
                 currency="USD",
                 subsidiary_id=self.demo.subsidiary_us_id,
-                invoiced_on=self.stack.emulator.clock.now().date().isoformat(),
+                invoiced_on=self.today().isoformat(),
                 line_items=[
                     {
                         "description": "Design sprint",
@@ -257,7 +262,7 @@ def run_payment_story(
 
         _heading(f"{next(step)}. The accountant edits the first payment: 350.00 instead of 400.00")
         desk.edit(first, (qa, "350.00"))
-        arrive("edit", lambda: (Decimal("350.00"), _today(desk)) in desk.mirrored(a))
+        arrive("edit", lambda: (Decimal("350.00"), desk.today().isoformat()) in desk.mirrored(a))
         _both(desk, "invoice A", a, qa)
 
         _heading(f"{next(step)}. One payment of 550.00: 50.00 to invoice A, 500.00 to invoice B")
@@ -296,10 +301,6 @@ def run_payment_story(
     finally:
         desk.webhooks_off()
         desk.close()
-
-
-def _today(desk: PaymentDesk) -> str:
-    return desk.stack.emulator.clock.now().date().isoformat()
 
 
 def _heading(text: str) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib
+import os
 import time
 from collections.abc import Mapping
 from datetime import timedelta
@@ -37,6 +38,7 @@ APP_SIGNING_SECRET = "AppSigningSecret"
 DEFAULT_CLIENT_ID = "ABqbosyncLocalClientId00000000000000000000000000"
 DEFAULT_CLIENT_SECRET = "qbosyncLocalClientSecret0000000000000000"
 DEFAULT_WEBHOOK_VERIFIER_TOKEN = "qbosync-local-webhook-verifier-token"
+EMULATOR_TZ_VARIABLE = "QBO_EMULATOR_TZ"  # the emulator companies' time zone (local/qbo_emulator/README.md)
 
 
 class LocalStack:
@@ -48,6 +50,8 @@ class LocalStack:
     client_id/client_secret/webhook_verifier_token: the Intuit app registered at the emulator and
         stored in the Intuit app secret.
     sqs_pollers: feed functions from their SQS event sources in background threads.
+    emulator_tz: the emulator companies' time zone, an IANA name (default: $QBO_EMULATOR_TZ, else
+        US Pacific).
     """
 
     def __init__(
@@ -61,8 +65,10 @@ class LocalStack:
         client_secret: str = DEFAULT_CLIENT_SECRET,
         webhook_verifier_token: str = DEFAULT_WEBHOOK_VERIFIER_TOKEN,
         sqs_pollers: bool = True,
+        emulator_tz: str | None = None,
     ) -> None:
         self.template_path = template_path
+        self.emulator_tz = emulator_tz or os.environ.get(EMULATOR_TZ_VARIABLE) or None
         self.parameters = dict(parameters or {})
         self.extra_environment = dict(environment or {})
         self.with_emulator = with_emulator
@@ -85,7 +91,7 @@ class LocalStack:
             if self.with_emulator:
                 from local.qbo_emulator import QboEmulator
 
-                self._emulator = QboEmulator()
+                self._emulator = QboEmulator(tz=self.emulator_tz)
                 base = self._emulator.start().rstrip("/")
                 environment.update(
                     {

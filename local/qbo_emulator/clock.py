@@ -3,6 +3,9 @@
 The emulator never reads the wall clock directly: everything that expires (authorization codes,
 access and refresh tokens) or is timestamped (MetaData, CDC) asks this clock. By default it follows
 real time; tests move it forward with :meth:`Clock.advance` or pin it with :meth:`Clock.freeze`.
+
+Each company (realm) has a time zone (US Pacific unless set, see :func:`zone`): QuickBooks dates
+(``TxnDate``, ``DueDate``) are calendar dates in that zone, and timestamps are rendered in it.
 """
 
 from __future__ import annotations
@@ -11,13 +14,33 @@ import threading
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+DEFAULT_ZONE = "America/Los_Angeles"
+
 
 def pacific() -> tzinfo:
     """QBO renders timestamps in US Pacific time (e.g. ``2026-07-01T10:00:00-07:00``)."""
     try:
-        return ZoneInfo("America/Los_Angeles")
+        return ZoneInfo(DEFAULT_ZONE)
     except ZoneInfoNotFoundError:  # pragma: no cover - machines without a tz database
         return UTC
+
+
+def zone(name: str | tzinfo | None) -> tzinfo:
+    """A company time zone from an IANA name (``Pacific/Kiritimati``); None or "" is US Pacific.
+    Raises ValueError for a name the tz database does not know."""
+    if isinstance(name, tzinfo):
+        return name
+    if not name:
+        return pacific()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {name!r}: give an IANA name such as Pacific/Kiritimati") from error
+
+
+def zone_name(tz: tzinfo) -> str:
+    """The IANA name of a zone made by :func:`zone` (e.g. for a banner)."""
+    return str(getattr(tz, "key", None) or tz)
 
 
 class Clock:

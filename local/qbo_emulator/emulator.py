@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import date, tzinfo
 from types import TracebackType
 from typing import Any
 
@@ -10,7 +11,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from local.qbo_emulator import seed
 from local.qbo_emulator.api import Event
-from local.qbo_emulator.clock import Clock, qbo_time
+from local.qbo_emulator.clock import Clock, qbo_time, zone, zone_name
 from local.qbo_emulator.injection import FaultInjector
 from local.qbo_emulator.oauth import App, OAuthService, Rotation
 from local.qbo_emulator.server import EmulatorApp, RequestLog
@@ -34,6 +35,7 @@ class QboEmulator:
 
     Starts with two seeded companies (``US_REALM``, ``UK_REALM``) and one registered app
     (``DEFAULT_CLIENT_ID`` / ``DEFAULT_CLIENT_SECRET`` with redirect ``DEFAULT_REDIRECT_URI``).
+    ``tz``: the companies' time zone, an IANA name (default US Pacific); ValueError if unknown.
     """
 
     US_REALM = seed.US_REALM
@@ -43,7 +45,13 @@ class QboEmulator:
     DEFAULT_REDIRECT_URI = DEFAULT_REDIRECT_URI
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, register_default_app: bool = True, verbose: bool = False
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        register_default_app: bool = True,
+        verbose: bool = False,
+        tz: str | tzinfo | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -53,7 +61,8 @@ class QboEmulator:
         self._company_lock = threading.Lock()
         self._companies_added = 0
         self._base_url = ""
-        for realm in seed.build_realms(self.clock.now()):
+        self._tz = zone(tz)
+        for realm in seed.build_realms(self.clock.now(), self._tz):
             self.store.add(realm)
         self.oauth = OAuthService(
             self.clock,
@@ -144,13 +153,14 @@ class QboEmulator:
     ) -> None:
         self.oauth.register_app(App(client_id, client_secret, list(redirect_uris or []), webhook_verifier_token))
 
-    def add_company(self, country: str = "US") -> str:
+    def add_company(self, country: str = "US", tz: str | tzinfo | None = None) -> str:
         """Another company seeded like the US (or, for "GB", the UK) sample company, with a realm id of
-        its own; returns the realm id. Tests that need a company no other test connects to use it."""
+        its own, in ``tz`` (default: the emulator's zone); returns the realm id. Tests that need a company
+        no other test connects to use it."""
         with self._company_lock:
             self._companies_added += 1
             realm_id = str(int(seed.US_REALM) + 1000 * self._companies_added)
-        self.store.add(seed.build_realm(realm_id, country, self.clock.now()))
+        self.store.add(seed.build_realm(realm_id, country, self.clock.now(), tz or self._tz))
         return realm_id
 
     def set_token_lifetimes(
@@ -186,6 +196,24 @@ class QboEmulator:
         return self.oauth.is_connected(realm_id, client_id)
 
     # --- company knobs --------------------------------------------------------------------------
+
+    def set_timezone(self, realm_id: str, tz: str | tzinfo | None) -> None:
+        """Move a company to another time zone (an IANA name; None: US Pacific). Dates QuickBooks
+        picks from now on (a TxnDate left out) and timestamps are in that zone; stored ones stay."""
+        realm = self.store.require(realm_id)
+        company_zone = zone(tz)
+        with realm.lock:
+            realm.tz = company_zone
+
+    def timezone(self, realm_id: str) -> str:
+        """A company's time zone, as an IANA name."""
+        return zone_name(self.store.require(realm_id).tz)
+
+    def today(self, realm_id: str) -> date:
+        """Today in the company's time zone on the emulated clock: the date QuickBooks gives a
+        transaction whose TxnDate is left out. Tests and the demo compare dates with this, never with
+        the UTC date."""
+        return self.store.require(realm_id).today(self.clock.now())
 
     def set_preference(self, realm_id: str, dotted_path: str, value: Any) -> None:
         """Set e.g. ``"SalesFormsPrefs.CustomTxnNumbers"`` in a realm's Preferences."""

@@ -4,17 +4,20 @@ US ("Sandbox Company US"): USD, no multicurrency, US sales-tax model (TAX/NON ps
 one tax code per transaction), no Automated Sales Tax, CustomTxnNumbers off.
 UK ("Sandbox Company UK"): GBP, multicurrency on, per-line VAT codes ("20.0% S", "5.0% R", ...).
 
+Both companies are in one time zone, US Pacific unless ``build_realms(now, tz=...)`` names another
+(``QboEmulator(tz=...)``, ``--tz``, ``QBO_EMULATOR_TZ`` for the local stack).
+
 Names are chosen to exercise escaping (``'``, ``&``, non-ASCII) and the shared Customer/Vendor/Employee
 name space: the Vendor "Northwind Traders" and the Employee "Emily Platt" exist as no customer yet.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from local.qbo_emulator.clock import qbo_time
+from local.qbo_emulator.clock import qbo_time, zone
 from local.qbo_emulator.store import Realm, Record
 
 US_REALM = "9341453200000101"
@@ -28,8 +31,8 @@ CURRENCY_NAMES = {
 }
 
 
-def _meta(when: datetime) -> dict[str, str]:
-    stamp = qbo_time(when)
+def _meta(when: datetime, tz: tzinfo) -> dict[str, str]:
+    stamp = qbo_time(when, tz)
     return {"CreateTime": stamp, "LastUpdatedTime": stamp}
 
 
@@ -74,7 +77,7 @@ def _company_info(realm: Realm, name: str, addr: dict[str, str], email: str, whe
         "sparse": False,
         "Id": "1",
         "SyncToken": "0",
-        "MetaData": _meta(when),
+        "MetaData": _meta(when, realm.tz),
     }
 
 
@@ -153,7 +156,7 @@ def _preferences(realm: Realm, *, multicurrency: bool, when: datetime, tax_group
         "sparse": False,
         "Id": "1",
         "SyncToken": "0",
-        "MetaData": _meta(when),
+        "MetaData": _meta(when, realm.tz),
     }
 
 
@@ -163,7 +166,7 @@ def _put(realm: Realm, entity: str, record: Record, when: datetime) -> Record:
     elif str(record["Id"]).isdigit():
         realm.reserve_ids(entity, int(record["Id"]))
     record.setdefault("SyncToken", "0")
-    record.setdefault("MetaData", _meta(when))
+    record.setdefault("MetaData", _meta(when, realm.tz))
     return realm.put(entity, record)
 
 
@@ -426,18 +429,21 @@ def seed_uk(realm: Realm, now: datetime) -> None:
     realm.reserve_ids("Invoice", 2000)
 
 
-def build_realm(realm_id: str, country: str, now: datetime) -> Realm:
-    """A company shaped like the US sample company, or the UK one for country "GB"."""
+def build_realm(realm_id: str, country: str, now: datetime, tz: str | tzinfo | None = None) -> Realm:
+    """A company shaped like the US sample company, or the UK one for country "GB", in the time zone
+    ``tz`` (an IANA name; None: US Pacific)."""
+    company_zone = zone(tz)
     if country == "GB":
-        uk = Realm(realm_id=realm_id, country="GB", home_currency="GBP")
+        uk = Realm(realm_id=realm_id, country="GB", home_currency="GBP", tz=company_zone)
         seed_uk(uk, now)
         return uk
     if country != "US":
         raise ValueError(f"no sample company for country {country!r} (US or GB)")
-    us = Realm(realm_id=realm_id, country="US", home_currency="USD")
+    us = Realm(realm_id=realm_id, country="US", home_currency="USD", tz=company_zone)
     seed_us(us, now)
     return us
 
 
-def build_realms(now: datetime) -> list[Realm]:
-    return [build_realm(US_REALM, "US", now), build_realm(UK_REALM, "GB", now)]
+def build_realms(now: datetime, tz: str | tzinfo | None = None) -> list[Realm]:
+    """The two companies, in the time zone ``tz`` (an IANA name; None: US Pacific)."""
+    return [build_realm(US_REALM, "US", now, tz), build_realm(UK_REALM, "GB", now, tz)]

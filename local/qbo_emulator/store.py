@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +57,10 @@ class Realm:
     @property
     def is_us(self) -> bool:
         return self.country == "US"
+
+    def today(self, now: datetime) -> date:
+        """The company's calendar date at the instant ``now``: what QBO puts in a TxnDate left out."""
+        return now.astimezone(self.tz).date()
 
     def next_id(self, entity: str) -> str:
         space = ID_SPACES.get(entity, entity)

@@ -26,6 +26,7 @@ def test_demo_runs_the_story_to_the_end() -> None:
     for expected in (
         "status=connected",
         "Sandbox Company US",
+        "QuickBooks companies' zone",
         "unknown item id            422",
         "'refreshed': 2",
         "warning total_mismatch",

@@ -114,7 +114,7 @@ class Walk:
         self.desk, self.invoices, self.rng = desk, invoices, rng
         self.live: dict[str, dict[str, Decimal]] = {}  # payment id -> QuickBooks invoice id -> amount
         self.voided: set[str] = set()
-        self.today = desk.stack.emulator.clock.now().date()
+        self.today = desk.today()  # the company's date: TxnDate is a date in its time zone
         self.counts: dict[str, int] = {}
 
     def room(self, qbo_invoice_id: str, payment_id: str | None = None) -> Decimal:

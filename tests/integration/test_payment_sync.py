@@ -144,7 +144,8 @@ def w(app: Any, stack: Any, productive: Any, quiet_pollers: None) -> Iterator[Pa
 
 
 def today(w: Payments) -> date:
-    return w.stack.emulator.clock.now().date()
+    """The QuickBooks company's date (its time zone), which is what TxnDate holds: not the UTC date."""
+    return w.stack.emulator.today(w.realm)
 
 
 def test_partial_tranche_edit_void_delete(w: Payments) -> None:

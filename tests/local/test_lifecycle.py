@@ -87,10 +87,12 @@ def test_local_stack_starts_twice_in_one_process_and_cleans_up() -> None:
         import httpx
         from local.stack import LocalStack
 
+        os.environ["QBO_EMULATOR_TZ"] = "Pacific/Kiritimati"  # the emulator companies' zone
         before = dict(os.environ)
         seen = []
         for _ in range(2):
             with LocalStack() as stack:
+                assert stack.emulator.timezone(stack.emulator.US_REALM) == "Pacific/Kiritimati"
                 assert os.environ["AWS_ENDPOINT_URL"] == stack.aws.endpoint_url
                 assert os.environ["TABLE_NAME"] == stack.aws.physical_ids["Table"]
                 assert os.environ["QBO_TOKEN_URL"] == stack.emulator.base_url + "/oauth2/v1/tokens/bearer"

@@ -134,7 +134,7 @@ def is_sparse(body: Record) -> bool:
 
 
 def today(ctx: ApiContext) -> date:
-    return ctx.now.astimezone(ctx.realm.tz).date()
+    return ctx.realm.today(ctx.now)
 
 
 def parse_date(value: Any, name: str) -> date:
