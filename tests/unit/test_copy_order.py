@@ -416,3 +416,15 @@ def test_an_inherited_attempt_survives_a_refusal_before_its_create_is_sent() -> 
         w.copy()
     assert refused.value.code == "customer_name_taken"
     assert w.copies.heads[("c1", "41")] == {"pending_since": w.clock.now() - timedelta(minutes=2)}
+
+
+def test_an_undo_that_fails_does_not_hide_the_refusal() -> None:
+    w = World()
+    w.qbo.refuse_invoice = _fault("6000")
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("DynamoDB is down")
+
+    w.copies.forget = broken  # type: ignore[method-assign]
+    with pytest.raises(QuickBooksFault):
+        w.copy()

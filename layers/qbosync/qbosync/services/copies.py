@@ -135,7 +135,17 @@ class CopyService:
             # A finished copy frees the lock in the same write that records it.
             return job.run(head)
         except BaseException as error:
-            job.undo(head, owner, error)
+            try:
+                job.undo(head, owner, error)
+            except Exception as failure:  # the caller gets the first error; the lease runs out by itself
+                logger.warning(
+                    "could not undo a failed copy",
+                    extra={
+                        "connection_id": request.connection_id,
+                        "invoice_id": request.invoice_id,
+                        "error_class": type(failure).__name__,
+                    },
+                )
             raise
 
     # -- internals -------------------------------------------------------------------------------
