@@ -207,7 +207,6 @@ class _CopyJob:
         reads and checks only."""
         iid = self.request.invoice_id
         invoice = self.productive.get_invoice(iid)
-        self.invoice = invoice
         self.company_id = invoice.company_id
         lines = self.productive.list_line_items(iid)
         self.source = _source_invoice(invoice, lines)
