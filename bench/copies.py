@@ -2,7 +2,9 @@
 
 Targets (issue 3): 2 QuickBooks calls (the invoice write + one to move the PDF; no read of anything
 cached) and at most 4 Productive calls (invoice, line items, PDF, write-back) for a copy whose
-customer is known and whose items are mapped; p50 <= 40 ms with the emulators at zero latency."""
+customer is known and whose items are mapped; p50 <= 40 ms with the emulators at zero latency.
+AWS calls per copy are listed too (connection, token secret, customer mapping, the lock that also
+records the attempt, the one batch write that finishes the copy)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,11 @@ import resource
 import statistics
 import time
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from botocore.client import BaseClient
 
 from bench.stack import bench_stack
 from local import browser
@@ -34,6 +40,23 @@ def _connect(stack: LocalStack, app: AppClient, demo: Any) -> str:
     stack.emulator.next_consent(realm_id=stack.emulator.US_REALM)
     browser.consent(started["authorize_url"])
     return str(started["connection_id"])
+
+
+@contextmanager
+def _aws_calls() -> Iterator[list[str]]:
+    """Every AWS API call made in this process meanwhile, as "service:Operation"."""
+    calls: list[str] = []
+    original = BaseClient._make_api_call
+
+    def counting(self: BaseClient, operation_name: str, api_params: Any) -> Any:
+        calls.append(f"{self.meta.service_model.service_name}:{operation_name}")
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = counting
+    try:
+        yield calls
+    finally:
+        BaseClient._make_api_call = original
 
 
 def run() -> list[str]:
@@ -71,13 +94,15 @@ def run() -> list[str]:
             copy(pdf_source)  # first copy: finds or creates the customer, caches what it can
             stack.emulator.reset_request_log()
             productive.reset_request_log()
-            copy(pdf_source)
+            with _aws_calls() as aws_calls:
+                copy(pdf_source)
             qbo_calls = [e for e in stack.emulator.request_log if e[1].startswith("/v3/")]
             productive_calls = productive.request_log
             lines.append(
                 f"  pdf_source={pdf_source:<10}  QuickBooks calls: {len(qbo_calls)} (target 2)   "
                 f"Productive calls: {len(productive_calls)} (target <= 4)"
             )
+            lines.append(f"      AWS calls: {len(aws_calls)}  ({', '.join(aws_calls)})")
             lines.append("      QuickBooks:  " + ", ".join(f"{m} {_short(p)}" for m, p, _ in qbo_calls))
             lines.append("      Productive:  " + ", ".join(f"{e.method} {e.path}" for e in productive_calls))
 

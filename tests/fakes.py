@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from qbosync.domain.connection import (
     Connection,
@@ -14,6 +16,7 @@ from qbosync.domain.connection import (
     ConnectionStatus,
     TokenSet,
 )
+from qbosync.domain.copies import CopyRecord, InvoiceHead, PendingCopy
 from qbosync.domain.errors import ReauthorizationRequired
 from qbosync.domain.payments import PaymentLink
 from qbosync.domain.ports import OAuthState
@@ -237,3 +240,95 @@ class InMemoryPayments:
 
     def save_cursor(self, realm_id: str, cursor: datetime) -> None:
         self.cursors[realm_id] = cursor
+
+
+# ---------------------------------------------------------------------- copies
+
+
+class InMemoryCopies:
+    """The copy repository (DynamoCopyRepository) in memory. `journal` gets "ddb:<method>" for each
+    call, so tests can check what was written and in which order; `items()` counts what is stored
+    as the table would (one HEAD per invoice, one item per copy, mapping and cache entry)."""
+
+    WRITES = frozenset({"ddb:lock", "ddb:unlock", "ddb:forget", "ddb:complete"})
+
+    def __init__(self, journal: list[str] | None = None) -> None:
+        self.journal = journal if journal is not None else []
+        self.heads: dict[tuple[str, str], dict[str, Any]] = {}
+        self.copies: dict[tuple[str, str, int], CopyRecord] = {}
+        self.customers: dict[tuple[str, str, str], str] = {}
+        self.caches: dict[tuple[str, str], str] = {}
+        self.lock_calls: list[datetime | None] = []
+
+    def items(self) -> int:
+        return len(self.heads) + len(self.copies) + len(self.customers) + len(self.caches)
+
+    def history(self, connection_id: str, invoice_id: str) -> list[CopyRecord]:
+        self.journal.append("ddb:history")
+        found = [r for (c, i, _), r in self.copies.items() if (c, i) == (connection_id, invoice_id)]
+        return sorted(found, key=lambda r: r.sequence, reverse=True)
+
+    def lock(
+        self,
+        connection_id: str,
+        invoice_id: str,
+        owner: str,
+        now: datetime,
+        until: datetime,
+        *,
+        pending_since: datetime | None = None,
+    ) -> InvoiceHead | None:
+        self.journal.append("ddb:lock")
+        self.lock_calls.append(pending_since)
+        head = self.heads.get((connection_id, invoice_id))
+        if head is not None and head.get("lock_until") and head["lock_until"] >= now:
+            return None
+        old = dict(head or {})
+        new = self.heads.setdefault((connection_id, invoice_id), {})
+        new.update(lock_owner=owner, lock_until=until)
+        last = int(old.get("last_sequence", 0))
+        if old.get("pending_since") is not None:
+            return InvoiceHead(last, PendingCopy.starting(connection_id, invoice_id, last + 1, old["pending_since"]))
+        if pending_since is None:
+            return InvoiceHead(last, None)
+        new["pending_since"] = pending_since
+        return InvoiceHead(last, PendingCopy.starting(connection_id, invoice_id, last + 1, pending_since), True)
+
+    def unlock(self, connection_id: str, invoice_id: str, owner: str, *, drop_pending: bool = False) -> None:
+        self.journal.append("ddb:unlock")
+        head = self.heads.get((connection_id, invoice_id))
+        if head is not None and head.get("lock_owner") == owner:
+            head.pop("lock_owner")
+            head.pop("lock_until")
+            if drop_pending:
+                head.pop("pending_since", None)
+
+    def forget(self, connection_id: str, invoice_id: str, owner: str) -> None:
+        self.journal.append("ddb:forget")
+        head = self.heads.get((connection_id, invoice_id))
+        if head is not None and head.get("lock_owner") == owner and not head.get("last_sequence"):
+            del self.heads[(connection_id, invoice_id)]
+
+    def copy(self, connection_id: str, invoice_id: str, sequence: int) -> CopyRecord | None:
+        self.journal.append("ddb:copy")
+        return self.copies.get((connection_id, invoice_id, sequence))
+
+    def complete(self, record: CopyRecord, *, company_id: str | None, cache: Mapping[str, str] | None = None) -> None:
+        self.journal.append("ddb:complete")
+        self.copies[(record.connection_id, record.invoice_id, record.sequence)] = record
+        if company_id:
+            self.customers[(record.connection_id, company_id, record.currency)] = record.customer_id
+        for key, value in (cache or {}).items():
+            self.caches[(record.connection_id, key)] = value
+        self.heads[(record.connection_id, record.invoice_id)] = {"last_sequence": record.sequence}
+
+    def customer_for(self, connection_id: str, company_id: str, currency: str) -> str | None:
+        self.journal.append("ddb:customer_for")
+        return self.customers.get((connection_id, company_id, currency))
+
+    def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:
+        return next((r for r in self.copies.values() if r.quickbooks_invoice_id == quickbooks_invoice_id), None)
+
+    def cached(self, connection_id: str, key: str) -> str | None:
+        self.journal.append("ddb:cached")
+        return self.caches.get((connection_id, key))

@@ -411,14 +411,16 @@ def test_the_picked_customer_wins_and_the_mapping_is_remembered(us: World) -> No
 
 
 def test_a_quickbooks_validation_fault_is_422_with_its_code_and_nothing_is_written(us: World) -> None:
-    # The mapped item was made inactive in QuickBooks after the settings were saved.
+    # The mapped item was made inactive in QuickBooks after the settings were saved. The customer is
+    # picked: for one to be created, the item is checked first (test_no_leftovers.py).
+    picked = _customers(us)["Acme Corporation"]["Id"]
     realm = us.stack.emulator.store.require(us.realm)
     with realm.lock:
         item = realm.get("Item", "2")
         assert item is not None
         item["Active"] = False
     try:
-        response = us.copy(us.demo.invoice_usd_id)
+        response = us.copy(us.demo.invoice_usd_id, customer_id=picked)
     finally:
         with realm.lock:
             item["Active"] = True

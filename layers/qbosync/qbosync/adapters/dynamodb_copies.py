@@ -3,13 +3,18 @@
 - INVOICE#<connection>#<invoice> / COPY#<sequence>   a QuickBooks invoice made from that invoice
 - INVOICE#<connection>#<invoice> / HEAD              the invoice's copy state: the lock (a lease), the last
                                                      copy's sequence and the create in flight, so that
-                                                     taking the lock also reads the state (one call)
+                                                     taking the lock also reads the state and records the
+                                                     create (one call); deleted again when a request on a
+                                                     never-copied invoice fails with nothing in flight
 - QBOINVOICE#<realm>#<qbo invoice id> / COPY         which copy a QuickBooks invoice is (payment sync)
 - CONNECTION#<connection> / CUSTOMER#<company>#<cur> the QuickBooks customer of a Productive company
-- CONNECTION#<connection> / CACHE#<key>              small facts read from QuickBooks once"""
+- CONNECTION#<connection> / CACHE#<key>              small facts read from QuickBooks once (written with
+                                                     the first copy that used them)"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -55,9 +60,12 @@ class DynamoCopyRepository:
         ).get("Item")
         return self._to_record(item) if item else None
 
-    def complete(self, record: CopyRecord, *, company_id: str | None) -> None:
+    def complete(self, record: CopyRecord, *, company_id: str | None, cache: Mapping[str, str] | None = None) -> None:
         pk = _invoice_pk(record.connection_id, record.invoice_id)
         with self._table.batch_writer() as batch:  # one BatchWriteItem call
+            for key, value in (cache or {}).items():
+                connection_pk = f"CONNECTION#{record.connection_id}"
+                batch.put_item(Item={"pk": connection_pk, "sk": f"CACHE#{key}", "type": "cache", "value": value})
             batch.put_item(Item=self._copy_item(record))
             batch.put_item(
                 Item={
@@ -106,49 +114,70 @@ class DynamoCopyRepository:
             "warnings": [{"code": w.code, "message": w.message, "details": w.details} for w in record.warnings],
         }
 
-    # -- the create in flight --------------------------------------------------------------------
-
     # -- the lock and the create in flight (the HEAD item) -----------------------------------------
 
     def lock(
-        self, connection_id: str, invoice_id: str, owner: str, now: datetime, until: datetime
+        self,
+        connection_id: str,
+        invoice_id: str,
+        owner: str,
+        now: datetime,
+        until: datetime,
+        *,
+        pending_since: datetime | None = None,
     ) -> InvoiceHead | None:
+        expression = "SET lock_owner = :owner, lock_until = :until, #type = :type"
+        values: dict[str, Any] = {
+            ":owner": owner,
+            ":until": int(until.timestamp() * 1000),
+            ":now": int(now.timestamp() * 1000),
+            ":type": "invoice_head",
+        }
+        if pending_since is not None:
+            # The create in flight is copy last_sequence + 1 (complete() clears it as it moves
+            # last_sequence on), so only its start is stored; an earlier request's stays as it was.
+            expression += ", pending = if_not_exists(pending, :pending)"
+            values[":pending"] = {"started_at": pending_since.isoformat()}
         try:
-            item = self._table.update_item(
+            old = self._table.update_item(
                 Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"},
-                UpdateExpression="SET lock_owner = :owner, lock_until = :until, #type = :type",
+                UpdateExpression=expression,
                 ConditionExpression="attribute_not_exists(lock_until) OR lock_until < :now",
                 ExpressionAttributeNames={"#type": "type"},
-                ExpressionAttributeValues={
-                    ":owner": owner,
-                    ":until": int(until.timestamp() * 1000),
-                    ":now": int(now.timestamp() * 1000),
-                    ":type": "invoice_head",
-                },
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+            ).get("Attributes", {})
         except ClientError as error:
             if _conditional_failure(error):
                 return None
             raise
-        pending = item.get("pending")
-        return InvoiceHead(
-            last_sequence=int(item.get("last_sequence", 0)),
-            pending=PendingCopy(
-                sequence=int(pending["sequence"]),
-                request_id=pending["request_id"],
-                marker=pending["marker"],
-                started_at=datetime.fromisoformat(pending["started_at"]),
+        last_sequence = int(old.get("last_sequence", 0))
+        stored = old.get("pending")
+        if stored:
+            sequence = int(stored.get("sequence", last_sequence + 1))
+            pending = PendingCopy.starting(
+                connection_id, invoice_id, sequence, datetime.fromisoformat(stored["started_at"])
             )
-            if pending
-            else None,
-        )
+            # Items written before the sequence was derived carry their own requestid and marker.
+            pending = replace(
+                pending,
+                request_id=stored.get("request_id", pending.request_id),
+                marker=stored.get("marker", pending.marker),
+            )
+            return InvoiceHead(last_sequence=last_sequence, pending=pending)
+        if pending_since is not None:
+            return InvoiceHead(
+                last_sequence=last_sequence,
+                pending=PendingCopy.starting(connection_id, invoice_id, last_sequence + 1, pending_since),
+                pending_is_new=True,
+            )
+        return InvoiceHead(last_sequence=last_sequence, pending=None)
 
-    def unlock(self, connection_id: str, invoice_id: str, owner: str) -> None:
+    def unlock(self, connection_id: str, invoice_id: str, owner: str, *, drop_pending: bool = False) -> None:
         try:
             self._table.update_item(
                 Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"},
-                UpdateExpression="REMOVE lock_owner, lock_until",
+                UpdateExpression="REMOVE lock_owner, lock_until" + (", pending" if drop_pending else ""),
                 ConditionExpression="lock_owner = :owner",
                 ExpressionAttributeValues={":owner": owner},
             )
@@ -156,24 +185,16 @@ class DynamoCopyRepository:
             if not _conditional_failure(error):  # the lease had run out and was taken over
                 raise
 
-    def save_pending(self, connection_id: str, invoice_id: str, pending: PendingCopy) -> None:
-        self._table.update_item(
-            Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"},
-            UpdateExpression="SET pending = :pending",
-            ExpressionAttributeValues={
-                ":pending": {
-                    "sequence": pending.sequence,
-                    "request_id": pending.request_id,
-                    "marker": pending.marker,
-                    "started_at": pending.started_at.isoformat(),
-                }
-            },
-        )
-
-    def clear_pending(self, connection_id: str, invoice_id: str) -> None:
-        self._table.update_item(
-            Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"}, UpdateExpression="REMOVE pending"
-        )
+    def forget(self, connection_id: str, invoice_id: str, owner: str) -> None:
+        try:
+            self._table.delete_item(
+                Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"},
+                ConditionExpression="lock_owner = :owner AND attribute_not_exists(last_sequence)",
+                ExpressionAttributeValues={":owner": owner},
+            )
+        except ClientError as error:
+            if not _conditional_failure(error):  # the lease had run out and was taken over
+                raise
 
     def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:
         """The copy a QuickBooks invoice was made as, if this service made it (payment sync)."""
@@ -201,11 +222,6 @@ class DynamoCopyRepository:
     def cached(self, connection_id: str, key: str) -> str | None:
         item = self._table.get_item(Key={"pk": f"CONNECTION#{connection_id}", "sk": f"CACHE#{key}"}).get("Item")
         return str(item["value"]) if item else None
-
-    def cache(self, connection_id: str, key: str, value: str) -> None:
-        self._table.put_item(
-            Item={"pk": f"CONNECTION#{connection_id}", "sk": f"CACHE#{key}", "type": "cache", "value": value}
-        )
 
     @staticmethod
     def _to_record(item: dict[str, Any]) -> CopyRecord:

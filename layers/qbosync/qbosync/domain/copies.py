@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
+
+from qbosync.domain.invoice_copy import copy_marker
 
 CopyMode = Literal["create", "update"]
 
@@ -51,14 +54,26 @@ class PendingCopy:
     marker: str
     started_at: datetime
 
+    @classmethod
+    def starting(cls, connection_id: str, invoice_id: str, sequence: int, started_at: datetime) -> PendingCopy:
+        """The create of copy `sequence`: its requestid and marker follow from the sequence."""
+        return cls(
+            sequence=sequence,
+            request_id=request_id_for(connection_id, invoice_id, sequence, "create"),
+            marker=copy_marker(connection_id, invoice_id, sequence),
+            started_at=started_at,
+        )
+
 
 @dataclass(frozen=True)
 class InvoiceHead:
     """One invoice's copy state, read as its lock is taken: the last copy's sequence and the create
-    in flight, if any."""
+    in flight. `pending_is_new`: this lock recorded the create (none was in flight); otherwise an
+    earlier request left it, and QuickBooks may hold its invoice."""
 
     last_sequence: int
     pending: PendingCopy | None
+    pending_is_new: bool = False
 
 
 def request_id_for(*parts: object) -> str:
@@ -72,25 +87,35 @@ class CopyRepository(Protocol):
         ...
 
     def lock(
-        self, connection_id: str, invoice_id: str, owner: str, now: datetime, until: datetime
+        self,
+        connection_id: str,
+        invoice_id: str,
+        owner: str,
+        now: datetime,
+        until: datetime,
+        *,
+        pending_since: datetime | None = None,
     ) -> InvoiceHead | None:
-        """Take the invoice's copy lock (None while someone else holds it) and read its state."""
+        """Take the invoice's copy lock (None while someone else holds it) and read its state. With
+        `pending_since`, the same write records a create in flight unless one already is (so a
+        request has one write before QuickBooks, and a lost answer leaves its marker behind)."""
         ...
 
-    def unlock(self, connection_id: str, invoice_id: str, owner: str) -> None:
-        """Give the lock back after a failure; the create in flight, if any, stays."""
+    def unlock(self, connection_id: str, invoice_id: str, owner: str, *, drop_pending: bool = False) -> None:
+        """Give the lock back after a failure; the create in flight stays unless `drop_pending`."""
+        ...
+
+    def forget(self, connection_id: str, invoice_id: str, owner: str) -> None:
+        """Give the lock back by deleting the invoice's state, for an invoice never copied whose
+        request failed with nothing in flight: a failed request leaves no item behind."""
         ...
 
     def copy(self, connection_id: str, invoice_id: str, sequence: int) -> CopyRecord | None: ...
 
-    def save_pending(self, connection_id: str, invoice_id: str, pending: PendingCopy) -> None: ...
-
-    def clear_pending(self, connection_id: str, invoice_id: str) -> None: ...
-
-    def complete(self, record: CopyRecord, *, company_id: str | None) -> None:
+    def complete(self, record: CopyRecord, *, company_id: str | None, cache: Mapping[str, str] | None = None) -> None:
         """In one write: the copy (new or updated), its QuickBooks invoice index entry, the customer
-        mapping of the Productive company, and the invoice's state (this copy is the last, nothing
-        in flight, unlocked)."""
+        mapping of the Productive company, what was looked up to be cached, and the invoice's state
+        (this copy is the last, nothing in flight, unlocked)."""
         ...
 
     def customer_for(self, connection_id: str, company_id: str, currency: str) -> str | None: ...
@@ -98,5 +123,3 @@ class CopyRepository(Protocol):
     def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None: ...
 
     def cached(self, connection_id: str, key: str) -> str | None: ...
-
-    def cache(self, connection_id: str, key: str, value: str) -> None: ...

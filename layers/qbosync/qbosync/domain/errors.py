@@ -107,6 +107,12 @@ class QuickBooksFault(DomainError):
     def is_conflict(self) -> bool:
         return self.fault_code in self.CONFLICT_CODES
 
+    @property
+    def is_refusal(self) -> bool:
+        """QuickBooks looked at the request and said no: nothing was written. A SystemFault is an
+        outage on its side, after which the outcome is unknown."""
+        return self.http_status < 500 and self.fault_type.lower() not in {"systemfault", "system"}
+
 
 class ProductiveError(DomainError):
     """An error body Productive returned (JSON:API errors[]), other than throttling or outages."""

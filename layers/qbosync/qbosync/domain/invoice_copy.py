@@ -234,4 +234,9 @@ def zero_rate_rank(tax_code_name: str) -> int | None:
 
 def copy_marker(connection_id: str, invoice_id: str, sequence: int) -> str:
     """Stamped into PrivateNote: how we recognise our own invoice after an uncertain outcome."""
-    return f"qbosync:{connection_id[:8]}:{invoice_id}:{sequence}"
+    return f"{copy_marker_prefix(connection_id, invoice_id)}{sequence}"
+
+
+def copy_marker_prefix(connection_id: str, invoice_id: str) -> str:
+    """What the markers of every copy of one invoice start with."""
+    return f"qbosync:{connection_id[:8]}:{invoice_id}:"

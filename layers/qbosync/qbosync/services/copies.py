@@ -6,16 +6,27 @@ No duplicates, ever:
   after an uncertain outcome sends the same requestid (QuickBooks replays the first response) and,
   before creating again, looks for its own marker among the customer's invoices;
 - the history entry, the customer mapping and Productive's export fields are written only once
-  the QuickBooks invoice exists."""
+  the QuickBooks invoice exists.
+
+Nothing left behind by a refusal (README "Copy to QuickBooks", "Nothing left behind"):
+- every read and every check comes first (the Productive invoice, its lines and client, the
+  QuickBooks references, the whole QuickBooks invoice built once); the lock is the first write;
+- a customer that has to be created (or reactivated) is created only after the references it would
+  be used with were checked in QuickBooks (items, tax codes, the invoice number);
+- a request that still ends in a refusal undoes what it wrote: the lock and its attempt go (the
+  invoice's state item too, if no copy exists), and a customer it created or reactivated is made
+  inactive again (QuickBooks cannot delete customers). A fault (5xx, timeout, lost answer) undoes
+  nothing that a retry needs: the attempt stays, so the retry finds its marker."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from qbosync.domain.connection import CompanyProfile, Connection, ConnectionSettings, ConnectionStatus, existing
 from qbosync.domain.copies import (
@@ -27,7 +38,15 @@ from qbosync.domain.copies import (
     PendingCopy,
     request_id_for,
 )
-from qbosync.domain.errors import Conflict, ConnectionNotReady, InvalidInput, QuickBooksFault
+from qbosync.domain.errors import (
+    Conflict,
+    ConnectionNotReady,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    QuickBooksFault,
+    ReauthorizationRequired,
+)
 from qbosync.domain.invoice_copy import (
     SourceInvoice,
     SourceLine,
@@ -35,16 +54,20 @@ from qbosync.domain.invoice_copy import (
     build_invoice,
     clean_display_name,
     copy_marker,
+    copy_marker_prefix,
     memo_for,
     zero_rate_rank,
 )
 from qbosync.domain.money import cents, decimal_or_zero
 from qbosync.domain.ports import Clock, ConnectionRepository
 from qbosync.domain.productive import ProductiveApi, ProductiveCompany, ProductiveInvoice, ProductiveLineItem
-from qbosync.domain.qbo_query import quote
+from qbosync.domain.qbo_query import quote, quote_list
 from qbosync.services.tokens import TokenService
 
 COPY_LOCK = timedelta(seconds=60)
+ZERO_RATE_CACHE_KEY = "zero_rate_tax_code"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -94,9 +117,14 @@ class CopyService:
         credentials = self._tokens.provider_for(connection.connection_id, connection)
         credentials.current()  # needs_reconnect and friends surface before any other work
         productive = self._productive(connection, credentials.secret().productive_api_token)
+        qbo = self._quickbooks(connection.company.realm_id, credentials)
+        job = _CopyJob(self, connection, request, qbo, productive)
+        job.prepare()  # reads and checks only: a request refused here has written nothing
         owner = uuid.uuid4().hex
         now = self._clock.now()
-        head = self._copies.lock(request.connection_id, request.invoice_id, owner, now, now + COPY_LOCK)
+        head = self._copies.lock(
+            request.connection_id, request.invoice_id, owner, now, now + COPY_LOCK, pending_since=now
+        )
         if head is None:
             raise Conflict(
                 "This invoice is being copied right now; try again in a moment.",
@@ -104,17 +132,49 @@ class CopyService:
                 details={"retry_after_seconds": 2},
             )
         try:
-            qbo = self._quickbooks(connection.company.realm_id, credentials)
             # A finished copy frees the lock in the same write that records it.
-            return _CopyJob(self, connection, request, qbo, productive).run(head)
-        except BaseException:
-            self._copies.unlock(request.connection_id, request.invoice_id, owner)
+            return job.run(head)
+        except BaseException as error:
+            try:
+                job.undo(head, owner, error)
+            except Exception as failure:  # the caller gets the first error; the lease runs out by itself
+                logger.warning(
+                    "could not undo a failed copy",
+                    extra={
+                        "connection_id": request.connection_id,
+                        "invoice_id": request.invoice_id,
+                        "error_class": type(failure).__name__,
+                    },
+                )
             raise
 
     # -- internals -------------------------------------------------------------------------------
 
     def _connection(self, connection_id: str) -> Connection:
         return existing(self._connections.get(connection_id))
+
+
+def _is_refusal(error: BaseException) -> bool:
+    """The request ends in a 4xx: it was refused, and what it wrote must not outlive it."""
+    if isinstance(error, QuickBooksFault):
+        return error.is_refusal
+    return isinstance(error, NotFound | InvalidInput | Conflict | ReauthorizationRequired)
+
+
+@dataclass(frozen=True)
+class _CustomerPlan:
+    """Where the customer will come from, decided before anything is written: an existing active
+    customer (`customer_id`), an inactive one to reactivate, or a new one (`resolver`, from its
+    candidate name number `start` on)."""
+
+    customer_id: str | None = None
+    inactive: dict[str, Any] | None = None
+    resolver: _CustomerResolver | None = None
+    start: int = 0
+
+    @property
+    def writes(self) -> bool:
+        return self.customer_id is None
 
 
 class _CopyJob:
@@ -132,20 +192,138 @@ class _CopyJob:
         self.qbo = qbo
         self.productive = productive
         self.warnings: list[CopyWarning] = []
+        self.cache: dict[str, str] = {}  # looked up in QuickBooks; saved with the copy
+        self.plan: _CustomerPlan | None = None  # None: the last copy's customer (update only)
+        # What this request did in QuickBooks, for undo(): the customer it created or reactivated,
+        # whether it sent the invoice create, and what may now exist of the invoice write.
+        self.touched_customer: dict[str, Any] | None = None
+        self.create_sent = False
+        self.invoice_write: Literal["none", "uncertain", "done"] = "none"
 
-    def run(self, head: InvoiceHead) -> CopyRecord:
-        cid, iid = self.request.connection_id, self.request.invoice_id
+    # -- before the first write ------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Everything that can refuse the request without QuickBooks' answer to the invoice write:
+        reads and checks only."""
+        iid = self.request.invoice_id
         invoice = self.productive.get_invoice(iid)
         self.company_id = invoice.company_id
         lines = self.productive.list_line_items(iid)
         self.source = _source_invoice(invoice, lines)
         self.memo = memo_for(self.source, self.settings, self._custom_field_text(invoice))
         self.tax = self._tax_choice()
+        # The whole QuickBooks invoice, built once with stand-ins for the customer and the marker:
+        # lines, items, tax, currency, number and memo are all checked here.
+        draft = self._body("0", copy_marker(self.request.connection_id, iid, 0))
+        self.plan = self._customer_plan(invoice)
+        if self.plan is None and self.request.mode == "create":
+            raise self._no_customer()
+        if self.plan is not None and self.plan.writes:
+            self._check_references(draft)
+
+    def _customer_plan(self, invoice: ProductiveInvoice) -> _CustomerPlan | None:
+        if self.request.customer_id:
+            return _CustomerPlan(customer_id=self.request.customer_id)
+        if not invoice.company_id:
+            return None
+        currency = self.source.currency
+        mapped = self.s._copies.customer_for(self.request.connection_id, invoice.company_id, currency)
+        if mapped:
+            return _CustomerPlan(customer_id=mapped)
+        company = invoice.company or self.productive.get_company(invoice.company_id)
+        return _CustomerResolver(self, company, currency).plan()
+
+    def _check_references(self, draft: dict[str, Any]) -> None:
+        """Before a customer is created or reactivated for this invoice: would QuickBooks take the
+        invoice? Its items and tax codes must be active, its number free. (QuickBooks cannot delete
+        a customer, so a refusal found only after creating one would leave it behind.)"""
+        sales = [line["SalesItemLineDetail"] for line in draft["Line"] if "SalesItemLineDetail" in line]
+        items = sorted({str(detail["ItemRef"]["value"]) for detail in sales})
+        active = {str(row["Id"]) for row in self.qbo.query(f"select * from Item where Id in {quote_list(items)}")}
+        if missing := [item for item in items if item not in active]:
+            raise InvalidInput(
+                f"The QuickBooks item(s) {', '.join(missing)} used by this invoice are inactive or deleted in "
+                "QuickBooks; map the service types to active items in the QuickBooks settings.",
+                code="quickbooks_item_unavailable",
+                details={"item_ids": missing},
+            )
+        codes = {str(detail["TaxCodeRef"]["value"]) for detail in sales if "TaxCodeRef" in detail}
+        codes.discard("TAX")
+        codes.discard("NON")
+        if txn_code := (draft.get("TxnTaxDetail") or {}).get("TxnTaxCodeRef"):
+            codes.add(str(txn_code["value"]))
+        if codes:
+            rows = self.qbo.query(f"select * from TaxCode where Id in {quote_list(sorted(codes))}")
+            if missing := sorted(codes - {str(row["Id"]) for row in rows}):
+                raise InvalidInput(
+                    f"The QuickBooks tax code(s) {', '.join(missing)} are inactive or deleted in QuickBooks; "
+                    "pick another tax code.",
+                    code="quickbooks_tax_code_unavailable",
+                    details={"tax_code_ids": missing},
+                )
+        if number := draft.get("DocNumber"):
+            rows = self.qbo.query(f"select * from Invoice where DocNumber = {quote(str(number))}")
+            if self.request.mode == "update":  # the last copy keeps its number
+                ours = copy_marker_prefix(self.request.connection_id, self.request.invoice_id)
+                rows = [row for row in rows if ours not in str(row.get("PrivateNote", ""))]
+            if rows:
+                raise Conflict(
+                    f"QuickBooks already has an invoice numbered {number}; change the number in Productive or "
+                    "let QuickBooks number the invoices.",
+                    code="duplicate_doc_number",
+                    details={"doc_number": str(number), "quickbooks_invoice_id": str(rows[0]["Id"])},
+                )
+
+    # -- under the lock --------------------------------------------------------------------------
+
+    def run(self, head: InvoiceHead) -> CopyRecord:
+        cid, iid = self.request.connection_id, self.request.invoice_id
         if self.request.mode == "update" and head.last_sequence:
             last = self.s._copies.copy(cid, iid, head.last_sequence)
             if last is not None:
-                return self._update(last, invoice)
-        return self._create(head, invoice)
+                return self._update(last)
+        return self._create(head)
+
+    def undo(self, head: InvoiceHead, owner: str, error: BaseException) -> None:
+        """After a failure under the lock: give the lock back, keep the attempt only while QuickBooks
+        may hold its invoice, and take back a customer nobody uses after a refusal."""
+        cid, iid = self.request.connection_id, self.request.invoice_id
+        # The attempt recorded with the lock means something only once its create was sent; a create
+        # QuickBooks refused left nothing there.
+        refused_create = self.create_sent and self.invoice_write == "none"
+        drop_pending = head.pending is not None and (refused_create or (head.pending_is_new and not self.create_sent))
+        try:
+            if self.touched_customer is not None and self.invoice_write == "none" and _is_refusal(error):
+                self._retire_customer(self.touched_customer)
+        finally:
+            if head.last_sequence == 0 and (head.pending is None or drop_pending):
+                self.s._copies.forget(cid, iid, owner)
+            else:
+                self.s._copies.unlock(cid, iid, owner, drop_pending=drop_pending)
+
+    def _retire_customer(self, customer: dict[str, Any]) -> None:
+        """Make a customer this request created or reactivated inactive again, unless an invoice of
+        it appeared meanwhile (another copy of the same client found it by name)."""
+        customer_id = str(customer["Id"])
+        try:
+            since = str((customer.get("MetaData") or {}).get("LastUpdatedTime") or "")
+            used = self.qbo.query(
+                f"select * from Invoice where CustomerRef = {quote(customer_id)}"
+                + (f" and MetaData.CreateTime >= {quote(since)}" if since else "")
+                + " maxresults 1"
+            )
+            if used:
+                return
+            self.qbo.update(
+                "Customer",
+                {"Id": customer_id, "SyncToken": customer["SyncToken"], "Active": False, "sparse": True},
+                request_id=request_id_for("deactivate", customer_id, customer["SyncToken"]),
+            )
+        except DomainError as failure:  # the caller gets the refusal; the customer stays, active
+            logger.warning(
+                "could not make an unused customer inactive again",
+                extra={"customer_id": customer_id, "reason": failure.code},
+            )
 
     def _body(self, customer_id: str, marker: str) -> dict[str, Any]:
         return build_invoice(
@@ -160,30 +338,25 @@ class _CopyJob:
 
     # -- create ----------------------------------------------------------------------------------
 
-    def _create(self, head: InvoiceHead, invoice: ProductiveInvoice) -> CopyRecord:
+    def _create(self, head: InvoiceHead) -> CopyRecord:
         cid, iid = self.request.connection_id, self.request.invoice_id
         now = self.s._clock.now()
-        customer_id = self._customer(invoice, self.source.currency)
-        pending = head.pending
-        created = self._find_by_marker(customer_id, pending) if pending else None
-        if pending is None:
-            sequence = head.last_sequence + 1
-            pending = PendingCopy(
-                sequence=sequence,
-                request_id=request_id_for(cid, iid, sequence, "create"),
-                marker=copy_marker(cid, iid, sequence),
-                started_at=now,
-            )
-            self.s._copies.save_pending(cid, iid, pending)  # before QuickBooks may commit anything
+        customer_id = self._customer_id()
+        # The attempt was recorded with the lock, before QuickBooks may commit anything.
+        pending = head.pending or PendingCopy.starting(cid, iid, head.last_sequence + 1, now)
+        created = None if head.pending_is_new else self._find_by_marker(customer_id, pending)
         if created is None:
+            self.create_sent = True
+            self.invoice_write = "uncertain"
             try:
                 created = self.qbo.create(
                     "Invoice", self._body(customer_id, pending.marker), request_id=pending.request_id
                 )
-            except QuickBooksFault:
-                # QuickBooks refused it: nothing exists there, so nothing is pending either.
-                self.s._copies.clear_pending(cid, iid)
+            except QuickBooksFault as fault:
+                if fault.is_refusal:
+                    self.invoice_write = "none"  # QuickBooks refused it: nothing exists there
                 raise
+        self.invoice_write = "done"
         # A failure from here on leaves the pending record: the retry finds this invoice by its
         # marker and finishes the job (moving the PDF again at worst).
         self._move_pdf(str(created["Id"]), pending.request_id)
@@ -202,9 +375,8 @@ class _CopyJob:
 
     # -- update ----------------------------------------------------------------------------------
 
-    def _update(self, last: CopyRecord, invoice: ProductiveInvoice) -> CopyRecord:
-        picked_or_known = self.request.customer_id or invoice.company_id
-        customer_id = self._customer(invoice, self.source.currency) if picked_or_known else last.customer_id
+    def _update(self, last: CopyRecord) -> CopyRecord:
+        customer_id = self._customer_id() if self.plan is not None else last.customer_id
         body = self._body(customer_id, copy_marker(self.request.connection_id, self.request.invoice_id, last.sequence))
         if self.settings.invoice_numbering == "quickbooks" and last.doc_number:
             body["DocNumber"] = last.doc_number  # keep the number QuickBooks gave it
@@ -215,6 +387,7 @@ class _CopyJob:
         sync_token = last.sync_token
         for attempt in range(2):
             try:
+                self.invoice_write = "uncertain"
                 updated = self.qbo.update(
                     "Invoice",
                     {**body, "Id": last.quickbooks_invoice_id, "SyncToken": sync_token, "sparse": True},
@@ -222,6 +395,8 @@ class _CopyJob:
                 )
                 break
             except QuickBooksFault as fault:
+                if fault.is_refusal:
+                    self.invoice_write = "none"
                 if fault.fault_code == "5010" and attempt == 0:
                     current = self.qbo.get("Invoice", last.quickbooks_invoice_id)
                     if current is None:
@@ -238,6 +413,7 @@ class _CopyJob:
                 if fault.fault_code == "610" or fault.http_status == 404:
                     raise self._copy_gone() from fault
                 raise
+        self.invoice_write = "done"
         self._move_pdf(str(updated["Id"]), request_id)
         return self._finish(
             updated,
@@ -253,6 +429,10 @@ class _CopyJob:
             "The last QuickBooks copy of this invoice no longer exists; copy it with mode 'create'.",
             code="copy_missing_in_quickbooks",
         )
+
+    @staticmethod
+    def _no_customer() -> InvalidInput:
+        return InvalidInput("The invoice has no client company; pick a QuickBooks customer.", code="no_customer")
 
     # -- shared steps ----------------------------------------------------------------------------
 
@@ -314,7 +494,7 @@ class _CopyJob:
             warnings=tuple(self.warnings),
             update_count=update_count,
         )
-        self.s._copies.complete(record, company_id=self.company_id)
+        self.s._copies.complete(record, company_id=self.company_id, cache=self.cache)
         return record
 
     def _move_pdf(self, qbo_id: str, request_id: str) -> None:
@@ -333,17 +513,28 @@ class _CopyJob:
                 request_id=f"{request_id[:30]}-pdf",
             )
 
-    def _customer(self, invoice: ProductiveInvoice, currency: str) -> str:
-        cid = self.request.connection_id
-        if self.request.customer_id:
-            return self.request.customer_id
-        if not invoice.company_id:
-            raise InvalidInput("The invoice has no client company; pick a QuickBooks customer.", code="no_customer")
-        mapped = self.s._copies.customer_for(cid, invoice.company_id, currency)
-        if mapped:
-            return mapped
-        company = invoice.company or self.productive.get_company(invoice.company_id)
-        return _CustomerResolver(self, company, currency).resolve()
+    def _customer_id(self) -> str:
+        """The planned customer; a new or inactive one is created or reactivated only now."""
+        plan = self.plan
+        if plan is None:
+            raise self._no_customer()
+        if plan.customer_id:
+            return plan.customer_id
+        if plan.inactive is not None:
+            return self._activated(plan.inactive)
+        assert plan.resolver is not None
+        return plan.resolver.create(plan.start)
+
+    def _activated(self, customer: dict[str, Any]) -> str:
+        if customer.get("Active", True) is not False:
+            return str(customer["Id"])
+        updated = self.qbo.update(
+            "Customer",
+            {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "Active": True, "sparse": True},
+            request_id=request_id_for("activate", customer["Id"], customer["SyncToken"]),
+        )
+        self.touched_customer = {**customer, **updated}
+        return str(updated.get("Id", customer["Id"]))
 
     def _custom_field_text(self, invoice: ProductiveInvoice) -> str | None:
         if self.settings.memo_source != "custom_field" or not self.settings.memo_custom_field_id:
@@ -359,7 +550,7 @@ class _CopyJob:
         if self.company.is_us or self.request.tax_code_id:
             return TaxChoice(code_id=self.request.tax_code_id)
         cid = self.request.connection_id
-        cached = self.s._copies.cached(cid, "zero_rate_tax_code")
+        cached = self.s._copies.cached(cid, ZERO_RATE_CACHE_KEY)
         if cached:
             return TaxChoice(code_id=cached)
         rows = self.qbo.query("select * from TaxCode")
@@ -368,7 +559,7 @@ class _CopyJob:
         )
         if ranked:
             code_id = ranked[0][1]
-            self.s._copies.cache(cid, "zero_rate_tax_code", code_id)
+            self.cache[ZERO_RATE_CACHE_KEY] = code_id  # saved with the copy, not by a refused request
             return TaxChoice(code_id=code_id)
         raise InvalidInput(
             "This QuickBooks company needs a tax code on every line and has no zero-rate code; pick a tax code.",
@@ -377,34 +568,60 @@ class _CopyJob:
 
 
 class _CustomerResolver:
-    """Find the customer by name (inactive ones included), else create it from the billing data."""
+    """Find the customer by name (inactive ones included), else create it from the billing data.
+    plan() only reads; create() runs under the lock, once everything else has been checked."""
 
     def __init__(self, job: _CopyJob, company: ProductiveCompany, currency: str):
         self.job = job
         self.company = company
         self.currency = currency.upper()
-
-    def resolve(self) -> str:
-        base = clean_display_name(self.company.display_name)
+        base = clean_display_name(company.display_name)
         if not base:
             raise InvalidInput("The client company has no name to give the QuickBooks customer.", code="no_customer")
-        candidates = [base, f"{base} ({self.currency})", f"{base} (Productive {self.company.id})"]
-        for name in candidates:
+        self.base = base
+        self.candidates = [base, f"{base} ({self.currency})", f"{base} (Productive {company.id})"]
+
+    def plan(self) -> _CustomerPlan:
+        for index, name in enumerate(self.candidates):
             found = self._find(name)
-            if found is not None:
-                if self._currency_of(found) != self.currency and self.job.company.multicurrency_enabled:
-                    continue  # a customer has one currency: look for (or make) one in this currency
-                return self._activated(found)
+            if found is None:
+                return _CustomerPlan(resolver=self, start=index)
+            if self._usable(found):
+                if found.get("Active", True) is False:
+                    return _CustomerPlan(inactive=found)
+                return _CustomerPlan(customer_id=str(found["Id"]))
+        raise self._taken()
+
+    def create(self, start: int) -> str:
+        for index in range(start, len(self.candidates)):
+            name = self.candidates[index]
+            if index > start:
+                found = self._find(name)
+                if found is not None:
+                    if self._usable(found):
+                        return self.job._activated(found)
+                    continue
             try:
                 return self._create(name)
             except QuickBooksFault as fault:
-                if fault.fault_code == "6240":
-                    continue  # the name belongs to a vendor or an employee: try the next name
-                raise
-        raise Conflict(
-            f"Could not find or create a QuickBooks customer for {base!r}; pick one in the dialog.",
+                if fault.fault_code != "6240":
+                    raise
+                # Taken meanwhile by a customer (another copy of this client) or by a vendor or an
+                # employee: use that customer, or try the next name.
+                found = self._find(name)
+                if found is not None and self._usable(found):
+                    return self.job._activated(found)
+        raise self._taken()
+
+    def _taken(self) -> Conflict:
+        return Conflict(
+            f"Could not find or create a QuickBooks customer for {self.base!r}; pick one in the dialog.",
             code="customer_name_taken",
         )
+
+    def _usable(self, customer: dict[str, Any]) -> bool:
+        # A customer has one currency: look for (or make) one in this currency.
+        return self._currency_of(customer) == self.currency or not self.job.company.multicurrency_enabled
 
     def _find(self, name: str) -> dict[str, Any] | None:
         rows = self.job.qbo.query(
@@ -414,16 +631,6 @@ class _CustomerResolver:
 
     def _currency_of(self, customer: dict[str, Any]) -> str:
         return str((customer.get("CurrencyRef") or {}).get("value") or self.job.company.home_currency).upper()
-
-    def _activated(self, customer: dict[str, Any]) -> str:
-        if customer.get("Active", True) is False:
-            updated = self.job.qbo.update(
-                "Customer",
-                {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "Active": True, "sparse": True},
-                request_id=request_id_for("activate", customer["Id"], customer["SyncToken"]),
-            )
-            return str(updated.get("Id", customer["Id"]))
-        return str(customer["Id"])
 
     def _create(self, name: str) -> str:
         company = self.company
@@ -450,6 +657,7 @@ class _CustomerResolver:
             body,
             request_id=request_id_for(self.job.request.connection_id, "customer", company.id, self.currency, name),
         )
+        self.job.touched_customer = dict(created)
         return str(created["Id"])
 
 
