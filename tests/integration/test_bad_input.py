@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 
 import boto3
 import pytest
@@ -134,5 +135,5 @@ def test_oversized_body_is_413(app) -> None:
 
 
 def test_query_parameter_too_long_is_422(app, stack) -> None:
-    response = app.get("/connections/abc/quickbooks/customers", params={"search": "x" * 500})
+    response = app.get(f"/connections/{uuid.uuid4()}/quickbooks/customers", params={"search": "x" * 500})
     assert response.status_code == 422

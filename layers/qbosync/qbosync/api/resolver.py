@@ -4,9 +4,10 @@ and response validation (pydantic), the error map above, and the app request sig
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -23,7 +24,12 @@ from qbosync.api.errors import (
 from qbosync.domain.errors import DomainError
 from qbosync.domain.signing import signature_problem
 
+if TYPE_CHECKING:
+    from qbosync.api.replay import ReplayGuard
+
 MAX_BODY_BYTES = 256 * 1024
+# Our bodies are a few levels deep; deeper JSON is refused before anything recurses through it.
+MAX_JSON_DEPTH = 32
 logger = Logger(service="qbosync")
 
 
@@ -67,8 +73,52 @@ def _header(event: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def make_signature_check(secrets: Callable[..., list[str]], now: Callable[[], float] = time.time) -> Callable[..., Any]:
-    """A handler decorator that rejects oversized and unsigned requests before anything else runs.
+def _json_depth_exceeds(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def body_problem(event: dict[str, Any], body: bytes) -> dict[str, Any] | None:
+    """Why a signed request's body cannot be read as our JSON, as the response to send; None if it can.
+
+    Every app route takes JSON or nothing: a body needs Content-Type application/json (a missing
+    one included: 415), UTF-8 (400), valid JSON (400) at most MAX_JSON_DEPTH deep (400)."""
+    if not body:
+        return None
+    media_type = (_header(event, "content-type") or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        return raw_error_response(
+            415, "unsupported_media_type", "The request body must be JSON, sent with Content-Type: application/json."
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw_error_response(400, "malformed_json", "The request body is not valid JSON: it is not UTF-8.")
+    try:
+        parsed = json.loads(text)
+    except RecursionError:
+        return raw_error_response(400, "malformed_json", "The request body is not valid JSON: it is nested too deeply.")
+    except ValueError:  # JSONDecodeError, and integers longer than Python converts
+        return raw_error_response(400, "malformed_json", "The request body is not valid JSON.")
+    if _json_depth_exceeds(parsed, MAX_JSON_DEPTH):
+        return raw_error_response(400, "malformed_json", "The request body is not valid JSON: it is nested too deeply.")
+    return None
+
+
+def make_signature_check(
+    secrets: Callable[..., list[str]],
+    now: Callable[[], float] = time.time,
+    *,
+    replay_guard: ReplayGuard | None = None,
+) -> Callable[..., Any]:
+    """A handler decorator that rejects oversized and unsigned requests before anything else runs,
+    then bodies that are not our JSON, then answers repeated signed writes from their record.
 
     `secrets(force_fetch=...)` returns the current and previous signing secrets; on a mismatch
     the secrets are fetched once more, so a rotation is picked up without waiting for the cache."""
@@ -85,6 +135,7 @@ def make_signature_check(secrets: Callable[..., list[str]], now: Callable[[], fl
         method = str((event.get("requestContext") or {}).get("http", {}).get("method", "GET"))
         timestamp = _header(event, "x-qbosync-timestamp")
         signature = _header(event, "x-qbosync-signature")
+        idempotency_key = _header(event, "idempotency-key")
 
         def problem(force: bool) -> str | None:
             return signature_problem(
@@ -95,6 +146,7 @@ def make_signature_check(secrets: Callable[..., list[str]], now: Callable[[], fl
                 path_and_query=path_and_query,
                 body=body,
                 now_epoch=now(),
+                idempotency_key=idempotency_key,
             )
 
         found = problem(False)
@@ -103,6 +155,11 @@ def make_signature_check(secrets: Callable[..., list[str]], now: Callable[[], fl
         if found is not None:
             logger.warning("rejected unsigned request", extra={"reason": found})
             return raw_error_response(401, "invalid_signature", f"The request signature is not valid: {found}.")
+        refused = body_problem(event, body)
+        if refused is not None:
+            return refused
+        if replay_guard is not None and signature is not None and replay_guard.applies_to(event):
+            return replay_guard.run(event, context, signature, lambda: handler(event, context))
         return handler(event, context)
 
     return require_app_signature
