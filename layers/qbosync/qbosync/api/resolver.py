@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
 
 from qbosync.api.errors import (
@@ -40,6 +43,12 @@ def build_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid_request(error: RequestValidationError) -> Response[str]:
         return validation_error_response(list(error.errors()))
+
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(
+            415, "unsupported_media_type", "The request body must be JSON, sent with Content-Type: application/json."
+        )
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain_error(error: DomainError) -> Response[str]:
@@ -96,6 +105,10 @@ def body_problem(event: dict[str, Any], body: bytes) -> dict[str, Any] | None:
         return raw_error_response(
             415, "unsupported_media_type", "The request body must be JSON, sent with Content-Type: application/json."
         )
+    # Media types are case-insensitive; Powertools' body parser compares in lower case.
+    headers = event["headers"]
+    for name in [name for name in headers if name.lower() == "content-type"]:
+        headers[name] = str(headers[name]).lower()
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

@@ -4,8 +4,10 @@ is its own.
 signature = hex HMAC-SHA256(secret, timestamp + "\\n" + METHOD + "\\n" + path?query + "\\n" + raw body)
 
 A request that carries an `Idempotency-Key` header signs it too, on its own line before the body:
-timestamp + "\\n" + METHOD + "\\n" + path?query + "\\n" + key + "\\n" + raw body. Identical signed bytes
-are one request: `replay_digest` names it (the handlers answer a repeated write with the first response)."""
+timestamp + "\\n" + METHOD + "\\n" + path?query + "\\n" + key + "\\n" + raw body. (A request without
+the header whose body starts with the key's line has the same signature; for any key that is not blank
+such a body is not JSON, and every body must be: 400.) Identical signed bytes are one request:
+`replay_digest` names it (the handlers answer a repeated write with the first response)."""
 
 from __future__ import annotations
 
