@@ -24,7 +24,7 @@ from qbosync.api.resolver import build_resolver, make_signature_check
 from qbosync.domain.connection import ConnectionSettings
 
 logger = Logger(service="qbosync")
-app = build_resolver()
+app = build_resolver(reject_unknown_query=True)
 require_app_signature = make_signature_check(
     lambda force_fetch=False: wiring.app_secrets().signing_secrets(force_fetch=force_fetch),
     replay_guard=ReplayGuard(wiring.replay_store),

@@ -27,7 +27,7 @@ from qbosync.domain.errors import Conflict, InvalidInput
 from qbosync.services.copies import CopyRequest
 
 logger = Logger(service="qbosync")
-app = build_resolver()
+app = build_resolver(reject_unknown_query=True)
 require_app_signature = make_signature_check(
     lambda force_fetch=False: wiring.app_secrets().signing_secrets(force_fetch=force_fetch),
     # A copy that carries an Idempotency-Key (signed) is kept once by its key record below.

@@ -239,3 +239,11 @@ def test_a_signature_with_non_ascii_characters_is_401(app) -> None:
     response = app.request("GET", f"/connections/{uuid.uuid4()}", headers={"X-Qbosync-Signature": "é".encode() * 64})
     assert response.status_code == 401, response.text
     assert _is_error_shape(response.json(), "invalid_signature")
+
+
+@pytest.mark.parametrize("query", [{"serach": "acme"}, {"": "false"}, {"search": "acme", "limit": "5"}])
+def test_an_unknown_query_parameter_is_422(app, connection_id, query) -> None:
+    response = app.get(f"/connections/{connection_id}/quickbooks/customers", params=query)
+    assert response.status_code == 422, response.text
+    assert _is_error_shape(response.json(), "validation_error")
+    assert app.get(f"/connections/{connection_id}/quickbooks/customers", params={"search": "acme"}).status_code == 200

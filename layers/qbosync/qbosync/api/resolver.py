@@ -36,7 +36,9 @@ MAX_JSON_DEPTH = 32
 logger = Logger(service="qbosync")
 
 
-def build_resolver() -> APIGatewayHttpResolver:
+def build_resolver(*, reject_unknown_query: bool = False) -> APIGatewayHttpResolver:
+    """reject_unknown_query: the app routes, like their bodies (extra="forbid"), take only the query
+    parameters they declare (422 otherwise); the browser's and Intuit's routes stay lenient."""
     # A response that fails its own model is our bug: 500, not a 422 blaming the caller.
     app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
 
@@ -64,7 +66,21 @@ def build_resolver() -> APIGatewayHttpResolver:
         logger.exception("unexpected error", extra={"error_class": type(error).__name__})
         return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
+    if reject_unknown_query:
+        app.use(middlewares=[_known_query_parameters_only])
     return app
+
+
+def _known_query_parameters_only(app: APIGatewayHttpResolver, next_middleware: Callable[..., Any]) -> Any:
+    route = app.context.get("_route")
+    known = {field.alias for field in route.dependant.query_params} if route is not None else set()
+    sent = app.current_event.query_string_parameters or {}
+    unknown = sorted(name for name in sent if name not in known)
+    if unknown:
+        return validation_error_response(
+            [{"loc": ("query", name), "msg": "Unknown query parameter", "type": "extra_forbidden"} for name in unknown]
+        )
+    return next_middleware(app)
 
 
 def raw_body(event: dict[str, Any]) -> bytes:
