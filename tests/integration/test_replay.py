@@ -229,9 +229,9 @@ def test_a_replayed_connect_answers_the_same_and_keeps_no_secret(app, stack) -> 
     replayed = started.send()
     assert replayed.status_code == 201
     assert replayed.json() == first.json()
-    from tests.integration.test_tokens import _secret
-
-    assert _secret(stack, first.json()["connection_id"])["productive_api_token"].startswith("pat-second-")
+    secrets = boto3.client("secretsmanager", endpoint_url=stack.aws.endpoint_url)
+    stored = secrets.get_secret_value(SecretId=os.environ["CONNECTION_SECRET_PREFIX"] + first.json()["connection_id"])
+    assert json.loads(stored["SecretString"])["productive_api_token"].startswith("pat-second-")
     # No record holds the token, the authorize URL (its state finishes an authorization) or the signature.
     dumped = json.dumps(_replay_records(stack), default=str)
     state = httpx.URL(first.json()["authorize_url"]).params.get("state")
