@@ -8,12 +8,13 @@ PY := $(BIN)/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/qbosync
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv tools demo test lint typecheck template-checks unit pytest bench build lock openapi clean
+.PHONY: help venv tools demo test lint typecheck template-checks unit pytest fuzz bench build lock openapi clean
 
 help:
 	@echo "make demo   - run the whole story on the local stack"
 	@echo "make test   - every test, lint, types, template checks and sam build (what CI runs)"
 	@echo "make bench  - print the benchmark figures"
+	@echo "make fuzz   - schema-driven fuzzing of the app routes, longer than the one in make test"
 	@echo "make build  - sam build (needs python3.13 on PATH)"
 
 $(VENV)/.stamp: requirements/dev.txt requirements/bootstrap.txt
@@ -55,6 +56,12 @@ template-checks: venv tools
 
 pytest: venv
 	$(BIN)/pytest -n 2
+
+# The fuzz test of `make test` with 3,000 generated examples (a new seed each run) and schemathesis'
+# coverage phase. FUZZ_EXAMPLES=10000 make fuzz for more.
+FUZZ_EXAMPLES ?= 3000
+fuzz: venv
+	QBOSYNC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) QBOSYNC_FUZZ_THOROUGH=1 $(BIN)/pytest -n 2 tests/integration/test_fuzz.py
 
 bench: venv
 	$(PY) -m bench

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from bench import cold_start, copies, payments, webhooks
+from bench import cold_start, copies, payments, replay, webhooks
 
 
 def main(argv: list[str]) -> int:
-    sections = {"cold-start": cold_start.run, "copies": copies.run, "webhooks": webhooks.run, "payments": payments.run}
+    sections = {
+        "cold-start": cold_start.run,
+        "copies": copies.run,
+        "webhooks": webhooks.run,
+        "payments": payments.run,
+        "replay": replay.run,
+    }
     chosen = [name for name in argv if name in sections] or list(sections)
     for name in chosen:
         for line in sections[name]():

@@ -41,11 +41,19 @@ class AppClient:
         url = httpx.URL(path, params=params)
         path_and_query = url.raw_path.decode("ascii")
         sent = {"Content-Type": "application/json"} if body else {}
+        sent.update(headers or {})
         if sign:
             stamp = str(timestamp if timestamp is not None else int(time.time()))
-            sent["X-Qbosync-Timestamp"] = stamp
-            sent["X-Qbosync-Signature"] = app_signature(self._secret, stamp, method, path_and_query, body)
-        sent.update(headers or {})
+            # The Idempotency-Key header, when sent, is signed on its own line before the body.
+            key = next((value for name, value in sent.items() if name.lower() == "idempotency-key"), None)
+            signed = {
+                "X-Qbosync-Timestamp": stamp,
+                "X-Qbosync-Signature": app_signature(
+                    self._secret, stamp, method, path_and_query, body, idempotency_key=key
+                ),
+            }
+            # Headers the caller set on purpose (a forged signature in a test) win.
+            sent = {**signed, **sent}
         return self._http.request(method, path_and_query, content=body, headers=sent)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:

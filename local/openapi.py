@@ -21,10 +21,20 @@ HTTP_FUNCTIONS = ["connections", "copy_invoice", "oauth_callback"]
 # Routes the browser or Intuit call: no app request signature.
 PUBLIC_PATHS = {"/oauth/start", "/oauth/callback", "/webhooks/intuit"}
 
+SIGNATURE = (
+    "App-facing routes must carry X-Qbosync-Timestamp (unix seconds, within 300 s of our clock) and "
+    "X-Qbosync-Signature: hex HMAC-SHA256, keyed with the signing secret, of "
+    'timestamp + "\\n" + METHOD + "\\n" + path?query + "\\n" + raw body; a request that carries an '
+    'Idempotency-Key header signs it too, on its own line before the body: timestamp + "\\n" + METHOD + '
+    '"\\n" + path?query + "\\n" + key + "\\n" + raw body. Identical signed bytes are one request: a write '
+    "(POST, PUT, DELETE) sent again within its window does not run again and gets the first successful "
+    "response (409 request_in_progress while the first is still running); to repeat a write on purpose, "
+    "sign it again with a new timestamp."
+)
 DESCRIPTION = (
     "Copy Productive invoices to QuickBooks Online and mirror QuickBooks payments back. "
-    "App-facing routes must carry X-Qbosync-Timestamp (unix seconds) and X-Qbosync-Signature "
-    '(hex HMAC-SHA256 of timestamp + "\\n" + METHOD + "\\n" + path?query + "\\n" + raw body). '
+    + SIGNATURE
+    + " A body must be JSON sent as Content-Type: application/json (415 otherwise). "
     'Errors everywhere are {"error": {"code", "message", "details"}}.'
 )
 
@@ -84,8 +94,13 @@ def _our_error_shape(document: dict[str, Any]) -> dict[str, Any]:
     name the request signature that app-facing routes carry."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     document["components"]["securitySchemes"] = {
-        "timestamp": {"type": "apiKey", "in": "header", "name": "X-Qbosync-Timestamp"},
-        "signature": {"type": "apiKey", "in": "header", "name": "X-Qbosync-Signature"},
+        "timestamp": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Qbosync-Timestamp",
+            "description": "Unix seconds; refused when more than 300 s from our clock.",
+        },
+        "signature": {"type": "apiKey", "in": "header", "name": "X-Qbosync-Signature", "description": SIGNATURE},
     }
     for path, operations in document["paths"].items():
         for operation in operations.values():

@@ -205,13 +205,24 @@ class LocalStack:
         return str(self.signing_secrets["current"])
 
     def sign(
-        self, method: str, path_and_query: str, body: bytes = b"", *, timestamp: int | None = None
+        self,
+        method: str,
+        path_and_query: str,
+        body: bytes = b"",
+        *,
+        timestamp: int | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, str]:
-        """X-Qbosync-Timestamp / X-Qbosync-Signature headers for a request (DESIGN §3)."""
+        """X-Qbosync-Timestamp / X-Qbosync-Signature headers for a request (README "HTTP API"), and the
+        Idempotency-Key header when one is given (it is signed on its own line before the body)."""
         stamp = str(int(time.time()) if timestamp is None else timestamp)
-        message = f"{stamp}\n{method.upper()}\n{path_and_query}\n".encode() + body
+        key_line = f"{idempotency_key}\n" if idempotency_key is not None else ""
+        message = f"{stamp}\n{method.upper()}\n{path_and_query}\n{key_line}".encode() + body
         signature = hmac.new(self.signing_secret.encode(), message, hashlib.sha256).hexdigest()
-        return {"X-Qbosync-Timestamp": stamp, "X-Qbosync-Signature": signature}
+        headers = {"X-Qbosync-Timestamp": stamp, "X-Qbosync-Signature": signature}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        return headers
 
     # ------------------------------------------------------------------ running functions
 

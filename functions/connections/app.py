@@ -12,18 +12,26 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from qbosync import wiring
 from qbosync.api.docs import documented
-from qbosync.api.models import ConnectionStarted, ConnectionView, CreateConnectionRequest, LookupList
+from qbosync.api.models import (
+    ConnectionIdPath,
+    ConnectionStarted,
+    ConnectionView,
+    CreateConnectionRequest,
+    LookupList,
+)
+from qbosync.api.replay import ReplayGuard
 from qbosync.api.resolver import build_resolver, make_signature_check
 from qbosync.domain.connection import ConnectionSettings
 
 logger = Logger(service="qbosync")
-app = build_resolver()
+app = build_resolver(reject_unknown_query=True)
 require_app_signature = make_signature_check(
-    lambda force_fetch=False: wiring.app_secrets().signing_secrets(force_fetch=force_fetch)
+    lambda force_fetch=False: wiring.app_secrets().signing_secrets(force_fetch=force_fetch),
+    replay_guard=ReplayGuard(wiring.replay_store),
 )
 
 
-@app.post("/connections", responses=documented(201, "Connection started", ConnectionStarted, (503,)))
+@app.post("/connections", responses=documented(201, "Connection started", ConnectionStarted, (503,), write=True))
 def create_connection(request: CreateConnectionRequest) -> Response[ConnectionStarted]:
     started = wiring.connection_service().start(
         organization_id=request.organization_id,
@@ -41,15 +49,15 @@ def create_connection(request: CreateConnectionRequest) -> Response[ConnectionSt
 
 
 @app.get("/connections/<connection_id>", responses=documented(200, "The connection", ConnectionView, (404,)))
-def get_connection(connection_id: str) -> ConnectionView:
+def get_connection(connection_id: ConnectionIdPath) -> ConnectionView:
     return ConnectionView.of(wiring.connection_service().get(connection_id))
 
 
 @app.put(
     "/connections/<connection_id>/settings",
-    responses=documented(200, "The saved settings", ConnectionSettings, (404, 409, 503)),
+    responses=documented(200, "The saved settings", ConnectionSettings, (404, 409, 503), write=True),
 )
-def put_settings(connection_id: str, settings: ConnectionSettings) -> ConnectionSettings:
+def put_settings(connection_id: ConnectionIdPath, settings: ConnectionSettings) -> ConnectionSettings:
     return wiring.connection_service().update_settings(connection_id, settings)
 
 
@@ -57,7 +65,9 @@ def put_settings(connection_id: str, settings: ConnectionSettings) -> Connection
     "/connections/<connection_id>/quickbooks/customers",
     responses=documented(200, "Customers of the QuickBooks company", LookupList, (404, 409, 502, 503)),
 )
-def list_customers(connection_id: str, search: Annotated[str | None, Query(max_length=100)] = None) -> LookupList:
+def list_customers(
+    connection_id: ConnectionIdPath, search: Annotated[str | None, Query(max_length=100)] = None
+) -> LookupList:
     return LookupList.of(wiring.lookup_service().customers(connection_id, search))
 
 
@@ -65,7 +75,7 @@ def list_customers(connection_id: str, search: Annotated[str | None, Query(max_l
     "/connections/<connection_id>/quickbooks/items",
     responses=documented(200, "Items of the QuickBooks company", LookupList, (404, 409, 502, 503)),
 )
-def list_items(connection_id: str) -> LookupList:
+def list_items(connection_id: ConnectionIdPath) -> LookupList:
     return LookupList.of(wiring.lookup_service().items(connection_id))
 
 
@@ -73,12 +83,12 @@ def list_items(connection_id: str) -> LookupList:
     "/connections/<connection_id>/quickbooks/tax-codes",
     responses=documented(200, "Tax codes of the QuickBooks company", LookupList, (404, 409, 502, 503)),
 )
-def list_tax_codes(connection_id: str) -> LookupList:
+def list_tax_codes(connection_id: ConnectionIdPath) -> LookupList:
     return LookupList.of(wiring.lookup_service().tax_codes(connection_id))
 
 
-@app.delete("/connections/<connection_id>", responses=documented(204, "Disconnected", None, (404, 503)))
-def disconnect(connection_id: str) -> Response[None]:
+@app.delete("/connections/<connection_id>", responses=documented(204, "Disconnected", None, (404, 503), write=True))
+def disconnect(connection_id: ConnectionIdPath) -> Response[None]:
     wiring.connection_service().disconnect(connection_id)
     logger.info("connection disconnected", extra={"connection_id": connection_id})
     return Response(status_code=204)

@@ -4,25 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Annotated, Any, cast
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from qbosync import wiring
 from qbosync.api.docs import documented
-from qbosync.api.models import CopyList, CopyRequestBody, CopyView
+from qbosync.api.models import (
+    ConnectionIdPath,
+    CopyList,
+    CopyRequestBody,
+    CopyView,
+    IdempotencyKeyHeader,
+    InvoiceIdPath,
+)
+from qbosync.api.replay import ReplayGuard
 from qbosync.api.resolver import build_resolver, make_signature_check
 from qbosync.domain.errors import Conflict, InvalidInput
 from qbosync.services.copies import CopyRequest
 
 logger = Logger(service="qbosync")
-app = build_resolver()
+app = build_resolver(reject_unknown_query=True)
 require_app_signature = make_signature_check(
-    lambda force_fetch=False: wiring.app_secrets().signing_secrets(force_fetch=force_fetch)
+    lambda force_fetch=False: wiring.app_secrets().signing_secrets(force_fetch=force_fetch),
+    # A copy that carries an Idempotency-Key (signed) is kept once by its key record below.
+    replay_guard=ReplayGuard(
+        wiring.replay_store, keyed_routes={"POST /connections/{connection_id}/invoices/{invoice_id}/copies"}
+    ),
 )
 
 
@@ -82,13 +93,13 @@ def _copy_once(request: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
 
 @app.post(
     "/connections/<connection_id>/invoices/<invoice_id>/copies",
-    responses=documented(201, "The copy (with warnings)", CopyView, (404, 409, 502, 503)),
+    responses=documented(201, "The copy (with warnings)", CopyView, (404, 409, 502, 503), write=True),
 )
 def copy_invoice(
-    connection_id: str,
-    invoice_id: str,
+    connection_id: ConnectionIdPath,
+    invoice_id: InvoiceIdPath,
     body: CopyRequestBody,
-    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=200)] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[CopyView]:
     request = {"connection_id": connection_id, "invoice_id": invoice_id, "body": body.model_dump(mode="json")}
     result = _copy_once(request, idempotency_key) if idempotency_key else _copy(request)
@@ -100,7 +111,7 @@ def copy_invoice(
     "/connections/<connection_id>/invoices/<invoice_id>/copies",
     responses=documented(200, "Copies of the invoice, newest first", CopyList, (404,)),
 )
-def list_copies(connection_id: str, invoice_id: str) -> CopyList:
+def list_copies(connection_id: ConnectionIdPath, invoice_id: InvoiceIdPath) -> CopyList:
     records = wiring.copy_service().history(connection_id, invoice_id)
     return CopyList(items=[CopyView.of(record) for record in records])
 

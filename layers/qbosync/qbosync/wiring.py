@@ -194,6 +194,22 @@ def idempotency_store() -> Any:
     )
 
 
+def replay_store() -> Any:
+    """A new persistence layer for replay records (qbosync.api.replay), in the same table and key
+    layout as idempotency_store(): Powertools configures a layer once, for one config, so each
+    guard gets its own."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(
+        table_name=config().table_name,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value="IDEMPOTENCY",
+        expiry_attr="expires_at",
+        boto3_client=_boto3_session().client("dynamodb"),
+    )
+
+
 @cache
 def payment_repository() -> Any:
     """Payment mappings, per-payment leases and reconcile cursors (qbosync.adapters.dynamodb_payments)."""

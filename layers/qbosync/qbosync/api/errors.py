@@ -41,12 +41,18 @@ def error_response(
     )
 
 
-def raw_error_response(status: int, code: str, message: str) -> dict[str, Any]:
+def raw_error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The same shape for responses produced before the resolver runs (signature, size checks)."""
     return {
         "statusCode": status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps(error_body(code, message)),
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **(headers or {})},
+        "body": json.dumps(error_body(code, message, details)),
         "isBase64Encoded": False,
     }
 
@@ -80,10 +86,23 @@ def domain_error_response(error: DomainError) -> Response[str]:
     return error_response(status_for(error), error.code, error.message, details, headers or None)
 
 
+# A path id that does not match its pattern names nothing: the same 404 as an unknown id.
+PATH_ID_NOT_FOUND = {
+    "connection_id": ("connection_not_found", "No connection with this id."),
+    "invoice_id": ("invoice_not_found", "No invoice with this id."),
+}
+
+
 def validation_error_response(errors: list[dict[str, Any]]) -> Response[str]:
-    """Powertools' request validation errors, reshaped. Malformed JSON is a 400, the rest 422."""
+    """Powertools' request validation errors, reshaped. Malformed JSON is a 400, a malformed path id
+    a 404, the rest 422."""
     if any(error.get("type") == "json_invalid" for error in errors):
         return error_response(400, "malformed_json", "The request body is not valid JSON.")
+    for error in errors:
+        location = tuple(error.get("loc", ()))
+        if location[:1] == ("path",):
+            code, message = PATH_ID_NOT_FOUND.get(str(location[1:2][0]) if location[1:] else "", ("not_found", ""))
+            return error_response(404, code, message or "There is no such resource.")
     problems = [
         {
             "location": ".".join(str(part) for part in error.get("loc", ())),

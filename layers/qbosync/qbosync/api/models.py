@@ -4,13 +4,45 @@ these by Powertools and committed as openapi.json."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from qbosync.domain.connection import Connection, ConnectionSettings
 
 ConnectionStatusName = Literal["pending", "connected", "needs_reconnect", "disconnected"]
+
+# Path ids have a shape (qbosync.domain.connection.connection_id_for makes UUIDs; Productive ids are
+# digits): one that does not match names nothing and gets the same 404 as an unknown id.
+ConnectionIdPath = Annotated[
+    str,
+    Path(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        max_length=36,
+        description="The connection id (a UUID); any other value is answered 404 connection_not_found.",
+    ),
+]
+InvoiceIdPath = Annotated[
+    str,
+    Path(
+        pattern=r"^[0-9]{1,20}$",
+        max_length=20,
+        description="The Productive invoice id (digits); any other value is answered 404 invoice_not_found.",
+    ),
+]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[!-~]+$",
+        description="Visible ASCII, up to 200 characters; covered by the request signature (its own line "
+        "before the body). A repeated key returns the first response for a day; the same key with "
+        "another body is 422 idempotency_key_reused.",
+    ),
+]
 
 
 class CreateConnectionRequest(BaseModel):
