@@ -4,12 +4,14 @@ service's binding of a state to one browser (in-memory fakes; the real flow is i
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from qbosync.domain.connection import CompanyProfile, ConnectionStatus
 from qbosync.domain.errors import InvalidInput, UpstreamUnavailable
 from qbosync.domain.oauth_flow import ReturnUrlPolicy, browser_routes, is_realm_id, start_url, with_outcome
+from qbosync.domain.ports import AccessTokenProvider
 from qbosync.services.connections import ConnectionService, InvalidOAuthLink
 from qbosync.services.tokens import TokenService
 from tests.fakes import FakeClock, InMemoryRepository, InMemoryVault, StrictRotatingOAuth
@@ -98,7 +100,7 @@ class World:
             return_urls=ReturnUrlPolicy.parse("app.productive.io"),
         )
 
-    def _quickbooks(self, realm_id: str, _token: object) -> object:
+    def _quickbooks(self, realm_id: str, access_token: AccessTokenProvider) -> Any:
         world = self
 
         class Api:
