@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -142,7 +143,7 @@ def test_next_refresh_is_daily_but_inside_a_short_rolling_window(world) -> None:
     assert next_refresh_at(clock.now(), short) == clock.now() + timedelta(hours=5)
 
 
-def _answers_lost(oauth: StrictRotatingOAuth, acted: list[bool]) -> list[str]:
+def _answers_lost(oauth: Any, acted: list[bool]) -> list[str]:
     """Intuit's answers to the next refreshes are lost; `acted`: whether Intuit had rotated first.
     Returns the refresh tokens sent, in order."""
     original = oauth.refresh

@@ -26,6 +26,7 @@ from tenacity import (
     stop_after_delay,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from qbosync.domain.connection import TokenSet
 from qbosync.domain.errors import DomainError, ReauthorizationRequired, RefreshOutcomeUnknown, UpstreamUnavailable
@@ -163,7 +164,7 @@ class AuthlibIntuitOAuth:
         retry_on: Callable[[BaseException], bool] = _transient,
         budget_seconds: float | None = None,
     ) -> dict[str, Any]:
-        stop = stop_after_attempt(ATTEMPTS)
+        stop: stop_base = stop_after_attempt(ATTEMPTS)
         if budget_seconds is not None:
             stop = stop | stop_after_delay(budget_seconds)
         retrying = Retrying(
