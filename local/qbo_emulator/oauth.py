@@ -266,6 +266,9 @@ class OAuthService:
     def _rolling_expiry(self, grant: Grant, now: datetime) -> datetime:
         return min(now + timedelta(seconds=self.lifetimes.refresh_seconds), grant.hard_expires_at)
 
+    def _presented(self, value: str, family: str | None, outcome: RefreshOutcome, now: datetime) -> None:
+        self._state.presented.append(PresentedRefreshToken(value, family, outcome, now))
+
     def _token_body(self, access: AccessToken, refresh: RefreshToken, now: datetime, hard: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
             "token_type": "bearer",
@@ -414,9 +417,6 @@ class OAuthService:
             refresh = token
         access = self._new_access(token.grant, now)
         return _json(self._token_body(access, refresh, now, hard))
-
-    def _presented(self, value: str, family: str | None, outcome: RefreshOutcome, now: datetime) -> None:
-        self._state.presented.append(PresentedRefreshToken(value, family, outcome, now))
 
     def revoke(self, request: Request) -> Response:
         with self._lock:
