@@ -15,6 +15,12 @@ moto (an empty account) and the last one stopped resets it again; while one runs
 (each has its own server but they see the same account): it then gives its resources unique names
 (a "-<n>" suffix) and deletes them when it stops. Environment patches are process-global: stop
 instances in the reverse order of starting them.
+
+DynamoDB and Secrets Manager requests are served one at a time (per process, across servers). AWS
+applies each request atomically -- a conditional write is checked and applied as one step -- but moto
+does not: two concurrent conditional writes could both pass their condition (two holders of one token
+refresh lease), and concurrent writes to one item or secret could corrupt moto's state. SQS is left
+concurrent, since its long polls would block everything else.
 """
 
 from __future__ import annotations
@@ -86,6 +92,45 @@ class LocalResource:
     created: bool = False  # False: a placeholder name only (functions, APIs, log groups...)
 
 
+#: X-Amz-Target prefixes of the services whose requests moto must apply one at a time.
+_ATOMIC_TARGETS = ("DynamoDB_", "secretsmanager.")
+_atomic_lock = threading.Lock()  # moto's state is per process, so one lock for every server
+
+
+def _atomic_requests(app: Any) -> Any:
+    """WSGI middleware: serve the requests of _ATOMIC_TARGETS under one lock, body included."""
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(_ATOMIC_TARGETS):
+            return app(environ, start_response)
+        with _atomic_lock:
+            answer = app(environ, start_response)
+            try:
+                return [b"".join(answer)]
+            finally:
+                close = getattr(answer, "close", None)
+                if close is not None:
+                    close()
+
+    return serve
+
+
+def _moto_server() -> Any:
+    """moto's threaded server, with _atomic_requests around its application."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import make_server
+
+    class AtomicMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = _atomic_requests(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return AtomicMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+
+
 class LocalAws:
     """moto server + the template's tables, secrets and queues. See the module docstring."""
 
@@ -132,8 +177,6 @@ class LocalAws:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> LocalAws:
-        from moto.server import ThreadedMotoServer
-
         if self._server is not None:
             return self
         werkzeug_logger = logging.getLogger("werkzeug")  # moto's server logs every request at INFO
@@ -148,7 +191,7 @@ class LocalAws:
         self.parameters["AWS::StackName"] = self.stack_name
         self.resources = {}
         try:
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._server = _moto_server()
             self._server.start()
             host, port = self._server.get_host_and_port()
             self._endpoint_url = f"http://{host}:{port}"

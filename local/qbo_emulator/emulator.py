@@ -13,7 +13,7 @@ from local.qbo_emulator import seed
 from local.qbo_emulator.api import Event
 from local.qbo_emulator.clock import Clock, qbo_time, zone, zone_name
 from local.qbo_emulator.injection import FaultInjector
-from local.qbo_emulator.oauth import App, OAuthService, Rotation
+from local.qbo_emulator.oauth import App, OAuthService, PresentedRefreshToken, Rotation
 from local.qbo_emulator.server import EmulatorApp, RequestLog
 from local.qbo_emulator.store import Store
 from local.qbo_emulator.throttle import Throttle
@@ -191,6 +191,12 @@ class QboEmulator:
 
     def issued_tokens(self) -> list[str]:
         return self.oauth.issued_tokens()
+
+    def presented_refresh_tokens(self, family: str | None = None) -> list[PresentedRefreshToken]:
+        """Every refresh request's refresh token and what became of it (``outcome``: accepted,
+        already_rotated, revoked, expired, unknown), oldest first; ``family``: only the chain that
+        started with that refresh token (one connection's)."""
+        return self.oauth.presented_refresh_tokens(family)
 
     def is_connected(self, realm_id: str, client_id: str) -> bool:
         return self.oauth.is_connected(realm_id, client_id)

@@ -1,4 +1,5 @@
-"""Faults a test can switch on: latency, 5xx answers, 429 bursts, and writes whose answer is lost."""
+"""Faults a test can switch on: latency, 5xx answers, 429 bursts, and writes (API writes, token
+requests) whose answer is lost."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class FaultInjector:
         self._throttle = 0
         self._drop = 0
         self._token_fail: list[int] = []
+        self._token_drop = 0
 
     def latency(self, seconds: float) -> None:
         """Delay every API request by ``seconds`` (0 switches it off)."""
@@ -46,6 +48,13 @@ class FaultInjector:
         with self._lock:
             self._token_fail.extend([status] * n)
 
+    def commit_then_drop_next_token_requests(self, n: int = 1) -> None:
+        """Act on the next ``n`` requests to the OAuth token endpoint (a refresh rotates the refresh
+        token, a code is used up) but close the connection instead of answering: the client never
+        learns the new tokens."""
+        with self._lock:
+            self._token_drop += n
+
     def reset(self) -> None:
         with self._lock:
             self._latency = 0.0
@@ -53,6 +62,20 @@ class FaultInjector:
             self._token_fail.clear()
             self._throttle = 0
             self._drop = 0
+            self._token_drop = 0
+
+    def pending(self) -> dict[str, int | float]:
+        """The knobs still set: what a test switched on and has not used up (empty when clean)."""
+        with self._lock:
+            knobs: dict[str, int | float] = {
+                "latency": self._latency,
+                "fail_next": len(self._fail),
+                "throttle_next": self._throttle,
+                "commit_then_drop_next": self._drop,
+                "fail_next_token_requests": len(self._token_fail),
+                "commit_then_drop_next_token_requests": self._token_drop,
+            }
+        return {name: value for name, value in knobs.items() if value}
 
     # --- used by the server -----------------------------------------------------------------------
 
@@ -79,5 +102,12 @@ class FaultInjector:
         with self._lock:
             if self._drop > 0:
                 self._drop -= 1
+                return True
+            return False
+
+    def take_token_drop(self) -> bool:
+        with self._lock:
+            if self._token_drop > 0:
+                self._token_drop -= 1
                 return True
             return False

@@ -54,6 +54,7 @@ CODE_LIFETIME = timedelta(minutes=10)
 HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"
 
 Rotation = Literal["always", "never"]
+RefreshOutcome = Literal["accepted", "already_rotated", "revoked", "expired", "unknown"]
 
 
 @dataclass
@@ -91,7 +92,23 @@ class RefreshToken:
     grant: Grant
     issued_at: datetime
     expires_at: datetime
-    active: bool = True
+    family: str  # the first refresh token of its chain (the one a code exchange issued)
+    active: bool = True  # False once rotated away
+
+
+@dataclass(frozen=True)
+class PresentedRefreshToken:
+    """One ``refresh_token`` grant as the token endpoint saw it, in arrival order.
+
+    ``outcome`` ``already_rotated`` means the client sent a refresh token that an earlier refresh
+    had already replaced (a stale copy: two refreshers raced, or a retry after a lost answer).
+    ``family`` is the first refresh token of the chain (None for a token the emulator never issued),
+    so a test can pick out the presentations of one connection."""
+
+    token: str
+    family: str | None
+    outcome: RefreshOutcome
+    at: datetime
 
 
 @dataclass
@@ -133,6 +150,7 @@ class _State:
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     issued: list[str] = field(default_factory=list)
+    presented: list[PresentedRefreshToken] = field(default_factory=list)
 
 
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -205,6 +223,11 @@ class OAuthService:
         with self._lock:
             return list(self._state.issued)
 
+    def presented_refresh_tokens(self, family: str | None = None) -> list[PresentedRefreshToken]:
+        """Every refresh_token grant received so far (of one chain, if ``family`` is given)."""
+        with self._lock:
+            return [p for p in self._state.presented if family is None or p.family == family]
+
     def is_connected(self, realm_id: str, client_id: str) -> bool:
         with self._lock:
             grant = self._state.grants.get((realm_id, client_id))
@@ -227,15 +250,24 @@ class OAuthService:
         self._state.access_tokens[token.value] = token
         return token
 
-    def _new_refresh(self, grant: Grant, now: datetime) -> RefreshToken:
+    def _new_refresh(self, grant: Grant, now: datetime, family: str | None = None) -> RefreshToken:
         value = f"RT1-{secrets.randbelow(900) + 100}-H0-{int(now.timestamp())}{secrets.token_urlsafe(18)}"
         self._state.issued.append(value)
-        token = RefreshToken(value=value, grant=grant, issued_at=now, expires_at=self._rolling_expiry(grant, now))
+        token = RefreshToken(
+            value=value,
+            grant=grant,
+            issued_at=now,
+            expires_at=self._rolling_expiry(grant, now),
+            family=family or value,
+        )
         self._state.refresh_tokens[value] = token
         return token
 
     def _rolling_expiry(self, grant: Grant, now: datetime) -> datetime:
         return min(now + timedelta(seconds=self.lifetimes.refresh_seconds), grant.hard_expires_at)
+
+    def _presented(self, value: str, family: str | None, outcome: RefreshOutcome, now: datetime) -> None:
+        self._state.presented.append(PresentedRefreshToken(value, family, outcome, now))
 
     def _token_body(self, access: AccessToken, refresh: RefreshToken, now: datetime, hard: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -368,12 +400,18 @@ class OAuthService:
             return _oauth_error("invalid_request", "refresh_token is required")
         token = self._state.refresh_tokens.get(value)
         if token is None or token.grant.client_id != app.client_id:
+            self._presented(value, None, "unknown", now)
             return _oauth_error("invalid_grant", "Incorrect or invalid refresh token")
         if not token.active or not self._grant_alive(token.grant, now) or now >= token.expires_at:
+            outcome: RefreshOutcome = "already_rotated" if not token.active else "revoked"
+            if token.active and now >= min(token.expires_at, token.grant.hard_expires_at):
+                outcome = "expired"
+            self._presented(value, token.family, outcome, now)
             return _oauth_error("invalid_grant", "Token has been expired or revoked")
+        self._presented(value, token.family, "accepted", now)
         if self.rotation == "always":
             token.active = False
-            refresh = self._new_refresh(token.grant, now)
+            refresh = self._new_refresh(token.grant, now, family=token.family)
         else:
             token.expires_at = self._rolling_expiry(token.grant, now)
             refresh = token

@@ -40,7 +40,7 @@ URLS = Map(
 
 
 class _DropConnection(Exception):
-    """Raised after a committed write when the connection must close without an answer."""
+    """Raised after a committed write (or token request) when the connection must close without an answer."""
 
 
 class RequestLog:
@@ -110,7 +110,10 @@ class EmulatorApp:
             failure = self.emu.faults.take_token_failure()
             if failure is not None:
                 return Response("Service Unavailable", status=failure, content_type="text/plain")
-            return oauth.token(request)
+            answer = oauth.token(request)
+            if self.emu.faults.take_token_drop():
+                raise _DropConnection
+            return answer
         if endpoint == "revoke":
             return oauth.revoke(request)
         if endpoint == "discovery":

@@ -3,12 +3,15 @@ calls to moto server, and the QuickBooks emulator over real sockets."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib
 import json
 import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -73,6 +76,46 @@ def stack(log_records: RecordingHandler, productive: ProductiveEmulator) -> Iter
         # Tests share the emulator's two companies; Intuit's per-realm throttle is tested on its own.
         running.emulator.set_throttling(enabled=False)
         yield running
+
+
+@contextlib.contextmanager
+def knobs_put_back(stack: LocalStack, productive: ProductiveEmulator) -> Iterator[None]:
+    """Put back, on leaving, what was set on the shared stack and emulators: the QuickBooks emulator's
+    clock, faults, token lifetimes, rotation, throttling, company time zones and one-shot consent,
+    Productive's faults,
+    and the service clock."""
+    emulator = stack.emulator
+    lifetimes = dataclasses.asdict(emulator.oauth.lifetimes)
+    rotation = emulator.oauth.rotation
+    throttling = emulator.throttle.enabled
+    zones = {realm: emulator.timezone(realm) for realm in (emulator.US_REALM, emulator.UK_REALM)}
+    drift = emulator.clock.now() - datetime.now(UTC)
+    try:
+        yield
+    finally:
+        emulator.faults.reset()
+        emulator.clock.unfreeze()
+        emulator.clock.advance((drift - (emulator.clock.now() - datetime.now(UTC))).total_seconds())
+        emulator.set_token_lifetimes(**lifetimes)
+        emulator.set_rotation(rotation)
+        emulator.set_throttling(enabled=throttling)
+        for realm, zone in zones.items():
+            emulator.set_timezone(realm, zone)
+        emulator.next_consent()  # a one-shot consent nobody used
+        productive.faults.clear()
+        stack.shift_service_clock_reset()
+
+
+@pytest.fixture(autouse=True)
+def emulator_knobs_put_back(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The stack and the emulators are shared by every test of a session, and a worker runs tests of
+    many files in random order: whatever a test sets on them is put back after it, passed or not, so
+    no test depends on what ran before it."""
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    with knobs_put_back(request.getfixturevalue("stack"), request.getfixturevalue("productive")):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -99,6 +102,54 @@ def test_put_secret_value(aws: LocalAws) -> None:
         assert aws.secret_json("IntuitAppSecret")["redirect_uri"] == "http://x/cb"
     finally:
         aws.put_secret_value("IntuitAppSecret", INTUIT_APP)
+
+
+def _race_for_a_lease(table: str, clients: list[Any]) -> list[int]:
+    """Every client tries to take one fresh item's lease at once; returns who got it."""
+    key = {"pk": {"S": f"LEASE#{uuid.uuid4()}"}, "sk": {"S": "LEASE"}}
+    clients[0].put_item(TableName=table, Item=key)
+    barrier = threading.Barrier(len(clients))
+    winners: list[int] = []
+    refusals: list[str] = []
+
+    def take(index: int) -> None:
+        barrier.wait()
+        try:
+            clients[index].update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression="SET lease_owner = :me",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(lease_owner)",
+                ExpressionAttributeValues={":me": {"S": str(index)}},
+            )
+        except ClientError as error:
+            refusals.append(error.response["Error"]["Code"])
+        else:
+            winners.append(index)
+
+    threads = [threading.Thread(target=take, args=(index,)) for index in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(refusals) <= {"ConditionalCheckFailedException"}
+    stored = clients[0].get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    assert stored["lease_owner"]["S"] in {str(index) for index in winners}
+    clients[0].delete_item(TableName=table, Key=key)
+    return winners
+
+
+def test_a_conditional_write_has_one_winner_however_many_race(aws: LocalAws) -> None:
+    """DynamoDB checks a condition and writes as one step (the token refresh lease relies on it).
+    A tiny thread switch interval makes a non-atomic check-then-write lose this race every few rounds."""
+    clients = [aws.client("dynamodb") for _ in range(12)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        winners = [_race_for_a_lease(aws.physical_ids["Table"], clients) for _ in range(10)]
+    finally:
+        sys.setswitchinterval(interval)
+    assert [len(round_winners) for round_winners in winners] == [1] * 10
 
 
 def test_dead_letter_queue(aws: LocalAws) -> None:

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from qbosync.adapters.intuit_oauth import REFRESH_BUDGET_SECONDS
 from qbosync.domain.connection import ConnectionSecret, ConnectionStatus
-from qbosync.domain.errors import ConnectionNotReady, NotFound, ReauthorizationRequired
-from qbosync.services.tokens import TokenService, next_refresh_at
+from qbosync.domain.errors import ConnectionNotReady, NotFound, ReauthorizationRequired, RefreshOutcomeUnknown
+from qbosync.services.tokens import REFRESH_LEASE, TokenService, next_refresh_at
 from tests.fakes import FakeClock, InMemoryRepository, InMemoryVault, StrictRotatingOAuth, connected
 
 
@@ -139,3 +141,78 @@ def test_next_refresh_is_daily_but_inside_a_short_rolling_window(world) -> None:
         refresh_expires_at=clock.now() + timedelta(hours=10),
     )
     assert next_refresh_at(clock.now(), short) == clock.now() + timedelta(hours=5)
+
+
+def _answers_lost(oauth: Any, acted: list[bool]) -> list[str]:
+    """Intuit's answers to the next refreshes are lost; `acted`: whether Intuit had rotated first.
+    Returns the refresh tokens sent, in order."""
+    original = oauth.refresh
+    sent: list[str] = []
+
+    def refresh(token: str):
+        sent.append(token)
+        if acted:
+            if acted.pop(0):
+                original(token)
+            raise RefreshOutcomeUnknown("answer lost", service="quickbooks")
+        return original(token)
+
+    oauth.refresh = refresh
+    return sent
+
+
+def test_a_lost_answer_intuit_had_not_acted_on_is_sent_once_more_and_works(world) -> None:
+    service, repo, vault, oauth, clock = world
+    clock.advance(hours=2)
+    sent = _answers_lost(oauth, [False])
+    assert service.access_token("c1") == "access-2"
+    assert sent == ["refresh-1", "refresh-1"]
+    assert vault.read("c1").tokens.refresh_token == "refresh-2"
+    assert repo.get("c1").status is ConnectionStatus.CONNECTED
+
+
+def test_a_lost_answer_after_a_rotation_is_sent_once_more_not_in_a_loop(world) -> None:
+    service, repo, _, oauth, clock = world
+    clock.advance(hours=2)
+    sent = _answers_lost(oauth, [True])
+    with pytest.raises(ReauthorizationRequired):
+        service.access_token("c1")
+    # The successor existed only in the lost answer: nobody can use it, so the user must reconnect.
+    assert sent == ["refresh-1", "refresh-1"]
+    assert repo.get("c1").status is ConnectionStatus.NEEDS_RECONNECT
+
+
+def test_two_lost_answers_are_a_503_and_the_connection_waits_for_a_later_refresh(world) -> None:
+    service, repo, _, oauth, clock = world
+    clock.advance(hours=2)
+    sent = _answers_lost(oauth, [False, False])
+    with pytest.raises(RefreshOutcomeUnknown):
+        service.access_token("c1")
+    assert sent == ["refresh-1", "refresh-1"]
+    assert repo.get("c1").status is ConnectionStatus.CONNECTED
+    assert service.access_token("c1") == "access-2"
+
+
+def test_a_lost_answer_is_not_resent_when_another_worker_saved_new_tokens(world) -> None:
+    service, repo, vault, oauth, clock = world
+    clock.advance(hours=2)
+    stale = vault.read("c1")
+    sent: list[str] = []
+
+    def refresh(token: str):
+        sent.append(token)
+        # Intuit rotated; meanwhile another worker (the lease had run out under us) saved newer tokens.
+        vault.write("c1", stale.with_tokens(oauth.issue()))
+        raise RefreshOutcomeUnknown("answer lost", service="quickbooks")
+
+    oauth.refresh = refresh
+    assert service.access_token("c1") == "access-2"
+    assert sent == ["refresh-1"]
+    assert repo.get("c1").status is ConnectionStatus.CONNECTED
+
+
+def test_the_refresh_lease_outlives_the_longest_refresh() -> None:
+    # One Intuit call ends within its budget, plus a last back-off (2 s) and a last attempt's minimum
+    # timeout (1 s); a refresh makes at most two calls; the reads and writes around them need a margin.
+    longest_call = REFRESH_BUDGET_SECONDS + 2 + 1
+    assert REFRESH_LEASE.total_seconds() >= 2 * longest_call + 10

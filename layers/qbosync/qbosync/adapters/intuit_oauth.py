@@ -1,8 +1,16 @@
 """Intuit OAuth 2.0 (QBO reference §1) through Authlib's httpx client, with transient failures
-retried by tenacity. invalid_grant becomes ReauthorizationRequired and is never retried."""
+retried by tenacity. invalid_grant becomes ReauthorizationRequired and is never retried.
+
+A refresh is retried only while Intuit certainly did not act on it (the request never reached it, or
+it answered 429/503). Once a refresh request may have reached Intuit and its answer is lost, Intuit
+may have rotated the refresh token: sending the same token again from here could present an
+already-rotated token, so the adapter raises RefreshOutcomeUnknown and TokenService decides, after
+re-reading the stored tokens. One refresh call, retries included, ends within refresh_budget_seconds
+(TokenService's lease outlives two of them)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,15 +23,18 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
+    stop_after_delay,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from qbosync.domain.connection import TokenSet
-from qbosync.domain.errors import DomainError, ReauthorizationRequired, UpstreamUnavailable
+from qbosync.domain.errors import DomainError, ReauthorizationRequired, RefreshOutcomeUnknown, UpstreamUnavailable
 
 SCOPE = "com.intuit.quickbooks.accounting"
 HARD_EXPIRY_HEADER = {"x-include-refresh-token-hard-expires-in": "true"}
 ATTEMPTS = 4
+REFRESH_BUDGET_SECONDS = 20.0
 
 
 def _transient(error: BaseException) -> bool:
@@ -32,6 +43,14 @@ def _transient(error: BaseException) -> bool:
     return isinstance(error, httpx.HTTPStatusError) and (
         error.response.status_code >= 500 or error.response.status_code == 429
     )
+
+
+def _not_acted_on(error: BaseException) -> bool:
+    """Intuit certainly did not act on the request: it never reached Intuit, or Intuit refused it for
+    now. A read timeout, a connection closed before the answer, a 500, 502 or 504 do not say that."""
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return True
+    return isinstance(error, httpx.HTTPStatusError) and error.response.status_code in (429, 503)
 
 
 class IntuitClientRejected(DomainError):
@@ -53,6 +72,7 @@ class AuthlibIntuitOAuth:
         now: Callable[[], datetime],
         timeout_seconds: float = 10.0,
         retry_wait_max_seconds: float = 2.0,
+        refresh_budget_seconds: float = REFRESH_BUDGET_SECONDS,
     ):
         self._client_id = client_id
         self._client_secret = client_secret
@@ -63,6 +83,7 @@ class AuthlibIntuitOAuth:
         self._now = now
         self._timeout = timeout_seconds
         self._retry_wait_max = retry_wait_max_seconds
+        self._refresh_budget = refresh_budget_seconds
 
     def redirect_uri(self) -> str:
         return self._redirect_uri
@@ -95,10 +116,29 @@ class AuthlibIntuitOAuth:
         return self._token_set(self._with_retries(call))
 
     def refresh(self, refresh_token: str) -> TokenSet:
-        def call(client: OAuth2Client) -> dict[str, Any]:
-            return dict(client.refresh_token(self._token_url, refresh_token=refresh_token, headers=HARD_EXPIRY_HEADER))
+        """New tokens for this refresh token. RefreshOutcomeUnknown if the answer to a request Intuit
+        may have acted on was lost (see the module docstring)."""
+        deadline = time.monotonic() + self._refresh_budget
 
-        return self._token_set(self._with_retries(call))
+        def call(client: OAuth2Client) -> dict[str, Any]:
+            timeout = min(self._timeout, max(1.0, deadline - time.monotonic()))
+            return dict(
+                client.refresh_token(
+                    self._token_url, refresh_token=refresh_token, headers=HARD_EXPIRY_HEADER, timeout=timeout
+                )
+            )
+
+        try:
+            data = self._with_retries(call, retry_on=_not_acted_on, budget_seconds=self._refresh_budget)
+        except (httpx.TransportError, httpx.HTTPStatusError) as exc:
+            if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code < 500:
+                raise
+            raise RefreshOutcomeUnknown(
+                "Intuit's answer to a token refresh was lost; try again shortly.",
+                service="quickbooks",
+                retry_after_seconds=5,
+            ) from None
+        return self._token_set(data)
 
     def revoke(self, token: str) -> None:
         def call(client: OAuth2Client) -> dict[str, Any]:
@@ -120,11 +160,20 @@ class AuthlibIntuitOAuth:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _with_retries(self, call: Callable[[OAuth2Client], dict[str, Any]]) -> dict[str, Any]:
+    def _with_retries(
+        self,
+        call: Callable[[OAuth2Client], dict[str, Any]],
+        *,
+        retry_on: Callable[[BaseException], bool] = _transient,
+        budget_seconds: float | None = None,
+    ) -> dict[str, Any]:
+        stop: stop_base = stop_after_attempt(ATTEMPTS)
+        if budget_seconds is not None:
+            stop = stop | stop_after_delay(budget_seconds)
         retrying = Retrying(
-            retry=retry_if_exception(_transient),
+            retry=retry_if_exception(retry_on),
             wait=wait_random_exponential(multiplier=0.2, max=self._retry_wait_max),
-            stop=stop_after_attempt(ATTEMPTS),
+            stop=stop,
         )
         try:
             with OAuth2Client(

@@ -69,6 +69,13 @@ class UpstreamUnavailable(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class RefreshOutcomeUnknown(UpstreamUnavailable):
+    """A token refresh reached Intuit but its answer was lost (timeout, dropped connection, gateway
+    error): Intuit may or may not have rotated the refresh token that was sent."""
+
+    code = "token_refresh_outcome_unknown"
+
+
 class QuickBooksFault(DomainError):
     """A Fault QuickBooks returned for a request we made. Keeps QuickBooks' own code and message."""
 

@@ -2,9 +2,12 @@
 rules that keep a rotating refresh token alive when many workers share it.
 
 Rules (DESIGN §1, QBO reference §1.5-1.6):
-- at most one refresh per connection at a time (a lease in the repository);
+- at most one refresh per connection at a time (a lease in the repository, longer than a refresh can
+  take, so it never runs out under a worker that is still refreshing);
 - the rotated tokens are saved before anyone uses them;
 - before believing a failure, re-read the stored tokens: another worker may have rotated them;
+- a refresh token is sent again only after a re-read, and only when Intuit's answer to it was lost
+  (the only way to learn whether Intuit had acted on it); never in a retry loop;
 - invalid_grant means only the user can fix it: status needs_reconnect, no retry loop.
 """
 
@@ -19,13 +22,21 @@ from datetime import datetime, timedelta
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
 from qbosync.domain.connection import Connection, ConnectionSecret, ConnectionStatus, TokenSet, existing
-from qbosync.domain.errors import ConnectionNotReady, NotFound, ReauthorizationRequired, UpstreamUnavailable
+from qbosync.domain.errors import (
+    ConnectionNotReady,
+    NotFound,
+    ReauthorizationRequired,
+    RefreshOutcomeUnknown,
+    UpstreamUnavailable,
+)
 from qbosync.domain.ports import Clock, ConnectionRepository, IntuitOAuth, TokenVault
 
 ACCESS_TOKEN_MARGIN = timedelta(minutes=5)
 # Intuit rotates refresh tokens about daily; refreshing daily keeps the 100-day window rolling.
 SCHEDULED_REFRESH_INTERVAL = timedelta(hours=24)
-REFRESH_LEASE = timedelta(seconds=30)
+# Longer than the longest refresh: two Intuit calls of at most the OAuth adapter's refresh budget
+# (20 s, retries included) plus the reads and writes around them.
+REFRESH_LEASE = timedelta(seconds=60)
 HARD_EXPIRY_WARNING = timedelta(days=30)
 
 
@@ -192,11 +203,21 @@ class TokenService:
             if not self._needs_refresh(connection, tokens, rejected_access_token, scheduled):
                 return tokens
             try:
-                fresh = self._oauth.refresh(tokens.refresh_token)
+                try:
+                    fresh = self._oauth.refresh(tokens.refresh_token)
+                except RefreshOutcomeUnknown:
+                    # Intuit may have rotated the token and lost the answer, or never acted on it.
+                    saved = self._saved_since(connection_id, tokens)
+                    if saved is not None:
+                        return saved
+                    # Sent once more, deliberately: it works if Intuit had not acted, or returns the same
+                    # value within its rotation window; if it had rotated, invalid_grant follows, and no
+                    # client can get back a successor whose only copy was in the lost answer.
+                    fresh = self._oauth.refresh(tokens.refresh_token)
             except ReauthorizationRequired:
-                latest = self._vault.read(connection_id)
-                if latest and latest.tokens and latest.tokens.refresh_token != tokens.refresh_token:
-                    return latest.tokens
+                saved = self._saved_since(connection_id, tokens)
+                if saved is not None:
+                    return saved
                 self._repository.mark_needs_reconnect(connection_id, "invalid_grant", self._clock.now())
                 raise
             if fresh.refresh_hard_expires_at is None:
@@ -243,6 +264,13 @@ class TokenService:
                 details={"status": connection.status.value, "reason": connection.status_reason},
             )
         return connection
+
+    def _saved_since(self, connection_id: str, sent: TokenSet) -> TokenSet | None:
+        """Tokens another worker saved after we read `sent` (None: still the ones we sent)."""
+        latest = self._vault.read(connection_id)
+        if latest and latest.tokens and latest.tokens.refresh_token != sent.refresh_token:
+            return latest.tokens
+        return None
 
     def _stored_tokens(self, connection: Connection) -> TokenSet:
         secret = self._vault.read(connection.connection_id)
