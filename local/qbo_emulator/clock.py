@@ -34,7 +34,7 @@ def zone(name: str | tzinfo | None) -> tzinfo:
         return pacific()
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:  # "Pacific" is a directory of the tz database
         raise ValueError(f"unknown time zone {name!r}: give an IANA name such as Pacific/Kiritimati") from error
 
 
