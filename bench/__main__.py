@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable
 
 from bench import cold_start, copies, payments, webhooks
 
 
 def main(argv: list[str]) -> int:
-    sections = {"cold-start": cold_start.run, "copies": copies.run, "webhooks": webhooks.run, "payments": payments.run}
+    sections: dict[str, Callable[[], Iterable[str]]] = {
+        "cold-start": cold_start.run,
+        "copies": copies.run,
+        "webhooks": webhooks.run,
+        "webhook-sizes": webhooks.run_sizes,
+        "payments": payments.run,
+    }
     chosen = [name for name in argv if name in sections] or list(sections)
     for name in chosen:
         for line in sections[name]():
