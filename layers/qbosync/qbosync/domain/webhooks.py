@@ -27,7 +27,7 @@ from typing import Any, Final, Literal, Protocol, get_args
 from pydantic import ValidationError
 
 from qbosync.domain.errors import DomainError
-from qbosync.domain.events import EntityEvent, Operation
+from qbosync.domain.events import EntityEvent, Operation, QueuedItem
 
 #: Why an event (or a whole body) was not queued. Stable: they are the values of a metric dimension.
 SkipReason = Literal[
@@ -155,6 +155,7 @@ class ParsedWebhook:
     format: WebhookFormat | None
     events: list[ParsedEvent] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    _event_ids: set[str] = field(default_factory=set, repr=False)  # what `events` holds, for the dedupe
 
     @property
     def realm_ids(self) -> list[str]:
@@ -162,11 +163,14 @@ class ParsedWebhook:
 
 
 def parse_webhook(body: bytes | str) -> ParsedWebhook:
-    """Detect the format and normalise every event; duplicates within the body are skipped."""
+    """Detect the format and normalise every event; duplicates within the body are skipped. Linear in
+    the size of the body. Never raises: a body that does not parse is one `malformed_body` skip."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # not JSON, not UTF-8, a number beyond int's digit limit
         return ParsedWebhook(None, skipped=[Skip("malformed_body", "not JSON")])
+    except RecursionError:  # nested deeper than the interpreter's recursion limit: no webhook is
+        return ParsedWebhook(None, skipped=[Skip("malformed_body", "nested too deeply")])
     if isinstance(payload, list):
         result = ParsedWebhook("cloudevents")
         if not payload:
@@ -196,20 +200,19 @@ def _add(result: ParsedWebhook, outcome: ParsedEvent | Skip) -> None:
         result.skipped.append(outcome)
         return
     event = outcome.event
-    if any(seen.event.event_id == event.event_id for seen in result.events):
+    if event.event_id in result._event_ids:
         result.skipped.append(Skip("duplicate", "", event.realm_id, event.entity, event.entity_id))
         return
+    result._event_ids.add(event.event_id)
     result.events.append(outcome)
 
 
 def _text(value: Any) -> str | None:
     """A non-empty string, or an id sent as a number; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
     return None
 
 
@@ -218,7 +221,13 @@ def parse_time(value: Any) -> datetime | None:
     text = _text(value)
     if text is None:
         return None
-    if "." in text:  # keep at most microseconds: older Pythons refuse 9 fraction digits
+    try:  # the usual case, at once (Python 3.11+ reads Z and keeps microseconds of any fraction)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if "." in text:  # keep at most microseconds
         head, _, rest = text.partition(".")
         digits = len(rest) - len(rest.lstrip("0123456789"))
         text = f"{head}.{rest[:digits][:6].ljust(6, '0')}{rest[digits:]}" if digits else text
@@ -349,9 +358,10 @@ class QueueUnavailable(DomainError):
 
 
 class EventQueue(Protocol):
-    """Where entity events go for the payment sync worker (the webhook and reconcile both send)."""
+    """Where entity events go for the payment sync worker (the webhook and reconcile send; the worker
+    sends back what is left of a chunk it could not finish)."""
 
-    def send(self, events: Sequence[EntityEvent]) -> None:
-        """Queue every event or raise QueueUnavailable (some may then have been queued: the worker
-        reads current state, so a resend after a failure is harmless)."""
+    def send(self, events: Sequence[QueuedItem], *, delay_seconds: int = 0) -> None:
+        """Queue every event (in chunks) or raise QueueUnavailable (some may then have been queued: the
+        worker reads current state, so a resend after a failure is harmless)."""
         ...

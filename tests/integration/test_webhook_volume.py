@@ -1,0 +1,305 @@
+"""Webhook deliveries of any size, through the local stack (issue 7, part 11): a signed delivery of
+20,000 events is answered 200 and every distinct event reaches the payment sync worker once; bodies
+that do not parse (nested 1,000 or 100,000 deep, not UTF-8, wrong types) are a counted skip, never a
+500; duplicates inside one delivery are queued once; a chunk with a poison event has its other events
+processed and the poison one ends, alone, in the dead-letter queue.
+
+The worker's per-event sync is replaced by a recorder in these tests (the real one is proven by
+test_payment_sync.py, which goes through the same chunks): what is checked here is that every event
+gets to it exactly once, without 20,000 QuickBooks reads."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from local.app_client import AppClient
+from local.stack import LocalStack
+from qbosync.domain.signing import intuit_webhook_signature
+from tests.integration.conftest import RecordingHandler, connect, wiring
+
+BIG = 20_000
+
+
+@pytest.fixture(scope="module")
+def realm(stack: LocalStack) -> str:
+    """The US company, connected with payment sync on."""
+    with AppClient(stack.api_url, stack.signing_secret) as app:
+        connected = connect(app, stack)
+        settings = app.get(f"/connections/{connected.connection_id}").json()["settings"]
+        settings.pop("sync_payments_since", None)
+        response = app.put(f"/connections/{connected.connection_id}/settings", {**settings, "sync_payments": True})
+        assert response.status_code == 200, response.text
+    return str(stack.emulator.US_REALM)
+
+
+class Worker:
+    """The payment events queue, its dead-letter queue, and the worker fed from it on demand (the
+    stack's background pollers are paused), with the per-event sync replaced by a recorder."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.sqs = stack.aws.client("sqs")
+        self.url = str(stack.gateway.names.get_att("PaymentEventsQueue", "QueueUrl"))
+        self.dead_url = str(stack.gateway.names.get_att("PaymentEventsDeadLetterQueue", "QueueUrl"))
+        self.handled: list[tuple[str, str, str, str]] = []  # (event id, entity, entity id, operation)
+        self.poison: set[str] = set()  # entity ids whose sync always fails
+        self._lock = threading.Lock()
+
+    def handle(self, event: Any) -> Any:
+        """Stands in for PaymentSyncService.handle."""
+        if event.entity_id in self.poison:
+            raise RuntimeError("this event always fails")
+        with self._lock:
+            self.handled.append((event.event_id, event.entity, event.entity_id, event.operation))
+        return importlib.import_module("qbosync.services.payment_sync").SyncReport()
+
+    def depth(self, url: str | None = None) -> dict[str, int]:
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        found = self.sqs.get_queue_attributes(QueueUrl=url or self.url, AttributeNames=names)["Attributes"]
+        return {name: int(found.get(name, 0)) for name in names}
+
+    def drain(self) -> int:
+        """Feed the worker until the queue shows nothing (failed messages visible again at once)."""
+        handled = 0
+        while True:
+            pollers = self.stack.gateway.sqs_pollers(sqs_client=self.sqs, failure_visibility_timeout=0)
+            count = sum(poller.drain(max_batches=1000) for poller in pollers)
+            handled += count
+            if not count:
+                return handled
+
+    def dead_letters(self, *markers: str) -> list[dict[str, Any]]:
+        """Take the dead-letter messages whose body holds one of `markers`."""
+        taken = []
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=self.dead_url, MaxNumberOfMessages=10, VisibilityTimeout=5, WaitTimeSeconds=0
+            ).get("Messages", [])
+            mine = [m for m in messages if any(marker in m["Body"] for marker in markers)]
+            for message in mine:
+                self.sqs.delete_message(QueueUrl=self.dead_url, ReceiptHandle=message["ReceiptHandle"])
+            for message in messages:
+                if message not in mine:
+                    self.sqs.change_message_visibility(
+                        QueueUrl=self.dead_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+            taken += mine
+            if not mine:
+                return taken
+
+
+@pytest.fixture
+def worker(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
+    pollers = list(stack.gateway._pollers)
+    for poller in pollers:
+        poller.stop()
+    recorder = Worker(stack)
+    recorder.drain()  # what earlier tests left behind goes to the real worker first
+    monkeypatch.setattr(wiring().payment_sync_service(), "handle", recorder.handle)
+    try:
+        yield recorder
+    finally:
+        monkeypatch.undo()
+        for poller in pollers:
+            poller.start()
+
+
+def post(stack: LocalStack, body: bytes, content_type: str = "application/json") -> httpx.Response:
+    signature = intuit_webhook_signature(stack.webhook_verifier_token, body)
+    return httpx.post(
+        stack.api_url + "/webhooks/intuit",
+        content=body,
+        headers={"Content-Type": content_type, "intuit-signature": signature},
+        timeout=60,
+    )
+
+
+def cloud_events(realm: str, ids: list[str], verb: str = "updated") -> list[dict[str, Any]]:
+    return [
+        {
+            "specversion": "1.0",
+            "id": f"ce-{entity_id}-{verb}",
+            "source": "intuit.test",
+            "type": f"qbo.payment.{verb}.v1",
+            "datacontenttype": "application/json",
+            "time": "2026-07-15T21:31:25.179851517Z",
+            "intuitentityid": entity_id,
+            "intuitaccountid": realm,
+            "data": {},
+        }
+        for entity_id in ids
+    ]
+
+
+def legacy(realm: str, ids: list[str], operation: str = "Update") -> dict[str, Any]:
+    entities = [
+        {"name": "Payment", "id": entity_id, "operation": operation, "lastUpdated": "2026-07-15T14:42:19.000Z"}
+        for entity_id in ids
+    ]
+    return {"eventNotifications": [{"realmId": realm, "dataChangeEvent": {"entities": entities}}]}
+
+
+def fresh_ids(count: int) -> list[str]:
+    base = uuid.uuid4().int % 10**12 * 10**5
+    return [str(base + n) for n in range(count)]
+
+
+def last_received(log_records: RecordingHandler, seen: int) -> dict[str, Any]:
+    """What the handler logged about the last delivery: its queued count and skips by reason."""
+    received = [json.loads(line) for line in log_records.lines[seen:] if '"webhook received"' in line]
+    assert received, "the handler logged no 'webhook received'"
+    return dict(received[-1])
+
+
+# --------------------------------------------------------------------------- any size
+
+
+@pytest.mark.parametrize("fmt", ["cloudevents", "legacy"])
+def test_twenty_thousand_events_are_answered_and_each_reaches_the_worker_once(
+    stack: LocalStack, realm: str, worker: Worker, fmt: str
+) -> None:
+    ids = fresh_ids(BIG)
+    payload: Any = cloud_events(realm, ids) if fmt == "cloudevents" else legacy(realm, ids)
+    body = json.dumps(payload).encode()
+    assert len(body) > 2_000_000  # 20,000 CloudEvents are about 5 MB, legacy entities about 2 MB
+
+    response = post(stack, body)
+    assert response.status_code == 200, response.text[:500]
+
+    queued = worker.depth()
+    assert 0 < queued["ApproximateNumberOfMessages"] <= BIG // 100  # chunks, not one message per event
+    worker.drain()
+    mine = [entry for entry in worker.handled if entry[2] in set(ids)]
+    assert sorted(entry[2] for entry in mine) == sorted(ids)  # every event, exactly once
+    assert {(entity, operation) for _, entity, _, operation in mine} == {("Payment", "update")}
+    assert len({event_id for event_id, *_ in mine}) == BIG
+
+
+# --------------------------------------------------------------------------- bodies that do not parse
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 1_000 + b"]" * 1_000,
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {"entities": '
+        + b"[" * 1_000
+        + b"]" * 1_000
+        + b"}}]}",
+        b'[{"specversion": "1.0", "id": "x", "data": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_000 + b"}]",
+        b"\xc3\x28\xff\xfe",
+        b'{"eventNotifications": [{"realmId": 1e999, "dataChangeEvent": {"entities": "Payment"}}]}',
+        b"9" * 5000,
+    ],
+    ids=[
+        "array-1000-deep",
+        "array-100000-deep",
+        "legacy-entities-1000-deep",
+        "cloudevent-data-100000-deep",
+        "not-utf8",
+        "wrong-types",
+        "huge-number",
+    ],
+)
+def test_a_body_that_does_not_parse_is_a_counted_skip(
+    stack: LocalStack, realm: str, worker: Worker, log_records: RecordingHandler, body: bytes
+) -> None:
+    seen = len(log_records.lines)
+    response = post(stack, body)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"ok": True}
+    logged = last_received(log_records, seen)
+    assert logged["queued"] == 0
+    assert logged["skipped"], logged  # counted (the WebhookEventsSkipped metric is their sum)
+    assert set(logged["skipped"]) <= {"malformed_body", "malformed_event"}, logged
+
+
+def test_a_deep_body_sent_as_binary_is_a_skip_too(
+    stack: LocalStack, realm: str, worker: Worker, log_records: RecordingHandler
+) -> None:
+    seen = len(log_records.lines)
+    response = post(stack, b"[" * 100_000 + b"]" * 100_000, content_type="application/octet-stream")
+    assert response.status_code == 200, response.text
+    assert last_received(log_records, seen)["skipped"] == {"malformed_body": 1}
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+def test_duplicates_inside_one_delivery_are_queued_once(stack: LocalStack, realm: str, worker: Worker) -> None:
+    ids = fresh_ids(300)
+    events = cloud_events(realm, ids)
+    response = post(stack, json.dumps(events + events[::-1] + events[:50]).encode())
+    assert response.status_code == 200
+    legacy_ids = fresh_ids(300)
+    response = post(stack, json.dumps(legacy(realm, legacy_ids + legacy_ids[100:] + legacy_ids)).encode())
+    assert response.status_code == 200
+    worker.drain()
+    counts = Counter(entry[2] for entry in worker.handled)
+    assert {entity_id: counts[entity_id] for entity_id in ids + legacy_ids} == dict.fromkeys(ids + legacy_ids, 1)
+
+
+# --------------------------------------------------------------------------- poison
+
+
+def test_a_poison_event_ends_alone_in_the_dlq_and_the_rest_of_its_chunk_is_processed(
+    stack: LocalStack, realm: str, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wiring().payment_event_worker(), "_retry_delay_seconds", 1)
+    ids = fresh_ids(250)
+    poison_id, marker = ids[123], "poison-" + uuid.uuid4().hex
+    worker.poison.add(poison_id)
+    response = post(stack, json.dumps(cloud_events(realm, ids)).encode())  # three chunks
+    assert response.status_code == 200
+    unreadable = {"realm_id": realm, "entity": "Payment", "entity_id": marker}  # not an event: poison too
+    good = cloud_events(realm, fresh_ids(2))
+    chunk = {"events": [_event_json(realm, good[0]), unreadable, _event_json(realm, good[1])]}
+    single = _event_json(realm, cloud_events(realm, fresh_ids(1))[0])  # a message queued before chunks
+    worker.sqs.send_message_batch(
+        QueueUrl=worker.url,
+        Entries=[
+            {"Id": "chunk", "MessageBody": json.dumps(chunk)},
+            {"Id": "single", "MessageBody": json.dumps(single)},
+        ],
+    )
+
+    worker.drain()
+    # every other event is done, once; the two poison ones wait, delayed, in messages of their own
+    expected = [i for i in ids if i != poison_id] + [e["intuitentityid"] for e in good] + [single["entity_id"]]
+    counts = Counter(entry[2] for entry in worker.handled)
+    assert {i: counts[i] for i in expected} == dict.fromkeys(expected, 1)
+    assert worker.depth()["ApproximateNumberOfMessagesDelayed"] == 2
+
+    time.sleep(1.5)
+    worker.drain()  # each fails whole, five times, and moves to the dead-letter queue
+    dead = [json.loads(message["Body"]) for message in worker.dead_letters(f'"{poison_id}"', marker)]
+    assert len(dead) == 2, dead
+    assert all(len(body["events"]) == 1 for body in dead)  # alone: nothing else went with them
+    assert counts == Counter(entry[2] for entry in worker.handled)  # nothing handled twice meanwhile
+
+
+def _event_json(realm: str, cloud_event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "realm_id": realm,
+        "entity": "Payment",
+        "entity_id": cloud_event["intuitentityid"],
+        "operation": "update",
+        "occurred_at": "2026-07-15T21:31:25Z",
+        "event_id": cloud_event["id"],
+        "source": "webhook",
+    }
