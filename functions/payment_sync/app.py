@@ -34,10 +34,11 @@ def record_handler(record: SQSRecord, budget: Budget) -> None:
             "payment events failed; the message comes back", extra={"message_id": record.message_id, **error.details}
         )
         raise
+    reports = [report for _, report in outcome.handled]
+    metrics.add_metric(name="PaymentsCreated", unit=MetricUnit.Count, value=sum(r.created for r in reports))
+    metrics.add_metric(name="PaymentsUpdated", unit=MetricUnit.Count, value=sum(r.updated for r in reports))
+    metrics.add_metric(name="PaymentsDeleted", unit=MetricUnit.Count, value=sum(r.deleted for r in reports))
     for event, report in outcome.handled:
-        metrics.add_metric(name="PaymentsCreated", unit=MetricUnit.Count, value=report.created)
-        metrics.add_metric(name="PaymentsUpdated", unit=MetricUnit.Count, value=report.updated)
-        metrics.add_metric(name="PaymentsDeleted", unit=MetricUnit.Count, value=report.deleted)
         logger.info(
             "payment event handled",
             extra={
