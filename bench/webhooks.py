@@ -127,20 +127,6 @@ def _event(body: bytes, signature: str, index: int) -> dict[str, Any]:
     }
 
 
-def _drain(sqs: Any, queue_url: str) -> int:
-    """Delete every message on the queue (what the worker would do); returns how many there were."""
-    drained = 0
-    while True:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return drained
-        drained += len(messages)
-        sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-        )
-
-
 def _percentiles(samples: list[float]) -> tuple[float, float, float]:
     ordered = sorted(samples)
     cuts = statistics.quantiles(ordered, n=100)
@@ -170,7 +156,7 @@ def run() -> list[str]:
             for index in range(20):  # warm-up: cached secret, boto3 clients
                 body = _body(rng, realm_id, index)
                 handler(_event(body, intuit_webhook_signature(token, body), index), stack.gateway.context(FUNCTION))
-            _drain(sqs, queue_url)
+            _drain_events(sqs, queue_url)
             for index in range(DELIVERIES):
                 body = _body(rng, realm_id, index)
                 expected += len(json.loads(body)) if index % 2 else len(_entities(body))
@@ -181,10 +167,10 @@ def run() -> list[str]:
                 samples.append(time.perf_counter() - started)
                 statuses[result["statusCode"]] = statuses.get(result["statusCode"], 0) + 1
                 if index % DRAIN_EVERY == DRAIN_EVERY - 1:
-                    queued += _drain(sqs, queue_url)
+                    queued += _drain_events(sqs, queue_url)
                     sink.seek(0)
                     sink.truncate()
-            queued += _drain(sqs, queue_url)
+            queued += _drain_events(sqs, queue_url)
         p50, p99, worst = _percentiles(samples)
         verdict = "ok" if p99 <= TARGET_P99_MS else "OVER TARGET"
         lines.append(
@@ -206,7 +192,7 @@ def run() -> list[str]:
                 http_samples.append(time.perf_counter() - started)
                 assert response.status_code == 200, response.text
                 if index % DRAIN_EVERY == DRAIN_EVERY - 1:
-                    _drain(sqs, queue_url)
+                    _drain_events(sqs, queue_url)
                     sink.seek(0)
                     sink.truncate()
         p50, p99, worst = _percentiles(http_samples)
