@@ -1,8 +1,9 @@
 """Webhook deliveries of any size, through the local stack (issue 7, part 11): a signed delivery of
 20,000 events is answered 200 and every distinct event reaches the payment sync worker once; bodies
-that do not parse (nested 1,000 or 100,000 deep, not UTF-8, wrong types) are a counted skip, never a
-500; duplicates inside one delivery are queued once; a chunk with a poison event has its other events
-processed and the poison one ends, alone, in the dead-letter queue.
+that do not parse (nested 1,000 or 100,000 deep, not UTF-8, wrong types, 6 MB of elements that are
+not events) are a counted skip, never a 500; duplicates inside one delivery are queued once; a chunk
+with a poison event has its other events processed and the poison one ends, alone, in the dead-letter
+queue.
 
 The 20,000 events are checked on the queue, decoded as the worker decodes them; that the worker fans
 every event of a chunk out once is checked on fewer events, with its per-event sync replaced by a
@@ -224,6 +225,8 @@ def test_twenty_thousand_events_are_answered_and_every_one_is_queued_once(
         b"\xc3\x28\xff\xfe",
         b'{"eventNotifications": [{"realmId": 1e999, "dataChangeEvent": {"entities": "Payment"}}]}',
         b"9" * 5000,
+        b"[" + b"1," * 2_900_000 + b"1]",  # 6 MB of elements that are not events
+        b'{"eventNotifications": [' + b"{}," * 1_900_000 + b"{}]}",
     ],
     ids=[
         "array-1000-deep",
@@ -233,6 +236,8 @@ def test_twenty_thousand_events_are_answered_and_every_one_is_queued_once(
         "not-utf8",
         "wrong-types",
         "huge-number",
+        "three-million-numbers",
+        "two-million-empty-notifications",
     ],
 )
 def test_a_body_that_does_not_parse_is_a_counted_skip(

@@ -16,6 +16,7 @@ from qbosync.domain.connection import CompanyProfile, Connection, ConnectionSett
 from qbosync.domain.events import EntityEvent, QueuedItem, decode_message
 from qbosync.domain.signing import intuit_webhook_signature
 from qbosync.domain.webhooks import (
+    MAX_SKIPS_KEPT,
     InvalidWebhookSignature,
     QueueUnavailable,
     legacy_event_id,
@@ -329,7 +330,25 @@ def test_duplicates_anywhere_in_a_large_body_are_dropped_once_each() -> None:
     items = [cloud(event_id=f"ev-{n % 1000}", entity_id=str(n % 1000)) for n in range(3000)]
     parsed = parse_webhook(body_of(items))
     assert [p.event.event_id for p in parsed.events] == [f"ev-{n}" for n in range(1000)]
-    assert [skip.reason for skip in parsed.skipped] == ["duplicate"] * 2000
+    assert parsed.skips.counts == {"duplicate": 2000}
+    assert len(parsed.skipped) == MAX_SKIPS_KEPT  # the first ones whole, for the log
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" + b"1," * 300_000 + b"1]",
+        b"[" + b"{}," * 300_000 + b"{}]",
+        b'{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {"entities": [' + b"[]," * 300_000 + b"[]]}}]}",
+        b'{"eventNotifications": [' + b"null," * 300_000 + b"null]}",
+    ],
+    ids=["numbers", "empty-objects", "legacy-entities", "legacy-notifications"],
+)
+def test_every_bad_element_is_counted_and_only_some_are_kept_whole(body: bytes) -> None:
+    parsed = parse_webhook(body)
+    assert parsed.events == []
+    assert parsed.skips.counts == {"malformed_event": 300_001}
+    assert 1 <= len(parsed.skipped) <= MAX_SKIPS_KEPT
 
 
 @pytest.mark.parametrize(

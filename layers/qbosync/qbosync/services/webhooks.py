@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,6 +19,7 @@ from qbosync.domain.webhooks import (
     ParsedWebhook,
     Skip,
     SkipReason,
+    Skips,
     WebhookFormat,
     is_synced,
     parse_webhook,
@@ -47,11 +47,16 @@ REALM_CHECK_BUDGET_SECONDS = 1.0
 class WebhookOutcome:
     format: WebhookFormat | None
     queued: list[EntityEvent] = field(default_factory=list)
-    skipped: list[Skip] = field(default_factory=list)
+    skips: Skips = field(default_factory=Skips)
     unchecked_realms: int = 0  # companies whose events were queued without the check (out of time)
 
+    @property
+    def skipped(self) -> list[Skip]:
+        """The first skips, whole (see MAX_SKIPS_KEPT); skipped_by_reason() counts them all."""
+        return self.skips.kept
+
     def skipped_by_reason(self) -> dict[str, int]:
-        return dict(Counter(skip.reason for skip in self.skipped))
+        return dict(self.skips.counts)
 
 
 class WebhookService:
@@ -89,7 +94,7 @@ class WebhookService:
         QueueUnavailable (the caller answers 5xx so that Intuit delivers the notification again)."""
         self.verify(body, signature)
         parsed = _parse(body)
-        skipped = list(parsed.skipped)
+        skips = parsed.skips
         accepted: list[EntityEvent] = []
         realm_verdicts: dict[str, SkipReason | None] = {}
         unchecked: set[str] = set()
@@ -97,7 +102,7 @@ class WebhookService:
         for item in parsed.events:
             event = item.event
             if not is_synced(event):
-                skipped.append(Skip("not_synced", "", event.realm_id, event.entity, event.entity_id))
+                skips.count("not_synced", "", event.realm_id, event.entity, event.entity_id)
                 continue
             if event.realm_id not in realm_verdicts:
                 if self._monotonic() < checks_end:
@@ -107,12 +112,12 @@ class WebhookService:
                     unchecked.add(event.realm_id)
             reason = realm_verdicts[event.realm_id]
             if reason is not None:
-                skipped.append(Skip(reason, "", event.realm_id, event.entity, event.entity_id))
+                skips.count(reason, "", event.realm_id, event.entity, event.entity_id)
                 continue
             accepted.append(event)
         if accepted:
             self._queue.send(accepted)
-        return WebhookOutcome(parsed.format, accepted, skipped, len(unchecked))
+        return WebhookOutcome(parsed.format, accepted, skips, len(unchecked))
 
     def _realm_verdict(self, realm_id: str) -> SkipReason | None:
         """None when some connection of ours is connected to this company and syncs payments."""
@@ -151,4 +156,4 @@ def _parse(body: bytes) -> ParsedWebhook:
     except Exception as error:
         # No traceback: its message could quote the body, which is never logged.
         logger.error("webhook body could not be parsed", extra={"error_class": type(error).__name__})  # noqa: TRY400
-        return ParsedWebhook(None, skipped=[Skip("malformed_body", f"unreadable ({type(error).__name__})")])
+        return ParsedWebhook.malformed(f"unreadable ({type(error).__name__})")
