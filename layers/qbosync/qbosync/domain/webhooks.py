@@ -236,7 +236,7 @@ def parse_webhook(body: bytes | str) -> ParsedWebhook:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):  # not JSON, not UTF-8, a number beyond int's digit limit
         return ParsedWebhook.malformed("not JSON")
-    except RecursionError:  # nested deeper than the interpreter's recursion limit: no webhook is
+    except RecursionError:  # nested deeper than the recursion limit (no real webhook is)
         return ParsedWebhook.malformed("nested too deeply")
     if isinstance(payload, list):
         result = ParsedWebhook("cloudevents")

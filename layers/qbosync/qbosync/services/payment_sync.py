@@ -18,9 +18,10 @@ the order and duplicates of events do not matter, and a replayed event changes n
 Events arrive in chunks (one queue message, many events; qbosync.domain.events). `PaymentEventWorker`
 hands each event of a chunk to the service on its own, so one failing event does not hold the others:
 - every event done: the message is done;
-- some done, some failed or not started (the invocation was running out of time): what is left goes
-  back on the queue as a smaller chunk (the events not started first) and the message is done. Each
-  such step leaves out at least one event, so it ends; re-processing an event is harmless anyway;
+- some done, or some not started because the invocation was running short of time: what is left goes
+  back on the queue as a new chunk and the message is done. The chunk shrinks with every event done,
+  and the events not started go first in it, so a slow failing event cannot keep the others from their
+  turn; re-processing an event is harmless anyway;
 - every event failed: the message fails as a whole and comes back after the visibility timeout, so a
   poison event (or several) ends alone in the dead-letter queue after the queue's maximum receives."""
 
