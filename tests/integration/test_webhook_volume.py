@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from local.app_client import AppClient
+from local.gateway import build_http_event
 from local.stack import LocalStack
 from qbosync.domain.events import EntityEvent, decode_message
 from qbosync.domain.signing import intuit_webhook_signature
@@ -260,6 +261,23 @@ def test_a_deep_body_sent_as_binary_is_a_skip_too(
     response = post(stack, b"[" * 100_000 + b"]" * 100_000, content_type="application/octet-stream")
     assert response.status_code == 200, response.text
     assert last_received(log_records, seen)["skipped"] == {"malformed_body": 1}
+
+
+def test_a_body_that_is_not_even_text_is_a_skip(stack: LocalStack, realm: str) -> None:
+    """A lone surrogate in the event's body (API Gateway never sends one; the handler must not choke)."""
+    raw = '[{"specversion": "1.0", "id": "\ud800"}]'.encode("utf-8", "surrogatepass")
+    event = build_http_event(
+        method="POST",
+        raw_path="/webhooks/intuit",
+        headers={
+            "content-type": "application/json",
+            "intuit-signature": intuit_webhook_signature(stack.webhook_verifier_token, raw),
+        },
+        body=b"{}",
+        route_key="POST /webhooks/intuit",
+    )
+    event["body"] = raw.decode("utf-8", "surrogatepass")
+    assert stack.invoke("PaymentWebhookFunction", event)["statusCode"] == 200
 
 
 # --------------------------------------------------------------------------- duplicates
