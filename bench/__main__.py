@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable
 
 from bench import cold_start, copies, payments, replay, webhooks
 
 
 def main(argv: list[str]) -> int:
-    sections = {
+    sections: dict[str, Callable[[], Iterable[str]]] = {
         "cold-start": cold_start.run,
         "copies": copies.run,
         "webhooks": webhooks.run,
+        "webhook-sizes": webhooks.run_sizes,
         "payments": payments.run,
         "replay": replay.run,
     }

@@ -1,8 +1,10 @@
-"""SQS: mirror QuickBooks payments into Productive, one entity event per message.
+"""SQS: mirror QuickBooks payments into Productive. A message is a chunk of entity events (or, queued
+before chunks, a single event); each event is handled on its own (qbosync.services.payment_sync).
 
-Powertools Batch reports partial failures: a message that fails (QuickBooks or Productive throttled or
-down, another worker on the same payment, a malformed body) goes back to the queue alone and reaches
-the dead-letter queue after the queue's maximum receives; the rest of the batch is unaffected."""
+Powertools Batch reports partial failures: a message whose events all fail (QuickBooks or Productive
+throttled or down, another worker on the same payment, an unreadable event or message) goes back to the
+queue alone and reaches the dead-letter queue after the queue's maximum receives; the rest of the batch is
+unaffected. A message with some events done sends what is left back to the queue as a smaller chunk."""
 
 from __future__ import annotations
 
@@ -15,38 +17,64 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from qbosync import wiring
-from qbosync.domain.events import EntityEvent
+from qbosync.domain.events import decode_message
+from qbosync.services.payment_sync import Budget, ChunkFailed
 
 logger = Logger(service="qbosync")
 metrics = Metrics(namespace="qbosync")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def record_handler(record: SQSRecord) -> None:
-    event = EntityEvent.model_validate_json(record.body)  # malformed: this record fails, alone
-    report = wiring.payment_sync_service().handle(event)
-    metrics.add_metric(name="PaymentsCreated", unit=MetricUnit.Count, value=report.created)
-    metrics.add_metric(name="PaymentsUpdated", unit=MetricUnit.Count, value=report.updated)
-    metrics.add_metric(name="PaymentsDeleted", unit=MetricUnit.Count, value=report.deleted)
-    logger.info(
-        "payment event handled",
-        extra={
-            "realm_id": event.realm_id,
-            "entity": event.entity,
-            "entity_id": event.entity_id,
-            "operation": event.operation,
-            "source": event.source,
-            "payments_created": report.created,
-            "payments_updated": report.updated,
-            "payments_deleted": report.deleted,
-            "payments_adopted": report.adopted,
-            "payments_unchanged": report.unchanged,
-            "skipped": report.skipped,
-        },
-    )
+def record_handler(record: SQSRecord, budget: Budget) -> None:
+    items = decode_message(record.body)  # neither a chunk nor an event: this record fails, alone
+    try:
+        outcome = wiring.payment_event_worker().handle_message(items, budget)
+    except ChunkFailed as error:
+        logger.warning(
+            "payment events failed; the message comes back", extra={"message_id": record.message_id, **error.details}
+        )
+        raise
+    reports = [report for _, report in outcome.handled]
+    metrics.add_metric(name="PaymentsCreated", unit=MetricUnit.Count, value=sum(r.created for r in reports))
+    metrics.add_metric(name="PaymentsUpdated", unit=MetricUnit.Count, value=sum(r.updated for r in reports))
+    metrics.add_metric(name="PaymentsDeleted", unit=MetricUnit.Count, value=sum(r.deleted for r in reports))
+    for event, report in outcome.handled:
+        logger.info(
+            "payment event handled",
+            extra={
+                "realm_id": event.realm_id,
+                "entity": event.entity,
+                "entity_id": event.entity_id,
+                "operation": event.operation,
+                "source": event.source,
+                "payments_created": report.created,
+                "payments_updated": report.updated,
+                "payments_deleted": report.deleted,
+                "payments_adopted": report.adopted,
+                "payments_unchanged": report.unchanged,
+                "skipped": report.skipped,
+            },
+        )
+    if outcome.requeued:
+        metrics.add_metric(name="PaymentEventsRequeued", unit=MetricUnit.Count, value=outcome.requeued)
+        logger.info(
+            "payment events queued again",
+            extra={
+                "message_id": record.message_id,
+                "handled": len(outcome.handled),
+                "failed": [reason for _, reason in outcome.failed],
+                "not_started": len(outcome.not_started),
+            },
+        )
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    budget = Budget(lambda: context.get_remaining_time_in_millis() / 1000)
+    return process_partial_response(
+        event=event,
+        record_handler=lambda record: record_handler(record, budget),
+        processor=processor,
+        context=context,
+    )

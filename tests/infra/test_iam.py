@@ -77,6 +77,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         "sqs:ReceiveMessage": {"PaymentEventsQueue"},
         "sqs:DeleteMessage": {"PaymentEventsQueue"},
         "sqs:GetQueueAttributes": {"PaymentEventsQueue"},
+        "sqs:SendMessage": {"PaymentEventsQueue"},  # what is left of a chunk it could not finish
     },
     "ReconcileFunction": {
         "dynamodb:GetItem": {"Table"},

@@ -21,7 +21,7 @@ import pytest
 from local.app_client import AppClient
 from local.qbo_emulator.webhooks import Subscription
 from local.stack import INTUIT_APP_SECRET, LocalStack
-from qbosync.domain.events import EntityEvent
+from qbosync.domain.events import EntityEvent, decode_message
 from qbosync.domain.signing import intuit_webhook_signature
 from tests.integration.conftest import RecordingHandler, connect, wiring
 
@@ -58,6 +58,7 @@ class EventsQueue:
             time.sleep(0.05)
 
     def _receive(self, wanted: Callable[[EntityEvent], bool]) -> list[EntityEvent]:
+        """The wanted events of every message holding one (a message is a chunk of one delivery)."""
         mine: list[EntityEvent] = []
         while True:
             messages = self.sqs.receive_message(
@@ -65,16 +66,18 @@ class EventsQueue:
             ).get("Messages", [])
             if not messages:
                 return mine
+            found = False
             for message in messages:
-                event = EntityEvent.model_validate_json(message["Body"])
-                if wanted(event):
-                    mine.append(event)
+                events = [item for item in decode_message(message["Body"]) if isinstance(item, EntityEvent)]
+                if any(wanted(event) for event in events):
+                    found = True
+                    mine += [event for event in events if wanted(event)]
                     self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
                 else:  # somebody else's: put it back at once
                     self.sqs.change_message_visibility(
                         QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
                     )
-            if all(not wanted(EntityEvent.model_validate_json(m["Body"])) for m in messages):
+            if not found:
                 return mine
 
 

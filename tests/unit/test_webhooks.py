@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -12,9 +13,10 @@ import pytest
 
 from qbosync.adapters.sqs import SqsEventQueue
 from qbosync.domain.connection import CompanyProfile, Connection, ConnectionSettings, ConnectionStatus
-from qbosync.domain.events import EntityEvent
+from qbosync.domain.events import EntityEvent, QueuedItem, decode_message
 from qbosync.domain.signing import intuit_webhook_signature
 from qbosync.domain.webhooks import (
+    MAX_SKIPS_KEPT,
     InvalidWebhookSignature,
     QueueUnavailable,
     legacy_event_id,
@@ -269,6 +271,86 @@ def test_malformed_bodies(body: bytes) -> None:
     assert {skip.reason for skip in parsed.skipped} <= {"malformed_body", "malformed_event"}
 
 
+def nested(depth: int, inner: bytes = b"1") -> bytes:
+    return b"[" * depth + inner + b"]" * depth
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda deep: deep,
+        lambda deep: b'{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {"entities": ' + deep + b"}}]}",
+        lambda deep: b'[{"specversion": "1.0", "id": "a", "data": ' + deep + b"}]",
+    ],
+    ids=["body", "legacy-entities", "cloudevent-data"],
+)
+def test_deeply_nested_bodies_are_a_skip_not_an_error(depth: int, wrap: Any) -> None:
+    parsed = parse_webhook(wrap(nested(depth)))
+    assert parsed.events == []
+    assert parsed.skipped
+    assert {skip.reason for skip in parsed.skipped} <= {"malformed_body", "malformed_event"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xc3\x28",  # invalid UTF-8
+        b'[{"specversion": "1.0", "id": "a\xff"}]',
+        b'{"eventNotifications": [{"realmId": "\xed\xa0\x80"}]}',  # an encoded surrogate
+        b'"\\ud800"',
+        b'[{"specversion": "1.0", "id": "\\ud800", "type": "qbo.payment.created.v1", "intuitaccountid": "1",'
+        b' "intuitentityid": "2", "time": "2026-07-15T00:00:00Z"}]',
+        b"1" * 5000,  # beyond int's digit limit
+        b'{"eventNotifications": [{"realmId": '
+        + b"9" * 4000
+        + b', "dataChangeEvent": {"entities": [{"name": "Payment", "id": "1",'
+        b' "operation": "Create", "lastUpdated": "2026-07-15T00:00:00Z"}]}}]}',
+        b'{"eventNotifications": {"realmId": "1"}}',
+        b'{"eventNotifications": [{"realmId": ["1"], "dataChangeEvent": {"entities": {"name": "Payment"}}}]}',
+        b'{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {"entities": [{"name": {"a": 1}, "id": [],'
+        b' "operation": 1.5, "lastUpdated": true}]}}]}',
+        b'[{"specversion": 1, "id": 1e999, "type": ["qbo"], "intuitaccountid": null, "intuitentityid": {}}]',
+        b'[{"specversion": "1.0", "id": "a", "type": "qbo.payment.created.v1", "intuitaccountid": "1",'
+        b' "intuitentityid": "2", "time": "9999-12-31T23:59:59-23:59"}]',
+        b'[{"specversion": "1.0", "id": "' + b"a" * 500 + b'", "type": "qbo.payment.created.v1",'
+        b' "intuitaccountid": "1", "intuitentityid": "2", "time": "2026-07-15T00:00:00Z"}]',
+        b"\xef\xbb\xbf[]",  # a byte order mark
+        b"\x00" * 10,
+    ],
+)
+def test_bodies_of_the_wrong_encoding_or_types_never_raise(body: bytes) -> None:
+    parsed = parse_webhook(body)
+    assert parsed.skipped or parsed.events
+    for item in parsed.events:  # whatever got through is a valid event that serialises
+        EntityEvent.model_validate_json(item.event.model_dump_json())
+
+
+def test_duplicates_anywhere_in_a_large_body_are_dropped_once_each() -> None:
+    items = [cloud(event_id=f"ev-{n % 1000}", entity_id=str(n % 1000)) for n in range(3000)]
+    parsed = parse_webhook(body_of(items))
+    assert [p.event.event_id for p in parsed.events] == [f"ev-{n}" for n in range(1000)]
+    assert parsed.skips.counts == {"duplicate": 2000}
+    assert len(parsed.skipped) == MAX_SKIPS_KEPT  # the first ones whole, for the log
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" + b"1," * 300_000 + b"1]",
+        b"[" + b"{}," * 300_000 + b"{}]",
+        b'{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {"entities": [' + b"[]," * 300_000 + b"[]]}}]}",
+        b'{"eventNotifications": [' + b"null," * 300_000 + b"null]}",
+    ],
+    ids=["numbers", "empty-objects", "legacy-entities", "legacy-notifications"],
+)
+def test_every_bad_element_is_counted_and_only_some_are_kept_whole(body: bytes) -> None:
+    parsed = parse_webhook(body)
+    assert parsed.events == []
+    assert parsed.skips.counts == {"malformed_event": 300_001}
+    assert 1 <= len(parsed.skipped) <= MAX_SKIPS_KEPT
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -333,10 +415,12 @@ class Queue:
         self.sent: list[EntityEvent] = []
         self.fail = fail
 
-    def send(self, events: Sequence[EntityEvent]) -> None:
+    def send(self, events: Sequence[QueuedItem], *, delay_seconds: int = 0) -> None:
         if self.fail:
             raise QueueUnavailable("down")
-        self.sent.extend(events)
+        for event in events:
+            assert isinstance(event, EntityEvent)
+            self.sent.append(event)
 
 
 class Tokens:
@@ -510,6 +594,44 @@ def test_queue_down_propagates() -> None:
         svc.receive(*signed(legacy(entity())))
 
 
+def test_companies_not_checked_within_the_budget_are_queued_for_the_worker_to_check() -> None:
+    now = [1000.0]
+
+    class SlowConnections(Connections):
+        def connection_ids_for_realm(self, realm_id: str) -> list[str]:
+            now[0] += 0.3  # each look-up takes 0.3 s
+            return super().connection_ids_for_realm(realm_id)
+
+    connections = SlowConnections(connection("c1", REALM))
+    queue = Queue()
+    svc = WebhookService(
+        verifier_token=Tokens(TOKEN),
+        connections=connections,  # type: ignore[arg-type]
+        queue=queue,
+        syncing_realm_ttl=0,
+        monotonic=lambda: now[0],
+    )
+    realms = ["111", "222", "333", REALM, "444", "555"]
+    outcome = svc.receive(*signed([cloud(realm=realm, event_id=realm) for realm in realms]))
+    assert connections.realm_queries == ["111", "222", "333", REALM]  # 1.2 s: out of time after the fourth
+    assert [e.event_id for e in queue.sent] == [REALM, "444", "555"]
+    assert outcome.skipped_by_reason() == {"unknown_realm": 3}
+    assert outcome.unchecked_realms == 2
+
+
+def test_a_parser_defect_is_a_skip_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import qbosync.services.webhooks as module
+
+    def broken(body: bytes) -> Any:
+        raise KeyError("part of the body")
+
+    monkeypatch.setattr(module, "parse_webhook", broken)
+    svc, queue, _, _ = service()
+    outcome = svc.receive(*signed(legacy(entity())))
+    assert queue.sent == []
+    assert outcome.skipped_by_reason() == {"malformed_body": 1}
+
+
 # --------------------------------------------------------------------------- the SQS adapter
 
 
@@ -525,62 +647,104 @@ def event(number: int) -> EntityEvent:
 
 
 class FakeSqs:
-    """SendMessageBatch that can reject entries (by message number) or fail whole calls."""
+    """SendMessageBatch that checks SQS's limits and can reject entries (by the entity id of their
+    first event) or fail whole calls."""
 
     def __init__(self, reject: dict[int, int] | None = None, errors: int = 0, sender_fault: bool = False) -> None:
-        self.reject = dict(reject or {})  # entity id -> how many more times to reject it
+        self.reject = dict(reject or {})  # entity id -> how many more times to reject its message
         self.errors = errors
         self.sender_fault = sender_fault
-        self.calls: list[list[str]] = []
+        self.calls: list[list[dict[str, Any]]] = []
         self.accepted: list[EntityEvent] = []
+        self.messages: list[str] = []
+        self.lock = threading.Lock()
 
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         assert QueueUrl == "https://queue"
         assert 1 <= len(Entries) <= 10
         assert len({entry["Id"] for entry in Entries}) == len(Entries)
-        if self.errors:
-            self.errors -= 1
-            raise ConnectionError("endpoint unreachable")
-        self.calls.append([entry["Id"] for entry in Entries])
-        failed = []
-        for entry in Entries:
-            sent = EntityEvent.model_validate_json(entry["MessageBody"])
-            number = int(sent.entity_id)
-            if self.reject.get(number, 0) > 0:
-                self.reject[number] -= 1
-                failed.append({"Id": entry["Id"], "SenderFault": self.sender_fault, "Code": "InternalError"})
-            else:
-                self.accepted.append(sent)
-        return {"Successful": [], "Failed": failed}
+        assert sum(len(entry["MessageBody"].encode()) for entry in Entries) <= 256 * 1024
+        with self.lock:
+            if self.errors:
+                self.errors -= 1
+                raise ConnectionError("endpoint unreachable")
+            self.calls.append(Entries)
+            failed = []
+            for entry in Entries:
+                sent = [item for item in decode_message(entry["MessageBody"]) if isinstance(item, EntityEvent)]
+                number = int(sent[0].entity_id)
+                if self.reject.get(number, 0) > 0:
+                    self.reject[number] -= 1
+                    failed.append({"Id": entry["Id"], "SenderFault": self.sender_fault, "Code": "InternalError"})
+                else:
+                    self.accepted.extend(sent)
+                    self.messages.append(entry["MessageBody"])
+            return {"Successful": [], "Failed": failed}
 
 
-def test_sqs_sends_in_chunks_of_ten() -> None:
+def sqs_queue(sqs: FakeSqs, **options: Any) -> SqsEventQueue:
+    return SqsEventQueue(sqs, "https://queue", sleep=lambda _: None, **options)
+
+
+def test_sqs_queues_events_in_chunks_of_a_hundred_ten_chunks_a_call() -> None:
     sqs = FakeSqs()
-    SqsEventQueue(sqs, "https://queue", sleep=lambda _: None).send([event(n) for n in range(23)])
-    assert [len(call) for call in sqs.calls] == [10, 10, 3]
-    assert [e.entity_id for e in sqs.accepted] == [str(n) for n in range(23)]
+    sqs_queue(sqs, parallel_batches=1).send([event(n) for n in range(2345)])
+    assert [len(call) for call in sqs.calls] == [10, 10, 4]
+    assert [len(decode_message(body)) for body in sqs.messages] == [100] * 23 + [45]
+    assert [int(e.entity_id) for e in sqs.accepted] == list(range(2345))  # each once, in order
+
+
+def test_sqs_batches_of_a_large_delivery_go_out_in_parallel() -> None:
+    sqs = FakeSqs()
+    sqs_queue(sqs).send([event(n) for n in range(5000)])
+    assert len(sqs.calls) == 5
+    assert sorted(int(e.entity_id) for e in sqs.accepted) == list(range(5000))
+
+
+def test_sqs_chunks_stay_within_sqs_limits_whatever_the_event_size() -> None:
+    big = [event(n).model_copy(update={"event_id": "x" * 200}) for n in range(1000)]
+    sqs = FakeSqs()
+    sqs_queue(sqs).send(big)
+    assert all(len(body.encode()) <= 256 * 1024 // 10 for body in sqs.messages)
+    assert sorted(int(e.entity_id) for e in sqs.accepted) == list(range(1000))
 
 
 def test_sqs_retries_only_the_rejected_entries() -> None:
-    sqs = FakeSqs(reject={3: 1, 7: 2})
-    SqsEventQueue(sqs, "https://queue", sleep=lambda _: None).send([event(n) for n in range(10)])
+    sqs = FakeSqs(reject={300: 1, 700: 2})
+    sqs_queue(sqs).send([event(n) for n in range(1000)])
     assert [len(call) for call in sqs.calls] == [10, 2, 1]
-    assert sorted(int(e.entity_id) for e in sqs.accepted) == list(range(10))
+    assert sorted(int(e.entity_id) for e in sqs.accepted) == list(range(1000))
 
 
 def test_sqs_call_errors_are_retried() -> None:
     sqs = FakeSqs(errors=2)
-    SqsEventQueue(sqs, "https://queue", sleep=lambda _: None).send([event(1)])
+    sqs_queue(sqs).send([event(1)])
     assert len(sqs.accepted) == 1
 
 
-@pytest.mark.parametrize("sqs", [FakeSqs(errors=5), FakeSqs(reject={1: 5}), FakeSqs(reject={1: 1}, sender_fault=True)])
-def test_sqs_really_down_raises(sqs: FakeSqs) -> None:
+@pytest.mark.parametrize(
+    "sqs",
+    [FakeSqs(errors=6), FakeSqs(reject={100: 5}), FakeSqs(reject={100: 1}, sender_fault=True)],
+    ids=["down", "rejected", "sender-fault"],
+)
+def test_sqs_really_down_raises_after_trying_every_batch(sqs: FakeSqs) -> None:
     with pytest.raises(QueueUnavailable):
-        SqsEventQueue(sqs, "https://queue", sleep=lambda _: None).send([event(0), event(1)])
+        sqs_queue(sqs).send([event(n) for n in range(1200)])
+    if sqs.accepted:  # the other batch was still sent (the worker absorbs the redelivery's duplicates)
+        assert sorted(int(e.entity_id) for e in sqs.accepted) == [n for n in range(1200) if not 100 <= n < 200]
 
 
-def test_message_body_is_the_entity_event_json() -> None:
+def test_delay_is_set_on_every_message_when_asked() -> None:
     sqs = FakeSqs()
-    SqsEventQueue(sqs, "https://queue", sleep=lambda _: None).send([event(5)])
-    assert sqs.accepted == [event(5)]
+    sqs_queue(sqs).send([event(1)], delay_seconds=30)
+    sqs_queue(sqs).send([event(2)])
+    assert [entry.get("DelaySeconds") for call in sqs.calls for entry in call] == [30, None]
+
+
+def test_message_body_is_a_chunk_of_entity_events() -> None:
+    sqs = FakeSqs()
+    sqs_queue(sqs).send([event(5), event(6)])
+    assert json.loads(sqs.messages[0]) == {
+        "events": [json.loads(event(5).model_dump_json()), json.loads(event(6).model_dump_json())]
+    }
+    assert sqs.accepted == [event(5), event(6)]

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from qbosync.services.connections import ConnectionService
     from qbosync.services.copies import CopyService
     from qbosync.services.lookups import LookupService
-    from qbosync.services.payment_sync import PaymentSyncService
+    from qbosync.services.payment_sync import PaymentEventWorker, PaymentSyncService
     from qbosync.services.reconcile import ReconcileService
     from qbosync.services.tokens import TokenService
     from qbosync.services.webhooks import WebhookService
@@ -234,6 +234,14 @@ def payment_sync_service() -> PaymentSyncService:
 
 
 @cache
+def payment_event_worker() -> PaymentEventWorker:
+    """payment_sync's fan-out of queued chunks; what it cannot finish goes back on the same queue."""
+    from qbosync.services.payment_sync import PaymentEventWorker
+
+    return PaymentEventWorker(sync=payment_sync_service(), queue=event_queue())
+
+
+@cache
 def reconcile_service() -> ReconcileService:
     from qbosync.services.reconcile import ReconcileService
 
@@ -288,6 +296,7 @@ def reset() -> None:
         webhook_service,
         payment_repository,
         payment_sync_service,
+        payment_event_worker,
         reconcile_service,
     ):
         factory.cache_clear()

@@ -2,16 +2,30 @@
 either webhook format (legacy eventNotifications or CloudEvents) or from a CDC sweep.
 
 The event says only *that* something changed: the worker reads the entity's current state from
-QuickBooks, so the order and duplicates of events do not matter."""
+QuickBooks, so the order and duplicates of events do not matter.
+
+On the queue, events travel in chunks, one message per chunk: ``{"events": [<event>, ...]}``, so a
+delivery of 20,000 events is 200 messages (20 SendMessageBatch calls), not 20,000. A message that is a
+single event (what was queued before chunks) is still read."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 Operation = Literal["create", "update", "delete", "void", "merge", "emailed"]
+
+#: SQS's limit for one message, and for all the messages of one SendMessageBatch call together.
+MAX_MESSAGE_BYTES: Final = 256 * 1024
+#: A chunk holds at most this many events, so the worker gets through one well within its Timeout...
+CHUNK_MAX_EVENTS: Final = 100
+#: ...and at most this many bytes, so that ten chunks fill one SendMessageBatch call.
+CHUNK_MAX_BYTES: Final = MAX_MESSAGE_BYTES // 10
 
 
 class EntityEvent(BaseModel):
@@ -24,3 +38,69 @@ class EntityEvent(BaseModel):
     occurred_at: datetime
     event_id: str = Field(min_length=1, max_length=200, description="CloudEvents id, or a digest for legacy events")
     source: Literal["webhook", "reconcile"] = "webhook"
+
+
+@dataclass(frozen=True)
+class UnreadableEvent:
+    """An element of a queued chunk that is not an EntityEvent. It is kept as it came (a JSON value),
+    so that it can travel on alone and end in the dead-letter queue, where somebody can look at it."""
+
+    raw: Any
+    problem: str
+
+
+QueuedItem = EntityEvent | UnreadableEvent
+
+
+class UnreadableMessage(ValueError):
+    """A queue message that is neither a chunk nor an event (it fails, and so ends in the DLQ)."""
+
+
+def encode_chunks(
+    items: Sequence[QueuedItem], *, max_events: int = CHUNK_MAX_EVENTS, max_bytes: int = CHUNK_MAX_BYTES
+) -> list[str]:
+    """Message bodies holding every item once, in order: at most `max_events` items and `max_bytes`
+    bytes (UTF-8) per message; an item larger than `max_bytes` goes alone."""
+    bodies: list[str] = []
+    parts: list[str] = []
+    size = 0
+    overhead = len('{"events":[]}')
+    for item in items:
+        part = item.model_dump_json() if isinstance(item, EntityEvent) else json.dumps(item.raw)
+        part_size = len(part.encode("utf-8")) + 1  # and its comma
+        if parts and (len(parts) >= max_events or overhead + size + part_size > max_bytes):
+            bodies.append(_chunk(parts))
+            parts, size = [], 0
+        parts.append(part)
+        size += part_size
+    if parts:
+        bodies.append(_chunk(parts))
+    return bodies
+
+
+def _chunk(parts: list[str]) -> str:
+    return '{"events":[' + ",".join(parts) + "]}"
+
+
+def decode_message(body: str) -> list[QueuedItem]:
+    """The items of one queue message: every element of a chunk (an element that is not an event
+    becomes an UnreadableEvent, alone), or the one event of a single-event message. Raises
+    UnreadableMessage for anything else."""
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise UnreadableMessage("the message is not JSON") from error
+    if isinstance(message, dict) and set(message) == {"events"} and isinstance(message["events"], list):
+        return [_item(element) for element in message["events"]]
+    try:
+        return [EntityEvent.model_validate(message)]
+    except ValidationError as error:
+        raise UnreadableMessage("the message is neither a chunk of events nor an event") from error
+
+
+def _item(element: Any) -> QueuedItem:
+    try:
+        return EntityEvent.model_validate(element)
+    except ValidationError as error:
+        fields = ",".join(sorted({str(problem["loc"][0]) for problem in error.errors() if problem["loc"]}))
+        return UnreadableEvent(element, f"not an entity event ({fields or 'not an object'})")

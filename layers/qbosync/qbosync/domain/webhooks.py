@@ -19,7 +19,8 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, Protocol, get_args
@@ -27,7 +28,7 @@ from typing import Any, Final, Literal, Protocol, get_args
 from pydantic import ValidationError
 
 from qbosync.domain.errors import DomainError
-from qbosync.domain.events import EntityEvent, Operation
+from qbosync.domain.events import EntityEvent, Operation, QueuedItem
 
 #: Why an event (or a whole body) was not queued. Stable: they are the values of a metric dimension.
 SkipReason = Literal[
@@ -150,66 +151,134 @@ class ParsedEvent:
     deleted_id: str | None = None  # legacy Merge: the id merged away
 
 
+#: Skips kept whole (for the log); beyond them, skips are only counted, so that a body of millions of
+#: tiny bad elements costs a counter increment each.
+MAX_SKIPS_KEPT: Final = 100
+
+
+@dataclass
+class Skips:
+    """Every skip, counted by reason; the first MAX_SKIPS_KEPT kept whole."""
+
+    kept: list[Skip] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, skip: Skip) -> None:
+        self.counts[skip.reason] += 1
+        if len(self.kept) < MAX_SKIPS_KEPT:
+            self.kept.append(skip)
+
+    def count(
+        self,
+        reason: SkipReason,
+        detail: str = "",
+        realm_id: str | None = None,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        *,
+        times: int = 1,
+    ) -> None:
+        """add() `times` alike skips, building one Skip, and only if it is kept."""
+        if times <= 0:
+            return
+        self.counts[reason] += times
+        if len(self.kept) < MAX_SKIPS_KEPT:
+            self.kept.append(Skip(reason, detail, realm_id, entity, entity_id))
+
+
 @dataclass
 class ParsedWebhook:
     format: WebhookFormat | None
     events: list[ParsedEvent] = field(default_factory=list)
-    skipped: list[Skip] = field(default_factory=list)
+    skips: Skips = field(default_factory=Skips)
+    _event_ids: set[str] = field(default_factory=set, repr=False)  # what `events` holds, for the dedupe
+
+    @classmethod
+    def malformed(cls, detail: str) -> ParsedWebhook:
+        parsed = cls(None)
+        parsed.skips.count("malformed_body", detail)
+        return parsed
+
+    @property
+    def skipped(self) -> list[Skip]:
+        """The skips kept whole (all of them, up to MAX_SKIPS_KEPT)."""
+        return self.skips.kept
 
     @property
     def realm_ids(self) -> list[str]:
         return sorted({parsed.event.realm_id for parsed in self.events})
 
+    def add(self, outcome: ParsedEvent | Skip) -> None:
+        """An event (unless the body held its id already) or a skip."""
+        if isinstance(outcome, Skip):
+            self.skips.add(outcome)
+            return
+        event = outcome.event
+        if event.event_id in self._event_ids:
+            self.skips.count("duplicate", "", event.realm_id, event.entity, event.entity_id)
+            return
+        self._event_ids.add(event.event_id)
+        self.events.append(outcome)
+
+
+#: What a CloudEvent, a legacy notification and a legacy entity cannot do without: an element lacking
+#: one of these keys is counted at once, without a closer look.
+CLOUDEVENT_KEYS: Final = frozenset({"specversion", "id", "type", "intuitaccountid", "intuitentityid"})
+LEGACY_NOTIFICATION_KEYS: Final = frozenset({"realmId", "dataChangeEvent"})
+LEGACY_ENTITY_KEYS: Final = frozenset({"name", "id", "operation"})
+
 
 def parse_webhook(body: bytes | str) -> ParsedWebhook:
-    """Detect the format and normalise every event; duplicates within the body are skipped."""
+    """Detect the format and normalise every event; duplicates within the body are skipped. Linear in
+    the size of the body, and cheap per bad element. Never raises: a body that does not parse is one
+    `malformed_body` skip."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return ParsedWebhook(None, skipped=[Skip("malformed_body", "not JSON")])
+    except (ValueError, UnicodeDecodeError):  # not JSON, not UTF-8, a number beyond int's digit limit
+        return ParsedWebhook.malformed("not JSON")
+    except RecursionError:  # nested deeper than the recursion limit (no real webhook is)
+        return ParsedWebhook.malformed("nested too deeply")
     if isinstance(payload, list):
         result = ParsedWebhook("cloudevents")
         if not payload:
-            result.skipped.append(Skip("malformed_body", "an empty CloudEvents array"))
-        for item in payload:
-            _add(result, _cloud_event(item))
+            result.skips.count("malformed_body", "an empty CloudEvents array")
+        candidates = [item for item in payload if isinstance(item, dict) and item.keys() >= CLOUDEVENT_KEYS]
+        result.skips.count(
+            "malformed_event",
+            "not an object with specversion, id, type, intuitaccountid and intuitentityid",
+            times=len(payload) - len(candidates),
+        )
+        for item in candidates:
+            result.add(_cloud_event(item))
         return result
     if isinstance(payload, dict) and "eventNotifications" in payload:
         result = ParsedWebhook("legacy")
         notifications = payload["eventNotifications"]
         if not isinstance(notifications, list) or not notifications:
-            result.skipped.append(Skip("malformed_body", "eventNotifications is not a non-empty list"))
+            result.skips.count("malformed_body", "eventNotifications is not a non-empty list")
             return result
-        for notification in notifications:
-            for outcome in _legacy_notification(notification):
-                _add(result, outcome)
+        candidates = [n for n in notifications if isinstance(n, dict) and n.keys() >= LEGACY_NOTIFICATION_KEYS]
+        result.skips.count(
+            "malformed_event",
+            "a notification that is not an object with realmId and dataChangeEvent",
+            times=len(notifications) - len(candidates),
+        )
+        for notification in candidates:
+            _legacy_notification(result, notification)
         return result
     if isinstance(payload, dict) and "specversion" in payload:  # a single CloudEvent, not in an array
         result = ParsedWebhook("cloudevents")
-        _add(result, _cloud_event(payload))
+        result.add(_cloud_event(payload))
         return result
-    return ParsedWebhook(None, skipped=[Skip("malformed_body", "neither eventNotifications nor a CloudEvents array")])
-
-
-def _add(result: ParsedWebhook, outcome: ParsedEvent | Skip) -> None:
-    if isinstance(outcome, Skip):
-        result.skipped.append(outcome)
-        return
-    event = outcome.event
-    if any(seen.event.event_id == event.event_id for seen in result.events):
-        result.skipped.append(Skip("duplicate", "", event.realm_id, event.entity, event.entity_id))
-        return
-    result.events.append(outcome)
+    return ParsedWebhook.malformed("neither eventNotifications nor a CloudEvents array")
 
 
 def _text(value: Any) -> str | None:
     """A non-empty string, or an id sent as a number; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
     return None
 
 
@@ -218,7 +287,13 @@ def parse_time(value: Any) -> datetime | None:
     text = _text(value)
     if text is None:
         return None
-    if "." in text:  # keep at most microseconds: older Pythons refuse 9 fraction digits
+    try:  # the usual case, at once (Python 3.11+ reads Z and keeps microseconds of any fraction)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if "." in text:  # keep at most microseconds
         head, _, rest = text.partition(".")
         digits = len(rest) - len(rest.lstrip("0123456789"))
         text = f"{head}.{rest[:digits][:6].ljust(6, '0')}{rest[digits:]}" if digits else text
@@ -261,23 +336,25 @@ def _event(
     return ParsedEvent(event, deleted_id)
 
 
-def _legacy_notification(notification: Any) -> Iterable[ParsedEvent | Skip]:
-    if not isinstance(notification, dict):
-        yield Skip("malformed_event", "a notification that is not an object")
-        return
+def _legacy_notification(result: ParsedWebhook, notification: dict[str, Any]) -> None:
     realm_id = _text(notification.get("realmId"))
     change = notification.get("dataChangeEvent")
     entities = change.get("entities") if isinstance(change, dict) else None
     if realm_id is None or not isinstance(entities, list):
-        yield Skip("malformed_event", "a notification without realmId or dataChangeEvent.entities", realm_id)
+        result.skips.count("malformed_event", "a notification without realmId or dataChangeEvent.entities", realm_id)
         return
-    for item in entities:
-        yield _legacy_entity(realm_id, item)
+    candidates = [item for item in entities if isinstance(item, dict) and item.keys() >= LEGACY_ENTITY_KEYS]
+    result.skips.count(
+        "malformed_event",
+        "an entity that is not an object with name, id and operation",
+        realm_id,
+        times=len(entities) - len(candidates),
+    )
+    for item in candidates:
+        result.add(_legacy_entity(realm_id, item))
 
 
-def _legacy_entity(realm_id: str, item: Any) -> ParsedEvent | Skip:
-    if not isinstance(item, dict):
-        return Skip("malformed_event", "an entity that is not an object", realm_id)
+def _legacy_entity(realm_id: str, item: dict[str, Any]) -> ParsedEvent | Skip:
     name, entity_id = _text(item.get("name")), _text(item.get("id"))
     raw_operation, last_updated = _text(item.get("operation")), _text(item.get("lastUpdated"))
     if name is None or entity_id is None or raw_operation is None:
@@ -302,9 +379,7 @@ def _legacy_entity(realm_id: str, item: Any) -> ParsedEvent | Skip:
     )
 
 
-def _cloud_event(item: Any) -> ParsedEvent | Skip:
-    if not isinstance(item, dict):
-        return Skip("malformed_event", "an array element that is not an object")
+def _cloud_event(item: dict[str, Any]) -> ParsedEvent | Skip:
     realm_id, entity_id = _text(item.get("intuitaccountid")), _text(item.get("intuitentityid"))
     event_id, event_type = _text(item.get("id")), _text(item.get("type"))
     if not _text(item.get("specversion")) or realm_id is None or entity_id is None or event_id is None:
@@ -349,9 +424,10 @@ class QueueUnavailable(DomainError):
 
 
 class EventQueue(Protocol):
-    """Where entity events go for the payment sync worker (the webhook and reconcile both send)."""
+    """Where entity events go for the payment sync worker (the webhook and reconcile send; the worker
+    sends back what is left of a chunk it could not finish)."""
 
-    def send(self, events: Sequence[EntityEvent]) -> None:
-        """Queue every event or raise QueueUnavailable (some may then have been queued: the worker
-        reads current state, so a resend after a failure is harmless)."""
+    def send(self, events: Sequence[QueuedItem], *, delay_seconds: int = 0) -> None:
+        """Queue every event (in chunks) or raise QueueUnavailable (some may then have been queued: the
+        worker reads current state, so a resend after a failure is harmless)."""
         ...

@@ -13,14 +13,24 @@ the order and duplicates of events do not matter, and a replayed event changes n
   payment carrying the marker instead of creating a second one;
 - throttling or an outage on either side raises: the message is retried, never dropped;
 - payments dated before sync was switched on (and never mirrored), invoices this service did not copy
-  and connections with sync off are left alone."""
+  and connections with sync off are left alone.
+
+Events arrive in chunks (one queue message, many events; qbosync.domain.events). `PaymentEventWorker`
+hands each event of a chunk to the service on its own, so one failing event does not hold the others:
+- every event done: the message is done;
+- some done, or some not started because the invocation was running short of time: what is left goes
+  back on the queue as a new chunk and the message is done. The chunk shrinks with every event done,
+  and the events not started go first in it, so a slow failing event cannot keep the others from their
+  turn; re-processing an event is harmless anyway;
+- every event failed: the message fails as a whole and comes back after the visibility timeout, so a
+  poison event (or several) ends alone in the dead-letter queue after the queue's maximum receives."""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,8 +38,8 @@ from typing import Any
 
 from qbosync.domain.connection import Connection, ConnectionStatus
 from qbosync.domain.copies import CopyRepository
-from qbosync.domain.errors import Conflict, ConnectionNotReady, NotFound, ReauthorizationRequired
-from qbosync.domain.events import EntityEvent
+from qbosync.domain.errors import Conflict, ConnectionNotReady, DomainError, NotFound, ReauthorizationRequired
+from qbosync.domain.events import EntityEvent, QueuedItem, UnreadableEvent
 from qbosync.domain.payments import (
     DesiredPayment,
     PaymentLink,
@@ -42,6 +52,7 @@ from qbosync.domain.payments import (
 )
 from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApi
 from qbosync.domain.productive import ProductiveApi
+from qbosync.domain.webhooks import EventQueue
 from qbosync.services.tokens import TokenService
 
 logger = logging.getLogger(__name__)
@@ -51,6 +62,12 @@ LOCK_ATTEMPTS = 20
 LOCK_WAIT_SECONDS = 0.1
 ENTITIES = frozenset({"Payment", "Invoice"})
 INVOICE_OPERATIONS = frozenset({"void", "delete"})
+#: No event of a chunk starts once the invocation has less time than this left (the worker's Timeout is
+#: 90 s): the rest goes back on the queue rather than being cut off mid-write by the Timeout.
+EVENT_TIME_RESERVE_SECONDS = 30.0
+#: The failed events of a chunk that made progress come back this much later (a throttled company, a
+#: payment another worker holds); a chunk that failed whole comes back after the visibility timeout.
+RETRY_DELAY_SECONDS = 30
 
 
 class PaymentInProgress(Conflict):
@@ -132,6 +149,87 @@ class PaymentSyncService:
                 )
                 report.skipped.append(f"connection {connection.connection_id}: {error.code}")
         return report
+
+
+class Budget:
+    """One invocation's time. Its first event always starts, so that every invocation makes progress;
+    after that an event starts only while more than `reserve` seconds are left."""
+
+    def __init__(self, seconds_left: Callable[[], float], reserve: float = EVENT_TIME_RESERVE_SECONDS) -> None:
+        self._seconds_left = seconds_left
+        self._reserve = reserve
+        self.started = 0
+
+    def start_another(self) -> bool:
+        if self.started and self._seconds_left() <= self._reserve:
+            return False
+        self.started += 1
+        return True
+
+
+class ChunkFailed(DomainError):
+    """Every event of a queued message failed: the message is retried whole (and after the queue's
+    maximum receives it moves to the dead-letter queue)."""
+
+    code = "chunk_failed"
+
+
+@dataclass
+class ChunkOutcome:
+    """What became of the events of one queue message."""
+
+    handled: list[tuple[EntityEvent, SyncReport]] = field(default_factory=list)
+    failed: list[tuple[QueuedItem, str]] = field(default_factory=list)  # and why (an error code)
+    not_started: list[QueuedItem] = field(default_factory=list)
+    requeued: int = 0
+
+
+class PaymentEventWorker:
+    """Fans the events of one queue message out to PaymentSyncService (see the module's docstring)."""
+
+    def __init__(
+        self, *, sync: PaymentSyncService, queue: EventQueue, retry_delay_seconds: int = RETRY_DELAY_SECONDS
+    ) -> None:
+        self._sync = sync
+        self._queue = queue
+        self._retry_delay_seconds = retry_delay_seconds
+
+    def handle_message(self, items: Sequence[QueuedItem], budget: Budget) -> ChunkOutcome:
+        """Raises ChunkFailed when every event failed, and QueueUnavailable when what is left could not
+        be queued again: either way the message is retried whole."""
+        outcome = ChunkOutcome()
+        for index, item in enumerate(items):
+            if not budget.start_another():
+                outcome.not_started.extend(items[index:])
+                break
+            if isinstance(item, UnreadableEvent):
+                logger.error("queued event is unreadable", extra={"problem": item.problem})
+                outcome.failed.append((item, "unreadable_event"))
+                continue
+            try:
+                report = self._sync.handle(item)
+            except Exception as error:  # this event only: the others of the chunk go on
+                reason = error.code if isinstance(error, DomainError) else type(error).__name__
+                logger.warning(
+                    "payment event failed",
+                    exc_info=True,
+                    extra={"realm_id": item.realm_id, "entity": item.entity, "entity_id": item.entity_id},
+                )
+                outcome.failed.append((item, reason))
+                continue
+            outcome.handled.append((item, report))
+        left = outcome.not_started + [item for item, _ in outcome.failed]
+        if not left:
+            return outcome
+        if not outcome.handled and not outcome.not_started:
+            reasons = sorted({reason for _, reason in outcome.failed})
+            raise ChunkFailed(
+                f"All {len(outcome.failed)} events of the message failed.",
+                details={"failed": len(outcome.failed), "reasons": reasons},
+            )
+        self._queue.send(left, delay_seconds=self._retry_delay_seconds if outcome.failed else 0)
+        outcome.requeued = len(left)
+        return outcome
 
 
 class _Job:

@@ -5,8 +5,8 @@ hold back every later one)."""
 
 from __future__ import annotations
 
+import logging
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,13 +16,17 @@ from qbosync.domain.ports import ConnectionRepository
 from qbosync.domain.webhooks import (
     EventQueue,
     InvalidWebhookSignature,
+    ParsedWebhook,
     Skip,
     SkipReason,
+    Skips,
     WebhookFormat,
     is_synced,
     parse_webhook,
     signature_matches,
 )
+
+logger = logging.getLogger(__name__)
 
 #: verifier_token(force_fetch=...) -> the current verifier token (cached; force_fetch re-reads it).
 VerifierToken = Callable[..., str]
@@ -33,15 +37,26 @@ VerifierToken = Callable[..., str]
 #: so switching sync on takes effect at once.
 SYNCING_REALM_TTL_SECONDS = 60.0
 
+#: How long one delivery may spend asking the table which of its companies sync payments (a read per
+#: company). Intuit waits 3 s for the answer; the events of companies not checked by then are queued
+#: unchecked, since the worker checks every event's company again (it costs it one read).
+REALM_CHECK_BUDGET_SECONDS = 1.0
+
 
 @dataclass(frozen=True)
 class WebhookOutcome:
     format: WebhookFormat | None
     queued: list[EntityEvent] = field(default_factory=list)
-    skipped: list[Skip] = field(default_factory=list)
+    skips: Skips = field(default_factory=Skips)
+    unchecked_realms: int = 0  # companies whose events were queued without the check (out of time)
+
+    @property
+    def skipped(self) -> list[Skip]:
+        """The first skips, whole (see MAX_SKIPS_KEPT); skipped_by_reason() counts them all."""
+        return self.skips.kept
 
     def skipped_by_reason(self) -> dict[str, int]:
-        return dict(Counter(skip.reason for skip in self.skipped))
+        return dict(self.skips.counts)
 
 
 class WebhookService:
@@ -52,12 +67,14 @@ class WebhookService:
         connections: ConnectionRepository,
         queue: EventQueue,
         syncing_realm_ttl: float = SYNCING_REALM_TTL_SECONDS,
+        realm_check_budget: float = REALM_CHECK_BUDGET_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._verifier_token = verifier_token
         self._connections = connections
         self._queue = queue
         self._syncing_realm_ttl = syncing_realm_ttl
+        self._realm_check_budget = realm_check_budget
         self._monotonic = monotonic
         self._syncing_until: dict[str, float] = {}  # realm id -> when the cached "it syncs" expires
 
@@ -76,25 +93,31 @@ class WebhookService:
         """Verify, parse, filter and queue. Raises InvalidWebhookSignature (nothing queued) and
         QueueUnavailable (the caller answers 5xx so that Intuit delivers the notification again)."""
         self.verify(body, signature)
-        parsed = parse_webhook(body)
-        skipped = list(parsed.skipped)
+        parsed = _parse(body)
+        skips = parsed.skips
         accepted: list[EntityEvent] = []
         realm_verdicts: dict[str, SkipReason | None] = {}
+        unchecked: set[str] = set()
+        checks_end = self._monotonic() + self._realm_check_budget
         for item in parsed.events:
             event = item.event
             if not is_synced(event):
-                skipped.append(Skip("not_synced", "", event.realm_id, event.entity, event.entity_id))
+                skips.count("not_synced", "", event.realm_id, event.entity, event.entity_id)
                 continue
             if event.realm_id not in realm_verdicts:
-                realm_verdicts[event.realm_id] = self._realm_verdict(event.realm_id)
+                if self._monotonic() < checks_end:
+                    realm_verdicts[event.realm_id] = self._realm_verdict(event.realm_id)
+                else:  # out of time: queued as it is, the worker checks the company again
+                    realm_verdicts[event.realm_id] = None
+                    unchecked.add(event.realm_id)
             reason = realm_verdicts[event.realm_id]
             if reason is not None:
-                skipped.append(Skip(reason, "", event.realm_id, event.entity, event.entity_id))
+                skips.count(reason, "", event.realm_id, event.entity, event.entity_id)
                 continue
             accepted.append(event)
         if accepted:
             self._queue.send(accepted)
-        return WebhookOutcome(parsed.format, accepted, skipped)
+        return WebhookOutcome(parsed.format, accepted, skips, len(unchecked))
 
     def _realm_verdict(self, realm_id: str) -> SkipReason | None:
         """None when some connection of ours is connected to this company and syncs payments."""
@@ -122,3 +145,15 @@ class WebhookService:
         if not connection_ids:
             return "unknown_realm"
         return "sync_off" if connected else "not_connected"
+
+
+def _parse(body: bytes) -> ParsedWebhook:
+    """parse_webhook, which reports what it cannot use as skips; should it still raise (a defect),
+    the body is one logged skip too: a 5xx would make Intuit deliver it again and again, holding
+    back every later notification behind it."""
+    try:
+        return parse_webhook(body)
+    except Exception as error:
+        # No traceback: its message could quote the body, which is never logged.
+        logger.error("webhook body could not be parsed", extra={"error_class": type(error).__name__})  # noqa: TRY400
+        return ParsedWebhook.malformed(f"unreadable ({type(error).__name__})")
