@@ -13,57 +13,17 @@ import resource
 import statistics
 import time
 import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
-from botocore.client import BaseClient
-
-from bench.stack import bench_stack
-from local import browser
-from local.app_client import AppClient
-from local.stack import LocalStack
+from bench.stack import aws_calls, bench_stack, connect_demo
 
 COPIES = 200
-
-
-def _connect(stack: LocalStack, app: AppClient, demo: Any) -> str:
-    started = app.post(
-        "/connections",
-        {
-            "organization_id": demo.organization_id,
-            "subsidiary_id": demo.subsidiary_us_id,
-            "productive_api_token": demo.api_token,
-            "return_url": "https://app.productive.io/bench",
-        },
-    ).json()
-    stack.emulator.next_consent(realm_id=stack.emulator.US_REALM)
-    browser.consent(started["authorize_url"])
-    return str(started["connection_id"])
-
-
-@contextmanager
-def _aws_calls() -> Iterator[list[str]]:
-    """Every AWS API call made in this process meanwhile, as "service:Operation"."""
-    calls: list[str] = []
-    original = BaseClient._make_api_call
-
-    def counting(self: BaseClient, operation_name: str, api_params: Any) -> Any:
-        calls.append(f"{self.meta.service_model.service_name}:{operation_name}")
-        return original(self, operation_name, api_params)
-
-    BaseClient._make_api_call = counting
-    try:
-        yield calls
-    finally:
-        BaseClient._make_api_call = original
 
 
 def run() -> list[str]:
     lines = ["Copy to QuickBooks (known customer, mapped items, emulators at zero added latency)"]
     with bench_stack() as (productive, stack, app):
         demo = productive.seed_demo()
-        connection_id = _connect(stack, app, demo)
+        connection_id = connect_demo(stack, app, demo, stack.emulator.US_REALM)
         services = demo.service_type_ids
         wiring = importlib.import_module("qbosync.wiring")
         copies = importlib.import_module("qbosync.services.copies")
@@ -94,7 +54,7 @@ def run() -> list[str]:
             copy(pdf_source)  # first copy: finds or creates the customer, caches what it can
             stack.emulator.reset_request_log()
             productive.reset_request_log()
-            with _aws_calls() as aws_calls:
+            with aws_calls() as calls:
                 copy(pdf_source)
             qbo_calls = [e for e in stack.emulator.request_log if e[1].startswith("/v3/")]
             productive_calls = productive.request_log
@@ -102,7 +62,7 @@ def run() -> list[str]:
                 f"  pdf_source={pdf_source:<10}  QuickBooks calls: {len(qbo_calls)} (target 2)   "
                 f"Productive calls: {len(productive_calls)} (target <= 4)"
             )
-            lines.append(f"      AWS calls: {len(aws_calls)}  ({', '.join(aws_calls)})")
+            lines.append(f"      AWS calls: {len(calls)}  ({', '.join(map(str, calls))})")
             lines.append("      QuickBooks:  " + ", ".join(f"{m} {_short(p)}" for m, p, _ in qbo_calls))
             lines.append("      Productive:  " + ", ".join(f"{e.method} {e.path}" for e in productive_calls))
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,10 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from botocore.client import BaseClient
 
-from bench.copies import _connect
-from bench.stack import bench_stack
+from bench.stack import aws_calls, bench_stack, connect_demo
 from local.stack import LocalStack
 
 WRITE_CALLS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -35,22 +32,13 @@ def dynamodb_writes() -> Iterator[list[tuple[str, str]]]:
     """Every DynamoDB write call made while inside, as (operation, what it wrote): "replay" for a replay
     record, "key" for an Idempotency-Key record, "route" for anything else."""
     seen: list[tuple[str, str]] = []
-    lock = threading.Lock()
-    original = BaseClient._make_api_call
-
-    def recording(self: BaseClient, operation_name: str, api_params: Any) -> Any:
-        if self.meta.service_model.service_name == "dynamodb" and operation_name in WRITE_CALLS:
-            key = json.dumps(api_params.get("Key") or api_params.get("Item") or {}, default=str)
-            kind = "replay" if "qbosync.api.replay" in key else "key" if "IDEMPOTENCY" in key else "route"
-            with lock:
-                seen.append((operation_name, kind))
-        return original(self, operation_name, api_params)
-
-    BaseClient._make_api_call = recording
-    try:
+    with aws_calls() as calls:
         yield seen
-    finally:
-        BaseClient._make_api_call = original
+    for call in calls:
+        if call.service == "dynamodb" and call.operation in WRITE_CALLS:
+            key = json.dumps(call.params.get("Key") or call.params.get("Item") or {}, default=str)
+            kind = "replay" if "qbosync.api.replay" in key else "key" if "IDEMPOTENCY" in key else "route"
+            seen.append((call.operation, kind))
 
 
 @dataclass(frozen=True)
@@ -83,7 +71,7 @@ def run() -> list[str]:
     ]
     with bench_stack() as (productive, stack, app):
         demo = productive.seed_demo()
-        connection_id = _connect(stack, app, demo)
+        connection_id = connect_demo(stack, app, demo, stack.emulator.US_REALM)
         services = demo.service_type_ids
         settings = {
             "default_item_id": "1",
@@ -92,7 +80,7 @@ def run() -> list[str]:
         assert app.put(f"/connections/{connection_id}/settings", settings).status_code == 200
         importlib.import_module("qbosync.wiring")  # the handlers are warm: no first-use writes counted
         copies = f"/connections/{connection_id}/invoices/{demo.invoice_usd_id}/copies"
-        spare = _connect_spare(stack, app, demo)
+        spare = connect_demo(stack, app, demo, stack.emulator.UK_REALM)  # a second one, to disconnect
 
         cases: list[tuple[str, Request, int]] = [
             (
@@ -149,23 +137,6 @@ def run() -> list[str]:
             assert response.status_code == status, (label, response.status_code, response.text)
             lines.append(_line(f"{label}, sent again", writes, replayed=True))
     return lines
-
-
-def _connect_spare(stack: LocalStack, app: Any, demo: Any) -> str:
-    """A second connected subsidiary, to disconnect."""
-    started = app.post(
-        "/connections",
-        {
-            "organization_id": demo.organization_id,
-            "subsidiary_id": demo.subsidiary_uk_id,
-            "productive_api_token": demo.api_token,
-            "return_url": "https://app.productive.io/bench",
-        },
-    ).json()
-    stack.emulator.next_consent(realm_id=stack.emulator.UK_REALM)
-    with httpx.Client(follow_redirects=False) as browser:
-        browser.get(browser.get(started["authorize_url"]).headers["location"])
-    return str(started["connection_id"])
 
 
 def _line(label: str, writes: list[tuple[str, str]], *, replayed: bool = False) -> str:

@@ -4,10 +4,16 @@ benchmark starts them (idle pollers compete for this process's CPU)."""
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
+from botocore.client import BaseClient
+
+from local import browser
 from local.app_client import AppClient
 from local.productive_emulator import ProductiveEmulator
 from local.stack import LocalStack
@@ -27,3 +33,63 @@ def bench_stack() -> Iterator[tuple[ProductiveEmulator, LocalStack, AppClient]]:
         ):
             stack.emulator.set_throttling(enabled=False)
             yield productive, stack, app
+
+
+def connect(
+    stack: LocalStack, app: AppClient, *, organization_id: str, subsidiary_id: str, api_token: str, realm_id: str
+) -> str:
+    """Connect a subsidiary the way a user does (start page, consent, callback); returns its id."""
+    started = app.post(
+        "/connections",
+        {
+            "organization_id": organization_id,
+            "subsidiary_id": subsidiary_id,
+            "productive_api_token": api_token,
+            "return_url": "https://app.productive.io/bench",
+        },
+    ).json()
+    stack.emulator.next_consent(realm_id=realm_id)
+    browser.consent(started["authorize_url"])
+    return str(started["connection_id"])
+
+
+def connect_demo(stack: LocalStack, app: AppClient, demo: Any, realm_id: str) -> str:
+    """The Productive demo organization's subsidiary for this company (US or UK), connected."""
+    subsidiary = demo.subsidiary_us_id if realm_id == stack.emulator.US_REALM else demo.subsidiary_uk_id
+    return connect(
+        stack,
+        app,
+        organization_id=demo.organization_id,
+        subsidiary_id=subsidiary,
+        api_token=demo.api_token,
+        realm_id=realm_id,
+    )
+
+
+@dataclass(frozen=True)
+class AwsCall:
+    service: str
+    operation: str
+    params: dict[str, Any]
+
+    def __str__(self) -> str:
+        return f"{self.service}:{self.operation}"
+
+
+@contextmanager
+def aws_calls() -> Iterator[list[AwsCall]]:
+    """Every AWS API call this process makes meanwhile (any thread), in order."""
+    calls: list[AwsCall] = []
+    lock = threading.Lock()
+    original = BaseClient._make_api_call
+
+    def recording(self: BaseClient, operation_name: str, api_params: Any) -> Any:
+        with lock:
+            calls.append(AwsCall(self.meta.service_model.service_name, operation_name, dict(api_params)))
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = recording
+    try:
+        yield calls
+    finally:
+        BaseClient._make_api_call = original

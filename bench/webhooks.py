@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from local import browser
+from bench.stack import connect
 from local.app_client import AppClient
 from local.stack import LocalStack
 from qbosync.domain.signing import intuit_webhook_signature
@@ -50,18 +50,15 @@ QUIET = {"POWERTOOLS_LOG_LEVEL": "ERROR"}
 
 
 def _connect_with_sync(stack: LocalStack, app: AppClient) -> None:
-    started = app.post(
-        "/connections",
-        {
-            "organization_id": "bench-org",
-            "subsidiary_id": "bench-sub",
-            "productive_api_token": "pat-bench",
-            "return_url": "https://app.productive.io/bench",
-        },
-    ).json()
-    stack.emulator.next_consent(realm_id=stack.emulator.US_REALM)
-    browser.consent(started["authorize_url"])
-    response = app.put(f"/connections/{started['connection_id']}/settings", {"sync_payments": True})
+    connection_id = connect(
+        stack,
+        app,
+        organization_id="bench-org",
+        subsidiary_id="bench-sub",
+        api_token="pat-bench",
+        realm_id=stack.emulator.US_REALM,
+    )
+    response = app.put(f"/connections/{connection_id}/settings", {"sync_payments": True})
     assert response.status_code == 200, response.text
 
 

@@ -211,3 +211,19 @@ def connect(
         subsidiary_id=started["subsidiary_id"],
         return_url=started["return_url"],
     )
+
+
+@pytest.fixture
+def us(app: AppClient, stack: LocalStack, productive: ProductiveEmulator) -> Any:
+    """The demo organization's US subsidiary connected to the US company, items mapped."""
+    from tests.integration.copy_world import World
+
+    return World(app, stack, productive, stack.emulator.US_REALM)
+
+
+@pytest.fixture
+def uk(app: AppClient, stack: LocalStack, productive: ProductiveEmulator) -> Any:
+    """The demo organization's UK subsidiary connected to the UK company, items mapped."""
+    from tests.integration.copy_world import World
+
+    return World(app, stack, productive, stack.emulator.UK_REALM)

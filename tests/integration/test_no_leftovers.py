@@ -22,19 +22,9 @@ import boto3
 import pytest
 
 from qbosync.adapters.dynamodb_copies import DynamoCopyRepository
-from tests.integration.test_copies import World
+from tests.integration.copy_world import World
 
 DAY_SECONDS = 24 * 3600
-
-
-@pytest.fixture
-def us(app, stack, productive) -> World:
-    return World(app, stack, productive, stack.emulator.US_REALM)
-
-
-@pytest.fixture
-def uk(app, stack, productive) -> World:
-    return World(app, stack, productive, stack.emulator.UK_REALM)
 
 
 def _table(world: World) -> Any:

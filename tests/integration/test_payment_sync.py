@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from tests.integration.conftest import wiring
-from tests.integration.test_copies import World, _invoice
+from tests.integration.copy_world import World
+from tests.integration.test_copies import _invoice
 
 
 @pytest.fixture(scope="module")

@@ -179,9 +179,8 @@ def copy_service() -> CopyService:
     )
 
 
-@cache
-def idempotency_store() -> Any:
-    """Powertools Idempotency records in the single table (pk/sk, TTL on expires_at)."""
+def _idempotency_layer() -> Any:
+    """Powertools Idempotency records in the single table (pk=IDEMPOTENCY / sk, TTL on expires_at)."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     return DynamoDBPersistenceLayer(
@@ -192,22 +191,18 @@ def idempotency_store() -> Any:
         expiry_attr="expires_at",
         boto3_client=_boto3_session().client("dynamodb"),
     )
+
+
+@cache
+def idempotency_store() -> Any:
+    """The copy route's Idempotency-Key records."""
+    return _idempotency_layer()
 
 
 def replay_store() -> Any:
-    """A new persistence layer for replay records (qbosync.api.replay), in the same table and key
-    layout as idempotency_store(): Powertools configures a layer once, for one config, so each
-    guard gets its own."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    return DynamoDBPersistenceLayer(
-        table_name=config().table_name,
-        key_attr="pk",
-        sort_key_attr="sk",
-        static_pk_value="IDEMPOTENCY",
-        expiry_attr="expires_at",
-        boto3_client=_boto3_session().client("dynamodb"),
-    )
+    """A new layer for replay records (qbosync.api.replay), same table and key layout: Powertools
+    configures a layer once, for one config, so each guard gets its own."""
+    return _idempotency_layer()
 
 
 @cache
