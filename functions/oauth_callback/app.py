@@ -19,8 +19,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from qbosync import wiring
 from qbosync.api.resolver import build_resolver
-from qbosync.domain.oauth_flow import OAUTH_COOKIE_NAME, OAUTH_STATE_TTL, BrowserCookie
-from qbosync.services.connections import AuthorizationNotSaved, InvalidOAuthLink
+from qbosync.domain.oauth_flow import (
+    OAUTH_COOKIE_NAME,
+    OAUTH_STATE_TTL,
+    AuthorizationNotSaved,
+    BrowserCookie,
+    InvalidOAuthLink,
+)
 
 logger = Logger(service="qbosync")
 app = build_resolver()

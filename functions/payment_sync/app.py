@@ -17,8 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from qbosync import wiring
-from qbosync.domain.events import decode_message
-from qbosync.services.payment_sync import Budget, ChunkFailed
+from qbosync.domain.events import Budget, ChunkFailed, decode_message
 
 logger = Logger(service="qbosync")
 metrics = Metrics(namespace="qbosync")

@@ -14,6 +14,8 @@ import pytest
 from qbosync.domain.errors import UpstreamUnavailable
 from qbosync.domain.events import (
     MAX_MESSAGE_BYTES,
+    Budget,
+    ChunkFailed,
     EntityEvent,
     QueuedItem,
     UnreadableEvent,
@@ -22,7 +24,7 @@ from qbosync.domain.events import (
     encode_chunks,
 )
 from qbosync.domain.webhooks import QueueUnavailable
-from qbosync.services.payment_sync import Budget, ChunkFailed, PaymentEventWorker, SyncReport
+from qbosync.services.payment_sync import PaymentEventWorker, SyncReport
 
 REALM = "9130350000000001"
 

@@ -10,9 +10,16 @@ import pytest
 
 from qbosync.domain.connection import CompanyProfile, ConnectionStatus
 from qbosync.domain.errors import InvalidInput, UpstreamUnavailable
-from qbosync.domain.oauth_flow import ReturnUrlPolicy, browser_routes, is_realm_id, start_url, with_outcome
+from qbosync.domain.oauth_flow import (
+    InvalidOAuthLink,
+    ReturnUrlPolicy,
+    browser_routes,
+    is_realm_id,
+    start_url,
+    with_outcome,
+)
 from qbosync.domain.ports import AccessTokenProvider
-from qbosync.services.connections import ConnectionService, InvalidOAuthLink
+from qbosync.services.connections import ConnectionService
 from qbosync.services.tokens import TokenService
 from tests.fakes import FakeClock, InMemoryRepository, InMemoryVault, StrictRotatingOAuth
 

@@ -11,12 +11,14 @@ single event (what was queued before chunks) is still read."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from qbosync.domain.errors import DomainError
 
 Operation = Literal["create", "update", "delete", "void", "merge", "emailed"]
 
@@ -104,3 +106,31 @@ def _item(element: Any) -> QueuedItem:
     except ValidationError as error:
         fields = ",".join(sorted({str(problem["loc"][0]) for problem in error.errors() if problem["loc"]}))
         return UnreadableEvent(element, f"not an entity event ({fields or 'not an object'})")
+
+
+# No event of a chunk starts once the invocation has less time than this left (the worker's Timeout is
+# 90 s): the rest goes back on the queue rather than being cut off mid-write by the Timeout.
+EVENT_TIME_RESERVE_SECONDS = 30.0
+
+
+class Budget:
+    """One invocation's time. Its first event always starts, so that every invocation makes progress;
+    after that an event starts only while more than `reserve` seconds are left."""
+
+    def __init__(self, seconds_left: Callable[[], float], reserve: float = EVENT_TIME_RESERVE_SECONDS) -> None:
+        self._seconds_left = seconds_left
+        self._reserve = reserve
+        self.started = 0
+
+    def start_another(self) -> bool:
+        if self.started and self._seconds_left() <= self._reserve:
+            return False
+        self.started += 1
+        return True
+
+
+class ChunkFailed(DomainError):
+    """Every event of a queued message failed: the message is retried whole (and after the queue's
+    maximum receives it moves to the dead-letter queue)."""
+
+    code = "chunk_failed"

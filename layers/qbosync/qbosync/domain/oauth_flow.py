@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from qbosync.domain.errors import InvalidInput
+from qbosync.domain.errors import DomainError, InvalidInput
 
 OAUTH_COOKIE_NAME = "qbosync_oauth"
 OAUTH_STATE_TTL = timedelta(minutes=10)
@@ -146,3 +146,20 @@ def browser_routes(redirect_uri: str) -> tuple[str, BrowserCookie]:
 def start_url(redirect_uri: str, state: str) -> str:
     start, _ = browser_routes(redirect_uri)
     return f"{start}?{urlencode({'state': state})}"
+
+
+class InvalidOAuthLink(DomainError):
+    """The state is unknown, expired before the start page, or not bound to this browser. Every such
+    refusal looks the same, so an unsigned caller learns nothing about which connections exist."""
+
+    code = "invalid_oauth_link"
+
+
+class AuthorizationNotSaved(DomainError):
+    """The callback checked out but storing its result failed; `location` still sends the browser back."""
+
+    code = "internal_error"
+
+    def __init__(self, location: str):
+        super().__init__("The connection could not be saved.")
+        self.location = location

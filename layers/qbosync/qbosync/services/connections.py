@@ -23,7 +23,9 @@ from qbosync.domain.errors import (
 )
 from qbosync.domain.oauth_flow import (
     OAUTH_STATE_TTL,
+    AuthorizationNotSaved,
     BrowserCookie,
+    InvalidOAuthLink,
     ReturnUrlPolicy,
     browser_routes,
     digest,
@@ -46,23 +48,6 @@ from qbosync.services.tokens import StaticAccessToken, TokenService, next_refres
 MAX_STATE_LENGTH = 200
 # A connection is "using" its QuickBooks company while it may still hold a live grant for it.
 _USING_REALM = frozenset({ConnectionStatus.CONNECTED, ConnectionStatus.NEEDS_RECONNECT})
-
-
-class InvalidOAuthLink(DomainError):
-    """The state is unknown, expired before the start page, or not bound to this browser. Every such
-    refusal looks the same, so an unsigned caller learns nothing about which connections exist."""
-
-    code = "invalid_oauth_link"
-
-
-class AuthorizationNotSaved(DomainError):
-    """The callback checked out but storing its result failed; `location` still sends the browser back."""
-
-    code = "internal_error"
-
-    def __init__(self, location: str):
-        super().__init__("The connection could not be saved.")
-        self.location = location
 
 
 @dataclass(frozen=True)

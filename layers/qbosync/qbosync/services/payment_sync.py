@@ -39,7 +39,7 @@ from typing import Any
 from qbosync.domain.connection import Connection, ConnectionStatus
 from qbosync.domain.copies import CopyRepository
 from qbosync.domain.errors import Conflict, ConnectionNotReady, DomainError, NotFound, ReauthorizationRequired
-from qbosync.domain.events import EntityEvent, QueuedItem, UnreadableEvent
+from qbosync.domain.events import Budget, ChunkFailed, EntityEvent, QueuedItem, UnreadableEvent
 from qbosync.domain.payments import (
     DesiredPayment,
     PaymentLink,
@@ -62,9 +62,6 @@ LOCK_ATTEMPTS = 20
 LOCK_WAIT_SECONDS = 0.1
 ENTITIES = frozenset({"Payment", "Invoice"})
 INVOICE_OPERATIONS = frozenset({"void", "delete"})
-#: No event of a chunk starts once the invocation has less time than this left (the worker's Timeout is
-#: 90 s): the rest goes back on the queue rather than being cut off mid-write by the Timeout.
-EVENT_TIME_RESERVE_SECONDS = 30.0
 #: The failed events of a chunk that made progress come back this much later (a throttled company, a
 #: payment another worker holds); a chunk that failed whole comes back after the visibility timeout.
 RETRY_DELAY_SECONDS = 30
@@ -149,29 +146,6 @@ class PaymentSyncService:
                 )
                 report.skipped.append(f"connection {connection.connection_id}: {error.code}")
         return report
-
-
-class Budget:
-    """One invocation's time. Its first event always starts, so that every invocation makes progress;
-    after that an event starts only while more than `reserve` seconds are left."""
-
-    def __init__(self, seconds_left: Callable[[], float], reserve: float = EVENT_TIME_RESERVE_SECONDS) -> None:
-        self._seconds_left = seconds_left
-        self._reserve = reserve
-        self.started = 0
-
-    def start_another(self) -> bool:
-        if self.started and self._seconds_left() <= self._reserve:
-            return False
-        self.started += 1
-        return True
-
-
-class ChunkFailed(DomainError):
-    """Every event of a queued message failed: the message is retried whole (and after the queue's
-    maximum receives it moves to the dead-letter queue)."""
-
-    code = "chunk_failed"
 
 
 @dataclass
