@@ -26,12 +26,12 @@ def run() -> list[str]:
         connection_id = connect_demo(stack, app, demo, stack.emulator.US_REALM)
         services = demo.service_type_ids
         wiring = importlib.import_module("qbosync.wiring")
-        copies = importlib.import_module("qbosync.services.copies")
+        domain_copies = importlib.import_module("qbosync.domain.copies")
 
         def copy(pdf_source: str) -> float:
             started = time.perf_counter()
             wiring.copy_service().copy(
-                copies.CopyRequest(
+                domain_copies.CopyRequest(
                     connection_id=connection_id,
                     invoice_id=demo.invoice_usd_id,
                     customer_id=None,

@@ -23,8 +23,8 @@ from qbosync.api.models import (
 )
 from qbosync.api.replay import ReplayGuard
 from qbosync.api.resolver import build_resolver, make_signature_check
+from qbosync.domain.copies import CopyRequest
 from qbosync.domain.errors import Conflict, InvalidInput
-from qbosync.services.copies import CopyRequest
 
 logger = Logger(service="qbosync")
 app = build_resolver(reject_unknown_query=True)

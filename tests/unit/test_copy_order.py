@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from qbosync.domain.connection import CompanyProfile, ConnectionSecret, ConnectionSettings, TokenSet
+from qbosync.domain.copies import CopyRequest
 from qbosync.domain.errors import DomainError, NotFound, QuickBooksFault, UpstreamUnavailable
 from qbosync.domain.productive import ProductiveCompany, ProductiveCustomField, ProductiveInvoice, ProductiveLineItem
-from qbosync.services.copies import CopyRequest, CopyService
+from qbosync.services.copies import CopyService
 from qbosync.services.tokens import TokenService
 from tests.fakes import FakeClock, InMemoryCopies, InMemoryRepository, InMemoryVault, StrictRotatingOAuth, connected
 

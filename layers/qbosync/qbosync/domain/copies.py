@@ -15,6 +15,17 @@ CopyMode = Literal["create", "update"]
 
 
 @dataclass(frozen=True)
+class CopyRequest:
+    """One "Copy to QuickBooks": the invoice, the dialog's choices, and update-or-create."""
+
+    connection_id: str
+    invoice_id: str
+    customer_id: str | None
+    tax_code_id: str | None
+    mode: CopyMode
+
+
+@dataclass(frozen=True)
 class CopyWarning:
     code: str
     message: str

@@ -33,6 +33,7 @@ from qbosync.domain.copies import (
     CopyMode,
     CopyRecord,
     CopyRepository,
+    CopyRequest,
     CopyWarning,
     InvoiceHead,
     PendingCopy,
@@ -68,15 +69,6 @@ COPY_LOCK = timedelta(seconds=60)
 ZERO_RATE_CACHE_KEY = "zero_rate_tax_code"
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CopyRequest:
-    connection_id: str
-    invoice_id: str
-    customer_id: str | None
-    tax_code_id: str | None
-    mode: CopyMode
 
 
 class CopyService:
