@@ -20,7 +20,7 @@ from local.template import (
 
 API_TIMEOUT_LIMIT = 29  # HTTP API integrations give up after 30 s
 
-CONTRACT_ROUTES = {  # DESIGN §3, the routes this stack serves so far
+CONTRACT_ROUTES = {  # README "HTTP API", the routes this stack serves so far
     ("POST", "/connections", "ConnectionsFunction"),
     ("GET", "/connections/{connection_id}", "ConnectionsFunction"),
     ("PUT", "/connections/{connection_id}/settings", "ConnectionsFunction"),

@@ -1,4 +1,4 @@
-"""The process configuration (DESIGN §4), read from the environment once, at the edge.
+"""The process configuration (README "Configuration"), read from the environment once, at the edge.
 
 Only the composition root (qbosync.wiring) and handlers use this; services receive plain values."""
 

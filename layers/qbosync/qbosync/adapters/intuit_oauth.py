@@ -1,5 +1,5 @@
-"""Intuit OAuth 2.0 (QBO reference §1) through Authlib's httpx client, with transient failures
-retried by tenacity. invalid_grant becomes ReauthorizationRequired and is never retried.
+"""Intuit OAuth 2.0 (docs/architecture.md "QuickBooks OAuth tokens") through Authlib's httpx client, with
+transient failures retried by tenacity. invalid_grant becomes ReauthorizationRequired and is never retried.
 
 A refresh is retried only while Intuit certainly did not act on it (the request never reached it, or
 it answered 429/503). Once a refresh request may have reached Intuit and its answer is lost, Intuit

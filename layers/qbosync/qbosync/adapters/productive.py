@@ -1,4 +1,5 @@
-"""Productive's JSON:API (reference §1) over httpx, translated into qbosync.domain.productive types.
+"""Productive's JSON:API (docs/architecture.md "Productive API") over httpx, translated into
+qbosync.domain.productive types.
 
 Failure handling, all through tenacity:
 - 429: wait what `X-RateLimit-Reset` says (bounded), a bounded number of times, then

@@ -1,10 +1,12 @@
-"""The QuickBooks Online Accounting API v3 over httpx (QBO reference §2-§5).
+"""The QuickBooks Online Accounting API v3 over httpx (docs/architecture.md "QuickBooks query language",
+"QuickBooks writes, errors and limits" and "QuickBooks change data capture").
 
 - every request names minorversion 75 and asks for JSON;
 - a 401 gets one refresh of the access token and one replay (with the same requestid);
 - transport errors and 5xx are retried with backoff by tenacity (writes carry a requestid, so a
   replay after a lost response returns the first result instead of writing twice);
-- 429 is not waited out inside a request: Intuit asks for 60 s, so the caller gets UpstreamUnavailable;
+- 429 gets two short waits (1 s, then 2 s: a burst over the per-second limit clears); a longer throttle
+  is not waited out (Intuit asks for about 60 s): the caller gets UpstreamUnavailable with Retry-After;
 - Fault bodies (also inside HTTP 200, and the lowercase 401 variant) become QuickBooksFault."""
 
 from __future__ import annotations

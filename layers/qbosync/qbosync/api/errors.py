@@ -1,4 +1,4 @@
-"""The one place where errors become HTTP responses (DESIGN §3 error shape):
+"""The one place where errors become HTTP responses (README "HTTP API", docs/architecture.md "HTTP edge"):
 {"error": {"code": "<snake_case>", "message": "<human sentence>", "details": {...}}}"""
 
 from __future__ import annotations

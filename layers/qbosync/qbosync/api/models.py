@@ -1,5 +1,5 @@
-"""Request and response bodies of the HTTP API (DESIGN §3). The OpenAPI document is generated from
-these by Powertools and committed as openapi.json."""
+"""Request and response bodies of the HTTP API (README "HTTP API"). The OpenAPI document is generated
+from these by Powertools and committed as openapi.json."""
 
 from __future__ import annotations
 

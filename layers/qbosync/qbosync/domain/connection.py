@@ -36,7 +36,7 @@ class ConnectionStatus(StrEnum):
 
 
 class ConnectionSettings(BaseModel):
-    """What the agency chose for this connection (DESIGN §1 "Settings")."""
+    """What the agency chose for this connection (docs/architecture.md "Settings")."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,4 +1,5 @@
-"""How a Productive invoice becomes a QuickBooks Online invoice (DESIGN §1 "Copy invoice").
+"""How a Productive invoice becomes a QuickBooks Online invoice (README "Copy to QuickBooks";
+docs/architecture.md "Copy").
 
 Pure rules: no I/O. The copy service gathers the inputs (Productive invoice and lines, the
 customer, the tax choice, the company's preferences) and sends what this module builds."""

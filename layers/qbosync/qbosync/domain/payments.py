@@ -1,4 +1,5 @@
-"""Payment sync rules (DESIGN §1 "Payment sync"): what Productive should hold for one QuickBooks payment.
+"""Payment sync rules (docs/architecture.md "Payment sync"): what Productive should hold for one QuickBooks
+payment.
 
 One Productive payment per (QuickBooks payment, Productive invoice): the amounts of the payment's lines
 applied to QuickBooks invoices this service copied from that Productive invoice (any copy, older ones

@@ -1,4 +1,4 @@
-"""Productive's records as the services see them (Productive API reference §1.5). Money is
+"""Productive's records as the services see them (docs/architecture.md "Productive API"). Money is
 `Decimal`; ids are strings. The adapter (qbosync.adapters.productive) builds these from JSON:API."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Building QuickBooks query statements safely (QBO reference §2.2): string literals are single
-quoted, with backslash escaping of quotes and backslashes. The whole statement is URL-encoded by
+"""Building QuickBooks query statements safely (docs/architecture.md "QuickBooks query language"): string
+literals are single quoted, with backslash escaping of quotes and backslashes. The whole statement is URL-encoded by
 the HTTP client, so `&`, `%` and non-ASCII characters travel intact."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The app request signature (DESIGN §3, README "HTTP API"): how Productive's backend proves a request
-is its own.
+"""The app request signature (README "HTTP API"; docs/architecture.md "HTTP edge"): how Productive's backend
+proves a request is its own.
 
 signature = hex HMAC-SHA256(secret, timestamp + "\\n" + METHOD + "\\n" + path?query + "\\n" + raw body)
 

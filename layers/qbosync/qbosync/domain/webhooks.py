@@ -1,6 +1,6 @@
 """Intuit webhooks, pure: the signature check and both payload formats, normalised to `EntityEvent`.
 
-Two formats arrive at the same endpoint (QuickBooks reference §6):
+Two formats arrive at the same endpoint (docs/architecture.md "QuickBooks webhooks"):
 
 * legacy: ``{"eventNotifications": [{"realmId", "dataChangeEvent": {"entities": [{"name", "id",
   "operation", "lastUpdated", "deletedId"?}]}}]}``; it has no event id, so ours is a digest of

@@ -1,4 +1,5 @@
-"""Copy a Productive invoice to QuickBooks Online (DESIGN §1 "Copy invoice" and "Re-copy").
+"""Copy a Productive invoice to QuickBooks Online, or update its last copy (docs/architecture.md "Copy";
+README "Copy to QuickBooks"; docs/decisions/0002-head-lock-and-copy-marker.md).
 
 No duplicates, ever:
 - one copy of an invoice runs at a time (a lock per invoice);

@@ -1,4 +1,4 @@
-"""Mirror QuickBooks payments into Productive (DESIGN §1 "Payment sync").
+"""Mirror QuickBooks payments into Productive (docs/architecture.md "Payment sync").
 
 An event only says that a payment (or an invoice) changed. For each connection of the company that
 is connected with payment sync on, the worker reads the payment as QuickBooks holds it now (one read;

@@ -1,5 +1,5 @@
-"""The reconcile sweep (DESIGN §1 "Reconcile"): Change Data Capture per connected company with payment
-sync on, so what missed or failed webhooks left behind reaches the same queue and the same worker.
+"""The reconcile sweep (docs/architecture.md "Reconcile"): Change Data Capture per connected company with
+payment sync on, so what missed or failed webhooks left behind reaches the same queue and the same worker.
 
 Per company (realm):
 - the window starts at the stored cursor; the first time, when payment sync was switched on; never

@@ -1,7 +1,8 @@
 """The QuickBooks token lifecycle: lazy refresh during requests, the scheduled refresh, and the
 rules that keep a rotating refresh token alive when many workers share it.
 
-Rules (DESIGN §1, QBO reference §1.5-1.6):
+Rules (docs/architecture.md "Token refresh" and "QuickBooks OAuth tokens";
+docs/decisions/0001-one-token-refresh-per-connection.md):
 - at most one refresh per connection at a time (a lease in the repository, longer than a refresh can
   take, so it never runs out under a worker that is still refreshing);
 - the rotated tokens are saved before anyone uses them;
