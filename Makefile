@@ -56,7 +56,7 @@ template-checks: venv tools
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
 pytest: venv
-	$(BIN)/pytest -n 2 --durations=15
+	$(BIN)/pytest -n 2 --durations=15 --cov --cov-report=term
 
 # The fuzz test of `make test` with 3,000 generated examples (a new seed each run) and schemathesis'
 # coverage phase. FUZZ_EXAMPLES=10000 make fuzz for more.
