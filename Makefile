@@ -8,7 +8,7 @@ PY := $(BIN)/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/qbosync
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv tools demo test lint typecheck template-checks unit pytest fuzz bench build lock openapi clean
+.PHONY: help venv tools hooks demo test lint typecheck template-checks unit pytest fuzz bench build lock openapi clean
 
 help:
 	@echo "make demo   - run the whole story on the local stack"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench  - print the benchmark figures"
 	@echo "make fuzz   - schema-driven fuzzing of the app routes, longer than the one in make test"
 	@echo "make build  - sam build (needs python3.13 on PATH)"
+	@echo "make hooks  - install the git pre-commit hooks"
 
 $(VENV)/.stamp: requirements/dev.txt requirements/bootstrap.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,10 @@ $(CHECKOV_VENV)/.stamp: requirements/checkov.txt requirements/bootstrap.txt $(VE
 	touch $@
 
 venv: $(VENV)/.stamp
+
+# Git hooks (.pre-commit-config.yaml): ruff, mypy, the layer contracts and the unit tests before each commit.
+hooks: venv
+	$(BIN)/pre-commit install
 tools: $(SAM_VENV)/.stamp $(CHECKOV_VENV)/.stamp
 
 demo: venv

@@ -66,3 +66,29 @@ def test_the_layer_ships_the_runtime_pins() -> None:
     """`make lock` copies requirements/runtime.txt to the layer; a hand edit of either shows here."""
     layer = (ROOT / "layers" / "qbosync" / "requirements.txt").read_text(encoding="utf-8")
     assert layer == (ROOT / "requirements" / "runtime.txt").read_text(encoding="utf-8")
+
+
+def test_the_git_hooks_are_valid_and_run_the_fast_checks() -> None:
+    """`make hooks` installs .pre-commit-config.yaml: ruff, mypy, the layer contracts and the unit tests,
+    all from the project's own .venv (nothing downloaded when they run)."""
+    config = ROOT / ".pre-commit-config.yaml"
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "pre-commit"), "validate-config", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = config.read_text(encoding="utf-8")
+    hooks = (
+        "ruff check",
+        "ruff format",
+        ".venv/bin/mypy",
+        "lint-imports",
+        "pytest -q -x -p no:cacheprovider tests/unit",
+    )
+    for entry in hooks:
+        assert entry in text, entry
+    assert "repo: local" in text
+    assert "language: system" in text
