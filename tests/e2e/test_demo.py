@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,30 +24,33 @@ def test_demo_runs_the_story_to_the_end() -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    for expected in (
-        "status=connected",
-        "Sandbox Company US",
-        "QuickBooks companies' zone",
-        "unknown item id            422",
-        "'refreshed': 2",
-        "warning total_mismatch",
-        "same copy                  True",
-        "(update) -> QuickBooks invoice",
-        "(create) -> QuickBooks invoice",
-        "number                     UK-2025-007",
-        "total in QuickBooks        2360.86 GBP",
-        "attached in QuickBooks     productive-invoice-",
-        "copy history kept          2",
-        "A partial payment of 400.00 on invoice A",
-        "-> void: in Productive after",
-        "-> delete: in Productive after",
-        "Productive is behind QuickBooks.",
-        "-> caught up: in Productive after",
-        "DELETE /connections/{id}   204",
-        "still connected at Intuit  False",
-        "Demo finished.",
-    ):
-        assert expected in out, expected
+    # What the story shows, not how it is laid out: a label and its value, however far apart.
+    facts = {
+        "status=connected": None,
+        "QuickBooks companies' zone": None,
+        "company_name": "Sandbox Company US",
+        "unknown item id": "422",
+        "'refreshed'": "2",
+        "warning": "total_mismatch",
+        "same copy": "True",
+        "(update) -> QuickBooks invoice": None,
+        "(create) -> QuickBooks invoice": None,
+        "number": "UK-2025-007",
+        "total in QuickBooks": "2360.86 GBP",
+        "attached in QuickBooks": "productive-invoice-",
+        "copy history kept": "2",
+        "A partial payment of 400.00 on invoice A": None,
+        "-> void: in Productive after": None,
+        "-> delete: in Productive after": None,
+        "Productive is behind QuickBooks.": None,
+        "-> caught up: in Productive after": None,
+        "DELETE /connections/{id}": "204",
+        "still connected at Intuit": "False",
+        "Demo finished.": None,
+    }
+    for label, value in facts.items():
+        pattern = re.escape(label) + (r"[\s:]+" + re.escape(value) if value is not None else "")
+        assert re.search(pattern, out), (label, value)
     assert '"level"' not in out  # the story, not the handlers' JSON logs
     assert '"_aws"' not in out  # nor their metrics
     assert "(DIFFER)" in out  # once, while webhooks are lost ...
