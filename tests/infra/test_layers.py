@@ -45,7 +45,11 @@ def test_the_layer_contracts_hold() -> None:
         ("layers/qbosync/qbosync/services/lookups.py", "import qbosync.adapters.secrets", "services receive"),
         ("layers/qbosync/qbosync/services/lookups.py", "import httpx", "services receive"),
         ("functions/token_refresh/app.py", "import qbosync.services.tokens", "handlers import api and domain"),
-        ("functions/token_refresh/app.py", "import qbosync.adapters.dynamodb", "handlers import api and domain"),
+        (
+            "functions/token_refresh/app.py",
+            "import qbosync.adapters.dynamodb_connections",
+            "handlers import api and domain",
+        ),
     ],
 )
 def test_each_contract_fails_when_its_forbidden_import_is_added(

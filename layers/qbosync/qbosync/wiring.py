@@ -57,7 +57,7 @@ def app_secrets() -> AppSecrets:
 
 @cache
 def repository() -> ConnectionRepository:
-    from qbosync.adapters.dynamodb import DynamoConnectionRepository
+    from qbosync.adapters.dynamodb_connections import DynamoConnectionRepository
 
     return DynamoConnectionRepository(_boto3_session().resource("dynamodb").Table(config().table_name))
 

@@ -22,15 +22,12 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from qbosync.adapters.dynamodb_common import is_conditional_failure, query_all
 from qbosync.domain.copies import CopyRecord, CopyWarning, InvoiceHead, PendingCopy
 
 
 def _invoice_pk(connection_id: str, invoice_id: str) -> str:
     return f"INVOICE#{connection_id}#{invoice_id}"
-
-
-def _conditional_failure(error: ClientError) -> bool:
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 class DynamoCopyRepository:
@@ -40,19 +37,14 @@ class DynamoCopyRepository:
     # -- history ---------------------------------------------------------------------------------
 
     def history(self, connection_id: str, invoice_id: str) -> list[CopyRecord]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(_invoice_pk(connection_id, invoice_id))
+        items = query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(_invoice_pk(connection_id, invoice_id))
             & Key("sk").begins_with("COPY#"),
-            "ScanIndexForward": False,
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return [self._to_record(item) for item in items]
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            ScanIndexForward=False,
+            ConsistentRead=True,
+        )
+        return [self._to_record(item) for item in items]
 
     def copy(self, connection_id: str, invoice_id: str, sequence: int) -> CopyRecord | None:
         item = self._table.get_item(
@@ -148,7 +140,7 @@ class DynamoCopyRepository:
                 ReturnValues="ALL_OLD",
             ).get("Attributes", {})
         except ClientError as error:
-            if _conditional_failure(error):
+            if is_conditional_failure(error):
                 return None
             raise
         last_sequence = int(old.get("last_sequence", 0))
@@ -182,7 +174,7 @@ class DynamoCopyRepository:
                 ExpressionAttributeValues={":owner": owner},
             )
         except ClientError as error:
-            if not _conditional_failure(error):  # the lease had run out and was taken over
+            if not is_conditional_failure(error):  # the lease had run out and was taken over
                 raise
 
     def forget(self, connection_id: str, invoice_id: str, owner: str) -> None:
@@ -193,7 +185,7 @@ class DynamoCopyRepository:
                 ExpressionAttributeValues={":owner": owner},
             )
         except ClientError as error:
-            if not _conditional_failure(error):  # the lease had run out and was taken over
+            if not is_conditional_failure(error):  # the lease had run out and was taken over
                 raise
 
     def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:

@@ -18,7 +18,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from qbosync.adapters.dynamodb import REFRESH_INDEX, REFRESH_PARTITION
+from qbosync.adapters.dynamodb_common import is_conditional_failure, query_all
+from qbosync.adapters.dynamodb_connections import REFRESH_INDEX, REFRESH_PARTITION
 from qbosync.domain.payments import PaymentLink
 
 INDEX = "gsi1"
@@ -26,10 +27,6 @@ INDEX = "gsi1"
 
 def _pk(connection_id: str, quickbooks_payment_id: str) -> str:
     return f"PAYMENT#{connection_id}#{quickbooks_payment_id}"
-
-
-def _conditional_failure(error: ClientError) -> bool:
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 class DynamoPaymentRepository:
@@ -92,7 +89,7 @@ class DynamoPaymentRepository:
                 ExpressionAttributeValues={":now": int(now.timestamp() * 1000)},
             )
         except ClientError as error:
-            if _conditional_failure(error):
+            if is_conditional_failure(error):
                 return False
             raise
         return True
@@ -106,13 +103,13 @@ class DynamoPaymentRepository:
                 ExpressionAttributeValues={":owner": owner},
             )
         except ClientError as error:
-            if not _conditional_failure(error):
+            if not is_conditional_failure(error):
                 raise
 
     # -- reconcile -------------------------------------------------------------------------------
 
     def connected_connection_ids(self) -> list[str]:
-        """Connected connections carry the token refresh index keys (qbosync.adapters.dynamodb)."""
+        """Connected connections carry the token refresh index keys (qbosync.adapters.dynamodb_connections)."""
         items = self._query(
             IndexName=REFRESH_INDEX,
             KeyConditionExpression=Key("gsi1pk").eq(REFRESH_PARTITION),
@@ -139,13 +136,7 @@ class DynamoPaymentRepository:
     # -- internals -------------------------------------------------------------------------------
 
     def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_all(self._table, **kwargs)
 
     @staticmethod
     def _to_link(item: dict[str, Any]) -> PaymentLink:

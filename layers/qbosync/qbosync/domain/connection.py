@@ -161,5 +161,11 @@ class Connection:
     def realm_id(self) -> str | None:
         return self.company.realm_id if self.company else None
 
+    @property
+    def syncs_payments(self) -> bool:
+        """Connected to a QuickBooks company with payment sync switched on: the one rule the webhook,
+        the payment worker and reconcile share."""
+        return self.status is ConnectionStatus.CONNECTED and self.company is not None and self.settings.sync_payments
+
     def with_changes(self, **changes: Any) -> Connection:
         return replace(self, **changes)

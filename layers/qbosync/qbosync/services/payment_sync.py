@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from qbosync.domain.connection import Connection, ConnectionStatus
+from qbosync.domain.connection import Connection
 from qbosync.domain.copies import CopyRepository
 from qbosync.domain.errors import Conflict, ConnectionNotReady, DomainError, NotFound, ReauthorizationRequired
 from qbosync.domain.events import Budget, ChunkFailed, EntityEvent, QueuedItem, UnreadableEvent
@@ -117,12 +117,7 @@ class PaymentSyncService:
         found: list[Connection] = []
         for connection_id in self._connections.connection_ids_for_realm(realm_id):
             connection = self._connections.get(connection_id)
-            if (
-                connection is not None
-                and connection.status is ConnectionStatus.CONNECTED
-                and connection.realm_id == realm_id
-                and connection.settings.sync_payments
-            ):
+            if connection is not None and connection.syncs_payments and connection.realm_id == realm_id:
                 found.append(connection)
         return found
 

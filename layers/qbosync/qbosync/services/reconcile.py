@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from qbosync.domain.connection import Connection, ConnectionStatus
+from qbosync.domain.connection import Connection
 from qbosync.domain.errors import ConnectionNotReady, DomainError, ReauthorizationRequired, UpstreamUnavailable
 from qbosync.domain.events import EntityEvent
 from qbosync.domain.payments import EventPublisher, ReconcileStateRepository
@@ -115,14 +115,9 @@ class ReconcileService:
         realms: dict[str, list[Connection]] = {}
         for connection_id in self._state.connected_connection_ids():
             connection = self._connections.get(connection_id)
-            if (
-                connection is None
-                or connection.status is not ConnectionStatus.CONNECTED
-                or connection.company is None
-                or not connection.settings.sync_payments
-            ):
+            if connection is None or not connection.syncs_payments or connection.realm_id is None:
                 continue
-            realms.setdefault(connection.company.realm_id, []).append(connection)
+            realms.setdefault(connection.realm_id, []).append(connection)
         return realms
 
     def sweep(self, realm_id: str, connections: list[Connection]) -> RealmSweep:

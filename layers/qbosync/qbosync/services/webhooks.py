@@ -138,10 +138,9 @@ class WebhookService:
             connection = self._connections.get(connection_id)
             if connection is None or connection.realm_id != realm_id:
                 continue
-            if connection.status == ConnectionStatus.CONNECTED:
-                connected = True
-                if connection.settings.sync_payments:
-                    return None
+            if connection.syncs_payments:
+                return None
+            connected = connected or connection.status is ConnectionStatus.CONNECTED
         if not connection_ids:
             return "unknown_realm"
         return "sync_off" if connected else "not_connected"

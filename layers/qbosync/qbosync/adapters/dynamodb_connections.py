@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from qbosync.adapters.dynamodb_common import is_conditional_failure, query_all
 from qbosync.domain.connection import (
     CompanyProfile,
     Connection,
@@ -50,10 +51,6 @@ def _iso(value: datetime | None) -> str | None:
 
 def _dt(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-def _is_conditional_failure(error: ClientError) -> bool:
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 class DynamoConnectionRepository:
@@ -118,11 +115,12 @@ class DynamoConnectionRepository:
 
     def connection_ids_for_realm(self, realm_id: str) -> list[str]:
         """Connections that are or were linked to this QuickBooks company (check their status)."""
-        page = self._table.query(
+        items = query_all(
+            self._table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             ExpressionAttributeValues={":pk": f"REALM#{realm_id}", ":prefix": "CONNECTION#"},
         )
-        return [str(item["connection_id"]) for item in page.get("Items", [])]
+        return [str(item["connection_id"]) for item in items]
 
     def update_settings(self, connection_id: str, settings: ConnectionSettings, now: datetime) -> None:
         self._update(
@@ -167,20 +165,15 @@ class DynamoConnectionRepository:
         )
 
     def due_for_refresh(self, now: datetime, limit: int) -> list[str]:
-        ids: list[str] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": REFRESH_INDEX,
-            "KeyConditionExpression": "gsi1pk = :partition AND gsi1sk <= :now",
-            "ExpressionAttributeValues": {":partition": REFRESH_PARTITION, ":now": _iso(now)},
-            "ProjectionExpression": "connection_id",
-        }
-        while len(ids) < limit:
-            page = self._table.query(**kwargs)
-            ids.extend(item["connection_id"] for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return ids[:limit]
+        items = query_all(
+            self._table,
+            at_most=limit,
+            IndexName=REFRESH_INDEX,
+            KeyConditionExpression="gsi1pk = :partition AND gsi1sk <= :now",
+            ExpressionAttributeValues={":partition": REFRESH_PARTITION, ":now": _iso(now)},
+            ProjectionExpression="connection_id",
+        )
+        return [str(item["connection_id"]) for item in items]
 
     # -- OAuth states ----------------------------------------------------------------------------
 
@@ -212,7 +205,7 @@ class DynamoConnectionRepository:
                 ReturnValues="ALL_NEW",
             ).get("Attributes")
         except ClientError as error:
-            if _is_conditional_failure(error):
+            if is_conditional_failure(error):
                 return None
             raise
         return _to_state(item) if item else None
@@ -226,7 +219,7 @@ class DynamoConnectionRepository:
                 ReturnValues="ALL_OLD",
             ).get("Attributes")
         except ClientError as error:
-            if _is_conditional_failure(error):
+            if is_conditional_failure(error):
                 return None
             raise
         return _to_state(old) if old else None
@@ -248,7 +241,7 @@ class DynamoConnectionRepository:
                 },
             )
         except ClientError as error:
-            if _is_conditional_failure(error):
+            if is_conditional_failure(error):
                 return False
             raise
         return True
@@ -262,7 +255,7 @@ class DynamoConnectionRepository:
                 ExpressionAttributeValues={":owner": owner},
             )
         except ClientError as error:
-            if not _is_conditional_failure(error):  # the lease had expired and was taken over
+            if not is_conditional_failure(error):  # the lease had expired and was taken over
                 raise
 
     # -- internals -------------------------------------------------------------------------------
@@ -281,7 +274,7 @@ class DynamoConnectionRepository:
                 **({"ExpressionAttributeNames": names} if names else {}),
             )
         except ClientError as error:
-            if _is_conditional_failure(error):
+            if is_conditional_failure(error):
                 raise NotFound("No such connection in this state.", code="connection_not_found") from error
             raise
 
