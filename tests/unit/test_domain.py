@@ -76,3 +76,17 @@ def test_secrets_never_show_in_repr() -> None:
 )
 def test_one_map_from_domain_errors_to_http(error, status) -> None:
     assert status_for(error) == status
+
+
+def test_a_connection_syncs_payments_only_when_connected_to_a_company_with_sync_on() -> None:
+    from qbosync.domain.connection import CompanyProfile, ConnectionStatus
+    from tests.fakes import connected
+
+    base = connected(clock=FakeClock())
+    company = CompanyProfile("1", "Co", "US", "USD", False, False, False, True)
+    on = ConnectionSettings(sync_payments=True)
+    assert base.with_changes(company=company, settings=on).syncs_payments
+    assert not base.with_changes(company=company).syncs_payments  # sync off
+    assert not base.with_changes(settings=on).syncs_payments  # no company yet
+    for status in (ConnectionStatus.PENDING, ConnectionStatus.NEEDS_RECONNECT, ConnectionStatus.DISCONNECTED):
+        assert not base.with_changes(company=company, settings=on, status=status).syncs_payments
