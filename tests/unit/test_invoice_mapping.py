@@ -253,3 +253,13 @@ def test_display_names_lose_what_quickbooks_forbids(name: str, cleaned: str) -> 
 )
 def test_zero_rate_tax_codes_are_recognised_by_name(name: str, rank: int | None) -> None:
     assert zero_rate_rank(name) == rank
+
+
+def test_lines_have_one_order_position_first_then_numeric_id() -> None:
+    from qbosync.domain.productive import ProductiveLineItem, in_invoice_order
+
+    def line(line_id: str, position: int | None) -> ProductiveLineItem:
+        return ProductiveLineItem(line_id, "1", "x", Decimal(1), Decimal(1), position=position)
+
+    lines = [line("10", None), line("9", None), line("3", 2), line("12", 1), line("2", 2)]
+    assert [li.id for li in in_invoice_order(lines)] == ["12", "2", "3", "9", "10"]

@@ -195,8 +195,7 @@ class ProductiveClient:
 
     def list_line_items(self, invoice_id: str) -> list[ProductiveLineItem]:
         document = self._list("line_items", {"filter[invoice_id]": str(invoice_id), "include": "service_type,tax_rate"})
-        items = [_line_item(r, document) for r in document.data]
-        return sorted(items, key=lambda li: (li.position is None, li.position or 0, _id_key(li.id)))
+        return [_line_item(r, document) for r in document.data]  # in Productive's order; see in_invoice_order
 
     def get_company(self, company_id: str) -> ProductiveCompany:
         document = self._get_document(f"companies/{company_id}", None, resource="companies", resource_id=company_id)

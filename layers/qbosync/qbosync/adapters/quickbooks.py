@@ -134,7 +134,7 @@ class QuickBooksClient:
         try:
             body = self._json("GET", f"/{entity.lower()}/{entity_id}")
         except QuickBooksFault as fault:
-            if fault.fault_code == "610" or fault.http_status == 404:
+            if fault.fault_code == QuickBooksFault.OBJECT_NOT_FOUND or fault.http_status == 404:
                 return None
             raise
         value = body.get(entity)

@@ -81,8 +81,13 @@ class QuickBooksFault(DomainError):
 
     code = "quickbooks_fault"
 
+    # QuickBooks' fault codes that our rules branch on (docs/architecture.md, "External systems").
+    OBJECT_NOT_FOUND = "610"
+    STALE_OBJECT = "5010"  # the SyncToken sent is not the current one: someone edited it in QuickBooks
+    DUPLICATE_DOC_NUMBER = "6140"
+    DUPLICATE_NAME = "6240"  # the name is taken by a customer, vendor or employee
     # Fault codes that mean the data conflicts with what is already in QuickBooks.
-    CONFLICT_CODES = frozenset({"5010", "6140", "6240", "6540", "6210", "6200"})
+    CONFLICT_CODES = frozenset({STALE_OBJECT, DUPLICATE_DOC_NUMBER, DUPLICATE_NAME, "6540", "6210", "6200"})
 
     def __init__(
         self,

@@ -106,6 +106,17 @@ class ProductiveLineItem:
     tax_rate_value: Decimal | None = None  # percent (sum of the rate's components)
 
 
+def in_invoice_order(lines: list[ProductiveLineItem]) -> list[ProductiveLineItem]:
+    """The one order of an invoice's lines: by Productive's position (unpositioned lines last), then by
+    id as a number (Productive ids are digits; "9" comes before "10")."""
+
+    def key(line: ProductiveLineItem) -> tuple[bool, int, int, str]:
+        numeric = int(line.id) if line.id.isdigit() else 1 << 62
+        return (line.position is None, line.position or 0, numeric, line.id)
+
+    return sorted(lines, key=key)
+
+
 @dataclass(frozen=True)
 class ProductiveInvoice:
     id: str

@@ -62,7 +62,13 @@ from qbosync.domain.invoice_copy import (
 )
 from qbosync.domain.money import cents, decimal_or_zero
 from qbosync.domain.ports import Clock, ConnectionRepository
-from qbosync.domain.productive import ProductiveApi, ProductiveCompany, ProductiveInvoice, ProductiveLineItem
+from qbosync.domain.productive import (
+    ProductiveApi,
+    ProductiveCompany,
+    ProductiveInvoice,
+    ProductiveLineItem,
+    in_invoice_order,
+)
 from qbosync.domain.qbo_query import quote, quote_list
 from qbosync.services.tokens import TokenService
 
@@ -390,7 +396,7 @@ class _CopyJob:
             except QuickBooksFault as fault:
                 if fault.is_refusal:
                     self.invoice_write = "none"
-                if fault.fault_code == "5010" and attempt == 0:
+                if fault.fault_code == QuickBooksFault.STALE_OBJECT and attempt == 0:
                     current = self.qbo.get("Invoice", last.quickbooks_invoice_id)
                     if current is None:
                         raise self._copy_gone() from fault
@@ -403,7 +409,7 @@ class _CopyJob:
                         )
                     )
                     continue
-                if fault.fault_code == "610" or fault.http_status == 404:
+                if fault.fault_code == QuickBooksFault.OBJECT_NOT_FOUND or fault.http_status == 404:
                     raise self._copy_gone() from fault
                 raise
         self.invoice_write = "done"
@@ -597,7 +603,7 @@ class _CustomerResolver:
             try:
                 return self._create(name)
             except QuickBooksFault as fault:
-                if fault.fault_code != "6240":
+                if fault.fault_code != QuickBooksFault.DUPLICATE_NAME:
                     raise
                 # Taken meanwhile by a customer (another copy of this client) or by a vendor or an
                 # employee: use that customer, or try the next name.
@@ -655,7 +661,7 @@ class _CustomerResolver:
 
 
 def _source_invoice(invoice: ProductiveInvoice, lines: list[ProductiveLineItem]) -> SourceInvoice:
-    ordered = sorted(lines, key=lambda line: (line.position if line.position is not None else 10**9, line.id))
+    ordered = in_invoice_order(lines)
     return SourceInvoice(
         invoice_id=invoice.id,
         number=invoice.number,
