@@ -41,10 +41,10 @@ from local.qbo_emulator import faults
 from local.qbo_emulator.api import ApiContext, ApiResult, json_body, json_result
 from local.qbo_emulator.entities import common
 from local.qbo_emulator.entities.common import money
+from local.qbo_emulator.entities.ledger import ZERO, applied_to, set_balance
 from local.qbo_emulator.seed import CURRENCY_NAMES
 from local.qbo_emulator.store import Record
 
-ZERO = Decimal("0")
 HUNDRED = Decimal("100")
 KNOWN = {
     "CustomerRef",
@@ -555,8 +555,6 @@ def _next_seq(ctx: ApiContext) -> int:
 
 
 def write(ctx: ApiContext) -> ApiResult:
-    from local.qbo_emulator.entities.payment import applied_to
-
     body = json_body(ctx)
     op = common.operation(ctx)
     realm = ctx.realm
@@ -599,13 +597,6 @@ def write(ctx: ApiContext) -> ApiResult:
             raise faults.unsupported_operation(f"Operation {op} is not supported for Invoice.")
         realm.put("Invoice", record)
         return common.entity_result(ctx, "Invoice", record)
-
-
-def set_balance(record: Record, applied: Decimal) -> None:
-    """Balance = TotalAmt - payments applied (HomeBalance in home currency)."""
-    balance = money(Decimal(record["TotalAmt"]) - applied)
-    record["Balance"] = balance
-    record["HomeBalance"] = money(balance * Decimal(record.get("ExchangeRate", 1)))
 
 
 def _sparse_source(previous: Record, body: Record) -> Record:
