@@ -80,7 +80,7 @@ class ProductiveApp:
             response = _json_response(
                 500, {"errors": [error_object(500, "Server Error", f"{type(exc).__name__}: {exc}")]}
             )
-        self.emu._log(
+        self.emu.log_request(
             LoggedRequest(
                 method=request.method,
                 path=request.path,
