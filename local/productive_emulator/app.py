@@ -5,13 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
 import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -19,21 +17,15 @@ from werkzeug.wrappers import Request, Response
 
 from local.productive_emulator.control import LoggedRequest
 from local.productive_emulator.errors import ApiError, bad_request, error_object, not_found
-from local.productive_emulator.money import to_decimal
+from local.productive_emulator.listing import list_page
 from local.productive_emulator.pdf import render_invoice_pdf
-from local.productive_emulator.resources import SPECS, Filter, Spec
+from local.productive_emulator.resources import SPECS, Spec
 from local.productive_emulator.store import Organization, Record, Token
 
 if TYPE_CHECKING:
     from local.productive_emulator.emulator import ProductiveEmulator
 
 JSONAPI = "application/vnd.api+json"
-DEFAULT_PAGE_SIZE = 30
-MAX_PAGE_SIZE = 200
-OPERATORS = frozenset({"eq", "not_eq", "contains", "not_contain", "gt", "gt_eq", "lt", "lt_eq"})
-_SEGMENT = re.compile(r"\[([^\[\]]*)\]")
-
-Predicate = Callable[[Record], bool]
 
 URLS = Map(
     [
@@ -80,7 +72,7 @@ class ProductiveApp:
             response = _json_response(
                 500, {"errors": [error_object(500, "Server Error", f"{type(exc).__name__}: {exc}")]}
             )
-        self.emu._log(
+        self.emu.log_request(
             LoggedRequest(
                 method=request.method,
                 path=request.path,
@@ -373,206 +365,15 @@ class ProductiveApp:
     def _list(self, request: Request, org: Organization, spec: Spec) -> Response:
         include = self._parse_include(request, spec)
         fields = self._parse_fields(request)
-        predicate = self._parse_filters(request, org, spec)
-        records = [r for r in self.store.all(org, spec.type) if predicate(r)]
-        sort = request.args.get("sort")
-        if sort:
-            records = self._sorted(org, spec, records, sort)
-        page_args = {k: v for k, v in request.args.items() if k.startswith("page[")}
-        unknown = set(page_args) - {"page[number]", "page[size]", "page[after]"}
-        if unknown:
-            raise bad_request("Bad Request", f"Unsupported page parameter {sorted(unknown)[0]}", parameter="page")
-        size = self._int_arg(page_args.get("page[size]"), DEFAULT_PAGE_SIZE, "page[size]")
-        size = max(1, min(size, MAX_PAGE_SIZE))
-        if "page[after]" in page_args:
-            return self._keyset_page(request, org, spec, records, size, include, fields, page_args, sort)
-        number = max(1, self._int_arg(page_args.get("page[number]"), 1, "page[number]"))
-        total = len(records)
-        total_pages = max(1, math.ceil(total / size))
-        chunk = records[(number - 1) * size : number * size]
-        links = {
-            "self": self._page_url(request, {"page[number]": str(number), "page[size]": str(size)}),
-            "first": self._page_url(request, {"page[number]": "1", "page[size]": str(size)}),
-            "last": self._page_url(request, {"page[number]": str(total_pages), "page[size]": str(size)}),
-        }
-        if number < total_pages:
-            links["next"] = self._page_url(request, {"page[number]": str(number + 1), "page[size]": str(size)})
-        if number > 1:
-            links["prev"] = self._page_url(request, {"page[number]": str(number - 1), "page[size]": str(size)})
+        page = list_page(self.store, org, spec, request.args, request.base_url)
         body: dict[str, Any] = {
-            "data": [self._resource(request, org, spec.type, r, fields) for r in chunk],
-            "links": links,
-            "meta": {
-                "current_page": number,
-                "total_pages": total_pages,
-                "total_count": total,
-                "page_size": size,
-                "max_page_size": MAX_PAGE_SIZE,
-            },
+            "data": [self._resource(request, org, spec.type, r, fields) for r in page.records],
+            "links": page.links,
+            "meta": page.meta,
         }
         if include:
-            body["included"] = self._included(request, org, spec.type, chunk, include, fields)
+            body["included"] = self._included(request, org, spec.type, page.records, include, fields)
         return _json_response(200, body)
-
-    def _keyset_page(
-        self,
-        request: Request,
-        org: Organization,
-        spec: Spec,
-        records: list[Record],
-        size: int,
-        include: list[list[str]],
-        fields: dict[str, list[str]],
-        page_args: dict[str, str],
-        sort: str | None,
-    ) -> Response:
-        if "page[number]" in page_args:
-            raise bad_request(
-                "Keyset Conflict", "page[after] cannot be combined with page[number]", code="keyset_conflict"
-            )
-        if sort:
-            raise bad_request(
-                "Unsupported Sort", "Cursor pagination only supports the default order", code="keyset_unsupported_sort"
-            )
-        cursor = page_args["page[after]"]
-        after = 0
-        if cursor:
-            try:
-                after = int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["after"])
-            except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-                raise bad_request("Invalid Cursor", "The cursor is not valid", code="keyset_invalid_cursor") from exc
-        remaining = [r for r in records if int(r["id"]) > after]
-        chunk = remaining[:size]
-        links = {"self": self._page_url(request, {"page[after]": cursor, "page[size]": str(size)})}
-        if len(remaining) > size:
-            token = base64.urlsafe_b64encode(json.dumps({"after": int(chunk[-1]["id"])}).encode()).decode()
-            links["next"] = self._page_url(request, {"page[after]": token, "page[size]": str(size)})
-        body: dict[str, Any] = {
-            "data": [self._resource(request, org, spec.type, r, fields) for r in chunk],
-            "links": links,
-            "meta": {"page_size": size, "max_page_size": MAX_PAGE_SIZE},
-        }
-        if include:
-            body["included"] = self._included(request, org, spec.type, chunk, include, fields)
-        return _json_response(200, body)
-
-    @staticmethod
-    def _int_arg(value: str | None, default: int, name: str) -> int:
-        if value is None or value == "":
-            return default
-        try:
-            return int(value)
-        except ValueError as exc:
-            raise bad_request("Bad Request", f"{name} must be an integer", parameter=name) from exc
-
-    @staticmethod
-    def _page_url(request: Request, page: dict[str, str]) -> str:
-        params = [(k, v) for k, v in request.args.items(multi=True) if not k.startswith("page[")]
-        params.extend(page.items())
-        return f"{request.base_url}?{urlencode(params)}"
-
-    def _sorted(self, org: Organization, spec: Spec, records: list[Record], sort: str) -> list[Record]:
-        keys = [k.strip() for k in sort.split(",") if k.strip()]
-        for key in reversed(keys):
-            name = key.lstrip("-")
-            if name not in spec.sorts:
-                raise bad_request(
-                    "Unsupported Sort", f"Sorting {spec.type} by {name!r} is not supported", parameter="sort"
-                )
-            descending = key.startswith("-")
-
-            def sort_key(record: Record, name: str = name) -> tuple[int, Any]:
-                value = self.store.value_of(org, spec.type, record, name)
-                if name == "id":
-                    value = int(value)
-                elif isinstance(value, str) and name in {"amount"}:
-                    value = to_decimal(value)
-                return (0, value) if value is not None else (1, 0)
-
-            present = [r for r in records if sort_key(r)[0] == 0]
-            missing = [r for r in records if sort_key(r)[0] == 1]
-            present.sort(key=lambda r: sort_key(r)[1], reverse=descending)
-            records = present + missing
-        return records
-
-    # ------------------------------------------------------------------ filters
-
-    def _parse_filters(self, request: Request, org: Organization, spec: Spec) -> Predicate:
-        entries: list[tuple[list[str], str]] = []
-        for key, value in request.args.items(multi=True):
-            if not key.startswith("filter"):
-                continue
-            rest = key[len("filter") :]
-            segments = _SEGMENT.findall(rest)
-            if not segments or "".join(f"[{s}]" for s in segments) != rest:
-                raise bad_request("Unsupported Filter", f"Malformed filter parameter {key!r}", parameter=key)
-            entries.append((segments, value))
-        return self._build_predicate(entries, org, spec)
-
-    def _build_predicate(self, entries: list[tuple[list[str], str]], org: Organization, spec: Spec) -> Predicate:
-        op = "and"
-        groups: dict[str, list[tuple[list[str], str]]] = {}
-        predicates: list[Predicate] = []
-        for segments, value in entries:
-            head = segments[0]
-            if head == "$op":
-                if value not in {"and", "or"}:
-                    raise bad_request(
-                        "Unsupported Filter", "filter[$op] must be 'and' or 'or'", parameter="filter[$op]"
-                    )
-                op = value
-            elif head.isdigit():
-                if len(segments) < 2:
-                    raise bad_request("Unsupported Filter", "A filter group needs operands", parameter="filter")
-                groups.setdefault(head, []).append((segments[1:], value))
-            else:
-                predicates.append(self._condition(segments, value, org, spec))
-        predicates.extend(self._build_predicate(group, org, spec) for _, group in sorted(groups.items()))
-        if not predicates:
-            return lambda record: True
-        if op == "or":
-            return lambda record: any(p(record) for p in predicates)
-        return lambda record: all(p(record) for p in predicates)
-
-    def _condition(self, segments: list[str], raw: str, org: Organization, spec: Spec) -> Predicate:
-        name = segments[0]
-        definition = spec.filters.get(name)
-        param = "filter" + "".join(f"[{s}]" for s in segments)
-        if definition is None:
-            raise bad_request("Unsupported Filter", f"Filter {name!r} is not supported on {spec.type}", parameter=param)
-        if definition.kind == "custom_fields":
-            if len(segments) < 2:
-                raise bad_request("Unsupported Filter", "Use filter[custom_fields][<id>]=value", parameter=param)
-            field_id = segments[1]
-            operator = segments[2] if len(segments) > 2 else "eq"
-            self._check_operator(operator, param)
-            return lambda record: _compare(
-                "str", operator, (record.get("custom_fields") or {}).get(field_id), raw, param
-            )
-        operator = segments[1] if len(segments) > 1 else (definition.fixed_op or "eq")
-        if len(segments) > 2:
-            raise bad_request("Unsupported Filter", f"Malformed filter {param!r}", parameter=param)
-        self._check_operator(operator, param)
-        if definition.kind == "export_status":
-            if raw not in {"1", "2"}:
-                raise bad_request(
-                    "Unsupported Filter Value", "export_status is 1 (not exported) or 2 (exported)", parameter=param
-                )
-            wanted = raw == "2"
-            return lambda record: (
-                bool(record.get("exported")) == wanted if operator == "eq" else bool(record.get("exported")) != wanted
-            )
-        _validate_value(definition, raw, param)
-        source = definition.source or name
-        store = self.store
-        return lambda record: _compare(
-            definition.kind, operator, store.value_of(org, spec.type, record, source), raw, param
-        )
-
-    @staticmethod
-    def _check_operator(operator: str, param: str) -> None:
-        if operator not in OPERATORS:
-            raise bad_request("Unsupported Filter", f"Unknown filter operator {operator!r}", parameter=param)
 
     # ------------------------------------------------------------------ files
 
@@ -593,70 +394,3 @@ class ProductiveApp:
         if content is None:
             raise not_found("attachments", attachment_id)
         return Response(content, status=200, content_type=record.get("content_type") or "application/octet-stream")
-
-
-def _validate_value(definition: Filter, raw: str, param: str) -> None:
-    from datetime import date
-
-    values = raw.split(",") if definition.kind == "id" else [raw]
-    for value in values:
-        try:
-            if definition.kind in {"date", "datetime"}:
-                date.fromisoformat(value[:10])
-            elif definition.kind == "decimal" and to_decimal(value) is None:
-                raise ValueError(value)
-            elif definition.kind == "int":
-                int(value)
-            elif definition.kind == "bool" and value not in {"true", "false"}:
-                raise ValueError(value)
-        except ValueError as exc:
-            raise bad_request(
-                "Unsupported Filter Value", f"{value!r} is not a valid value for {param}", parameter=param
-            ) from exc
-
-
-def _compare(kind: str, operator: str, actual: Any, raw: str, param: str) -> bool:
-    if kind == "id":
-        wanted = {v.strip() for v in raw.split(",")}
-        if operator == "eq":
-            return actual is not None and str(actual) in wanted
-        if operator == "not_eq":
-            return actual is None or str(actual) not in wanted
-    if actual is None:
-        return operator in {"not_eq", "not_contain"} and raw != ""
-    if isinstance(actual, list):
-        text_values = [str(v) for v in actual]
-        hit = raw in text_values
-        return hit if operator in {"eq", "contains"} else not hit
-    left: Any
-    right: Any
-    if kind in {"date", "datetime"}:
-        left, right = str(actual)[:10], raw[:10]
-    elif kind == "decimal":
-        left, right = to_decimal(actual), to_decimal(raw)
-    elif kind == "int":
-        left, right = int(actual), int(raw)
-    elif kind == "bool":
-        left, right = bool(actual), raw == "true"
-    else:
-        left, right = str(actual), raw
-    if operator == "contains":
-        return str(right).lower() in str(left).lower()
-    if operator == "not_contain":
-        return str(right).lower() not in str(left).lower()
-    if operator == "eq":
-        return bool(left == right)
-    if operator == "not_eq":
-        return bool(left != right)
-    try:
-        if operator == "gt":
-            return bool(left > right)
-        if operator == "gt_eq":
-            return bool(left >= right)
-        if operator == "lt":
-            return bool(left < right)
-        if operator == "lt_eq":
-            return bool(left <= right)
-    except TypeError as exc:
-        raise bad_request("Unsupported Filter", f"{operator} does not apply to {param}", parameter=param) from exc
-    return False

@@ -119,7 +119,8 @@ class ProductiveEmulator:
             and (path_contains is None or path_contains in entry.path)
         )
 
-    def _log(self, entry: LoggedRequest) -> None:
+    def log_request(self, entry: LoggedRequest) -> None:
+        """Record one served request (the WSGI app calls this; tests read ``request_log``)."""
         with self._log_lock:
             self._request_log.append(entry)
 

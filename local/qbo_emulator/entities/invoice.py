@@ -41,10 +41,10 @@ from local.qbo_emulator import faults
 from local.qbo_emulator.api import ApiContext, ApiResult, json_body, json_result
 from local.qbo_emulator.entities import common
 from local.qbo_emulator.entities.common import money
+from local.qbo_emulator.entities.ledger import ZERO, applied_to, set_balance
 from local.qbo_emulator.seed import CURRENCY_NAMES
 from local.qbo_emulator.store import Record
 
-ZERO = Decimal("0")
 HUNDRED = Decimal("100")
 KNOWN = {
     "CustomerRef",
@@ -236,14 +236,34 @@ def _sales_line(ctx: ApiContext, line: _Line, customer: Record) -> None:
 
 
 def build(ctx: ApiContext, body: Record, previous: Record | None) -> Record:
-    """Validate an invoice body and compute everything QBO computes. Does not store."""
-    realm = ctx.realm
+    """Validate an invoice body and compute everything QBO computes. Does not store.
+
+    The steps run in QBO's order, so the first fault a bad body meets is the one QBO reports.
+    """
     common.check_known(body, KNOWN, "Invoice")
     customer = common.require_ref(ctx, body, "CustomerRef", "Customer")
-    record: Record = {}
-    record["CustomerRef"] = {"value": str(customer["Id"]), "name": customer["DisplayName"]}
+    record: Record = {"CustomerRef": {"value": str(customer["Id"]), "name": customer["DisplayName"]}}
+    rate = _currency(ctx, body, customer, record)
+    lines, discount = _lines(ctx, body, customer)
+    sales = [line for line in lines if line.detail_type == "SalesItemLineDetail"]
+    if not sales:
+        raise _fault_6000("An invoice needs at least one sales line", "Line")
+    subtotal = sum((line.amount for line in sales), ZERO)
+    discount_amount = _discount(ctx, discount, subtotal) if discount is not None else ZERO
+    tax_detail, total_tax, inclusive = _tax(ctx, body, sales, subtotal, discount_amount)
+    record["TxnTaxDetail"] = tax_detail
+    record["Line"] = _numbered_lines(lines, discount, subtotal, previous)
+    _number_and_dates(ctx, body, customer, previous, record)
+    _pass_through(body, record)
+    _calculation_flags(ctx, body, record)
+    total = subtotal - discount_amount if inclusive else subtotal - discount_amount + total_tax
+    _totals(record, total, rate)
+    return record
 
-    # currency
+
+def _currency(ctx: ApiContext, body: Record, customer: Record, record: Record) -> Decimal:
+    """The customer's currency (a different one sent is refused) and its exchange rate."""
+    realm = ctx.realm
     currency = customer.get("CurrencyRef", {}).get("value", realm.home_currency)
     sent_currency = common.ref_value(body.get("CurrencyRef"))
     if sent_currency is not None and sent_currency != currency:
@@ -259,8 +279,11 @@ def build(ctx: ApiContext, body: Record, previous: Record | None) -> Record:
         if rate <= 0:
             raise _fault_6000("ExchangeRate must be positive", "ExchangeRate")
     record["ExchangeRate"] = rate
+    return rate
 
-    # lines
+
+def _lines(ctx: ApiContext, body: Record, customer: Record) -> tuple[list[_Line], _Line | None]:
+    """The sent lines, checked and priced (subtotal lines dropped), and the one discount line if any."""
     raw_lines = body.get("Line")
     if not isinstance(raw_lines, list) or not raw_lines:
         raise faults.required_param("Line", "Invoice")
@@ -280,66 +303,78 @@ def build(ctx: ApiContext, body: Record, previous: Record | None) -> Record:
         if kind == "SalesItemLineDetail":
             _sales_line(ctx, line, customer)
         elif kind == "DescriptionOnly":
-            line.out = {
-                "DetailType": "DescriptionOnly",
-                "Amount": ZERO,
-                "DescriptionOnly": common.prune(copy.deepcopy(raw.get("DescriptionOnly") or {})),
-            }
-            if raw.get("Description") not in (None, ""):
-                line.out["Description"] = raw["Description"]
+            _description_line(line)
         else:
-            if discount is not None:
-                raise _fault_6000("Only one discount line is allowed per transaction", f"Line[{index}]")
-            if not realm.preferences.get("SalesFormsPrefs", {}).get("AllowDiscount"):
-                raise _fault_6000(
-                    "Discounts are turned off in this company (SalesFormsPrefs.AllowDiscount)", f"Line[{index}]"
-                )
+            _check_discount_allowed(ctx, discount, index)
             discount = line
         lines.append(line)
-    sales = [line for line in lines if line.detail_type == "SalesItemLineDetail"]
-    if not sales:
-        raise _fault_6000("An invoice needs at least one sales line", "Line")
-    subtotal = sum((line.amount for line in sales), ZERO)
+    return lines, discount
 
-    discount_amount = ZERO
-    if discount is not None:
-        detail = common.prune(copy.deepcopy(discount.raw.get("DiscountLineDetail") or {}))
-        percent_based = detail.get("PercentBased") is True
-        if percent_based:
-            percent = common.decimal_field(detail.get("DiscountPercent"), "DiscountPercent")
-            if percent is None:
-                raise faults.required_param("DiscountPercent", "Invoice")
-            if not ZERO <= percent <= HUNDRED:
-                raise _fault_6000("DiscountPercent must be between 0 and 100", "DiscountPercent")
-            discount_amount = money(subtotal * percent / HUNDRED)
-            detail["DiscountPercent"] = percent
-        else:
-            fixed = common.decimal_field(discount.raw.get("Amount"), "Amount")
-            if fixed is None:
-                raise faults.required_param("Amount", "Invoice")
-            discount_amount = money(fixed)
-            detail.pop("DiscountPercent", None)
-        if discount_amount < 0 or discount_amount > subtotal:
-            raise _fault_6000("The discount must be between zero and the subtotal", "Amount")
-        detail["PercentBased"] = percent_based
-        account_id = common.ref_value(detail.get("DiscountAccountRef")) or str(
-            realm.preferences.get("SalesFormsPrefs", {}).get("DefaultDiscountAccount") or "3"
-        )
-        account = realm.get("Account", account_id)
-        if account is None:
-            raise faults.invalid_reference("Account", account_id, element="DiscountAccountRef")
-        detail["DiscountAccountRef"] = {"value": str(account["Id"]), "name": account["Name"]}
-        discount.amount = discount_amount
-        discount.out = {"DetailType": "DiscountLineDetail", "Amount": discount_amount, "DiscountLineDetail": detail}
-        if discount.raw.get("Description") not in (None, ""):
-            discount.out["Description"] = discount.raw["Description"]
 
-    # tax
-    tax_detail, total_tax, inclusive = _tax(ctx, body, sales, subtotal, discount_amount)
-    record["TxnTaxDetail"] = tax_detail
-    total = subtotal - discount_amount if inclusive else subtotal - discount_amount + total_tax
+def _description_line(line: _Line) -> None:
+    line.out = {
+        "DetailType": "DescriptionOnly",
+        "Amount": ZERO,
+        "DescriptionOnly": common.prune(copy.deepcopy(line.raw.get("DescriptionOnly") or {})),
+    }
+    if line.raw.get("Description") not in (None, ""):
+        line.out["Description"] = line.raw["Description"]
 
-    # line ids: keep the Id of lines that exist on the stored invoice
+
+def _check_discount_allowed(ctx: ApiContext, earlier: _Line | None, index: int) -> None:
+    if earlier is not None:
+        raise _fault_6000("Only one discount line is allowed per transaction", f"Line[{index}]")
+    if not ctx.realm.preferences.get("SalesFormsPrefs", {}).get("AllowDiscount"):
+        raise _fault_6000("Discounts are turned off in this company (SalesFormsPrefs.AllowDiscount)", f"Line[{index}]")
+
+
+def _discount(ctx: ApiContext, discount: _Line, subtotal: Decimal) -> Decimal:
+    """Price the discount line (percent of the subtotal or a fixed amount) and return its amount."""
+    detail = common.prune(copy.deepcopy(discount.raw.get("DiscountLineDetail") or {}))
+    percent_based = detail.get("PercentBased") is True
+    if percent_based:
+        percent = common.decimal_field(detail.get("DiscountPercent"), "DiscountPercent")
+        if percent is None:
+            raise faults.required_param("DiscountPercent", "Invoice")
+        if not ZERO <= percent <= HUNDRED:
+            raise _fault_6000("DiscountPercent must be between 0 and 100", "DiscountPercent")
+        amount = money(subtotal * percent / HUNDRED)
+        detail["DiscountPercent"] = percent
+    else:
+        fixed = common.decimal_field(discount.raw.get("Amount"), "Amount")
+        if fixed is None:
+            raise faults.required_param("Amount", "Invoice")
+        amount = money(fixed)
+        detail.pop("DiscountPercent", None)
+    if amount < 0 or amount > subtotal:
+        raise _fault_6000("The discount must be between zero and the subtotal", "Amount")
+    detail["PercentBased"] = percent_based
+    detail["DiscountAccountRef"] = _discount_account(ctx, detail)
+    discount.amount = amount
+    discount.out = {"DetailType": "DiscountLineDetail", "Amount": amount, "DiscountLineDetail": detail}
+    if discount.raw.get("Description") not in (None, ""):
+        discount.out["Description"] = discount.raw["Description"]
+    return amount
+
+
+def _discount_account(ctx: ApiContext, detail: Record) -> Record:
+    realm = ctx.realm
+    account_id = common.ref_value(detail.get("DiscountAccountRef")) or str(
+        realm.preferences.get("SalesFormsPrefs", {}).get("DefaultDiscountAccount") or "3"
+    )
+    account = realm.get("Account", account_id)
+    if account is None:
+        raise faults.invalid_reference("Account", account_id, element="DiscountAccountRef")
+    return {"value": str(account["Id"]), "name": account["Name"]}
+
+
+def _numbered_lines(
+    lines: list[_Line], discount: _Line | None, subtotal: Decimal, previous: Record | None
+) -> list[Record]:
+    """Output lines with Id and LineNum, then the subtotal line, then the discount line.
+
+    A line keeps the Id it has on the stored invoice; new lines get fresh ones.
+    """
     old_ids = {str(line.get("Id")) for line in (previous or {}).get("Line", []) if line.get("Id")}
     next_id = max([int(i) for i in old_ids if i.isdigit()] + [0]) + 1
     out_lines: list[Record] = []
@@ -360,23 +395,20 @@ def build(ctx: ApiContext, body: Record, previous: Record | None) -> Record:
         sent_id = str(discount.raw.get("Id") or "")
         line_id = sent_id if sent_id in old_ids else str(next_id)
         out_lines.append({"Id": line_id, "LineNum": line_num + 1, **discount.out})
-    record["Line"] = out_lines
+    return out_lines
 
-    # numbers and dates
-    record["DocNumber"] = _doc_number(ctx, body, previous)
-    if record["DocNumber"] is None:
-        del record["DocNumber"]
+
+def _number_and_dates(ctx: ApiContext, body: Record, customer: Record, previous: Record | None, record: Record) -> None:
+    """DocNumber, TxnDate, and DueDate (sent, or TxnDate plus the sales term's days) with SalesTermRef."""
+    doc_number = _doc_number(ctx, body, previous)
+    if doc_number is not None:
+        record["DocNumber"] = doc_number
     txn_date = common.parse_date(body["TxnDate"], "TxnDate") if body.get("TxnDate") else common.today(ctx)
     record["TxnDate"] = txn_date.isoformat()
     if body.get("DueDate"):
         record["DueDate"] = common.parse_date(body["DueDate"], "DueDate").isoformat()
     else:
-        term_id = (
-            common.ref_value(body.get("SalesTermRef"))
-            or common.ref_value(customer.get("SalesTermRef"))
-            or common.ref_value(realm.preferences.get("SalesFormsPrefs", {}).get("DefaultTerms"))
-        )
-        term = realm.get("Term", term_id) if term_id else None
+        term = _sales_term(ctx, body, customer)
         days = int(term.get("DueDays", 0)) if term else 0
         record["DueDate"] = (txn_date + timedelta(days=days)).isoformat()
         if term is not None and "SalesTermRef" not in body:
@@ -385,6 +417,20 @@ def build(ctx: ApiContext, body: Record, previous: Record | None) -> Record:
         term = common.require_ref(ctx, body, "SalesTermRef", "Term")
         record["SalesTermRef"] = {"value": str(term["Id"]), "name": term["Name"]}
 
+
+def _sales_term(ctx: ApiContext, body: Record, customer: Record) -> Record | None:
+    """The term sent, else the customer's, else the company default."""
+    realm = ctx.realm
+    term_id = (
+        common.ref_value(body.get("SalesTermRef"))
+        or common.ref_value(customer.get("SalesTermRef"))
+        or common.ref_value(realm.preferences.get("SalesFormsPrefs", {}).get("DefaultTerms"))
+    )
+    return realm.get("Term", term_id) if term_id else None
+
+
+def _pass_through(body: Record, record: Record) -> None:
+    """Copy the fields QBO stores as sent, and check the lengths it limits."""
     for key in PASS_THROUGH:
         if key in body and key != "SalesTermRef":
             value = common.prune(copy.deepcopy(body[key]))
@@ -392,33 +438,38 @@ def build(ctx: ApiContext, body: Record, previous: Record | None) -> Record:
                 record[key] = value
     note = record.get("PrivateNote")
     if isinstance(note, str) and len(note) > 4000:
-        raise faults.validation(
-            "2050",
-            "String length is either shorter or longer than supported by specification",
-            "PrivateNote is longer than 4000 characters",
-            "PrivateNote",
-        )
+        raise _too_long("PrivateNote", 4000)
     memo = record.get("CustomerMemo")
     if isinstance(memo, dict) and len(str(memo.get("value", ""))) > 1000:
-        raise faults.validation(
-            "2050",
-            "String length is either shorter or longer than supported by specification",
-            "CustomerMemo is longer than 1000 characters",
-            "CustomerMemo",
-        )
-    if realm.is_us:
+        raise _too_long("CustomerMemo", 1000)
+
+
+def _too_long(field: str, limit: int) -> faults.QboFault:
+    return faults.validation(
+        "2050",
+        "String length is either shorter or longer than supported by specification",
+        f"{field} is longer than {limit} characters",
+        field,
+    )
+
+
+def _calculation_flags(ctx: ApiContext, body: Record, record: Record) -> None:
+    if ctx.realm.is_us:
         record["ApplyTaxAfterDiscount"] = body.get("ApplyTaxAfterDiscount") is True
     else:
         record["GlobalTaxCalculation"] = body.get("GlobalTaxCalculation") or "TaxExcluded"
     record["EmailStatus"] = body.get("EmailStatus") or "NotSet"
     record["PrintStatus"] = body.get("PrintStatus") or "NotSet"
+
+
+def _totals(record: Record, total: Decimal, rate: Decimal) -> None:
+    """A new invoice: nothing paid, so the balance is the total."""
     record["TotalAmt"] = money(total)
     record["Balance"] = money(total)
     record["HomeTotalAmt"] = money(total * rate)
     record["HomeBalance"] = money(total * rate)
     record["Deposit"] = ZERO
     record["LinkedTxn"] = []
-    return record
 
 
 def _tax(
@@ -555,8 +606,6 @@ def _next_seq(ctx: ApiContext) -> int:
 
 
 def write(ctx: ApiContext) -> ApiResult:
-    from local.qbo_emulator.entities.payment import applied_to
-
     body = json_body(ctx)
     op = common.operation(ctx)
     realm = ctx.realm
@@ -599,13 +648,6 @@ def write(ctx: ApiContext) -> ApiResult:
             raise faults.unsupported_operation(f"Operation {op} is not supported for Invoice.")
         realm.put("Invoice", record)
         return common.entity_result(ctx, "Invoice", record)
-
-
-def set_balance(record: Record, applied: Decimal) -> None:
-    """Balance = TotalAmt - payments applied (HomeBalance in home currency)."""
-    balance = money(Decimal(record["TotalAmt"]) - applied)
-    record["Balance"] = balance
-    record["HomeBalance"] = money(balance * Decimal(record.get("ExchangeRate", 1)))
 
 
 def _sparse_source(previous: Record, body: Record) -> Record:

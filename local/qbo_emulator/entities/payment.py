@@ -21,10 +21,10 @@ from local.qbo_emulator import faults
 from local.qbo_emulator.api import ApiContext, ApiResult, json_body, json_result
 from local.qbo_emulator.entities import common
 from local.qbo_emulator.entities.common import money
+from local.qbo_emulator.entities.ledger import ZERO, applied_to, links, set_balance
 from local.qbo_emulator.seed import CURRENCY_NAMES
-from local.qbo_emulator.store import Realm, Record
+from local.qbo_emulator.store import Record
 
-ZERO = Decimal("0")
 KNOWN = {
     "CustomerRef",
     "TotalAmt",
@@ -50,27 +50,7 @@ KNOWN = {
 }
 
 
-def _links(payment: Record) -> list[tuple[str, Decimal]]:
-    out = []
-    for line in payment.get("Line", []):
-        for linked in line.get("LinkedTxn", []):
-            if linked.get("TxnType") == "Invoice":
-                out.append((str(linked["TxnId"]), Decimal(line.get("Amount", 0))))
-    return out
-
-
-def applied_to(realm: Realm, invoice_id: str) -> Decimal:
-    total = ZERO
-    for payment in realm.all("Payment"):
-        for txn_id, amount in _links(payment):
-            if txn_id == invoice_id:
-                total += amount
-    return total
-
-
 def _refresh_invoice(ctx: ApiContext, invoice_id: str, touched: set[str]) -> None:
-    from local.qbo_emulator.entities.invoice import set_balance
-
     realm = ctx.realm
     invoice = realm.get("Invoice", invoice_id)
     if invoice is None:
@@ -80,7 +60,7 @@ def _refresh_invoice(ctx: ApiContext, invoice_id: str, touched: set[str]) -> Non
     invoice["LinkedTxn"] = [
         {"TxnId": str(p["Id"]), "TxnType": "Payment"}
         for p in sorted(realm.all("Payment"), key=lambda p: int(p["Id"]))
-        if any(txn_id == invoice_id for txn_id, _ in _links(p))
+        if any(txn_id == invoice_id for txn_id, _ in links(p))
     ]
     if invoice_id not in touched:
         touched.add(invoice_id)
@@ -147,7 +127,7 @@ def _build(ctx: ApiContext, body: Record, previous: Record | None) -> Record:
             for payment in realm.all("Payment"):
                 if str(payment["Id"]) == own_id:
                     continue
-                others += sum((a for t, a in _links(payment) if t == txn_id), ZERO)
+                others += sum((a for t, a in links(payment) if t == txn_id), ZERO)
             per_invoice[txn_id] = per_invoice.get(txn_id, ZERO) + amount
             if others + per_invoice[txn_id] > Decimal(invoice["TotalAmt"]):
                 raise common_fault(
@@ -204,7 +184,7 @@ def write(ctx: ApiContext) -> ApiResult:
         previous: Any = None
         if body.get("Id") not in (None, ""):
             previous = common.existing_for_write(ctx, body, "Payment")
-        before = {txn for txn, _ in _links(previous)} if previous is not None else set()
+        before = {txn for txn, _ in links(previous)} if previous is not None else set()
         if op == "delete":
             if previous is None:
                 raise faults.required_param("Id", "Payment")
@@ -238,7 +218,7 @@ def write(ctx: ApiContext) -> ApiResult:
         else:
             raise faults.unsupported_operation(f"Operation {op} is not supported for Payment.")
         realm.put("Payment", record)
-        after = {txn for txn, _ in _links(record)}
+        after = {txn for txn, _ in links(record)}
         for invoice_id in sorted(before | after):
             _refresh_invoice(ctx, invoice_id, touched)
         return common.entity_result(ctx, "Payment", record)
