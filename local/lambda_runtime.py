@@ -11,11 +11,16 @@ imported handlers, it simulates a cold start: those handler modules and the laye
 are dropped from sys.modules and imported afresh, so a restarted stack never uses clients, config or
 cached secrets of the previous one. The first runtime of a process imports into whatever is already
 loaded (tests that imported qbosync share its module objects with the handlers).
+
+The handlers also share one Powertools logger, whose Lambda-context keys are process-wide; each
+invocation therefore runs in its own contextvars context carrying its function's keys, so its log
+lines name its own function and request id even while another function runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import importlib
 import secrets
 import sys
@@ -89,6 +94,29 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _log_keys(context: LambdaContext) -> dict[str, Any]:
+    """The keys Powertools' inject_lambda_context adds for this context."""
+    return {
+        "function_name": context.function_name,
+        "function_memory_size": context.memory_limit_in_mb,
+        "function_arn": context.invoked_function_arn,
+        "function_request_id": context.aws_request_id,
+    }
+
+
+def _in_invocation_context(context: LambdaContext, call: Callable[[], None]) -> None:
+    """Run `call` in a fresh contextvars context whose Powertools log keys are this invocation's
+    (they take precedence over the process-wide keys) and vanish when it returns."""
+    from aws_lambda_powertools.logging.formatter import clear_context_keys, set_context_keys
+
+    def run() -> None:
+        clear_context_keys()
+        set_context_keys(**_log_keys(context))
+        call()
+
+    contextvars.copy_context().run(run)
 
 
 class LambdaRuntime:
@@ -251,7 +279,7 @@ class LambdaRuntime:
             with lock:
                 context.start_clock()
                 started.set()
-                call(outcome)
+                _in_invocation_context(context, lambda: call(outcome))
 
         if not self.enforce_timeouts:
             run()
