@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 from local.async_invoke import invoke_async
 from local.http_api import (
@@ -38,10 +37,18 @@ from local.http_api import (
     http_result,
     is_text_content,
 )
-from local.lambda_runtime import ACCOUNT_ID, LOCAL_DEFAULTS, REGION, HandlerTimeout, LambdaContext, LambdaRuntime
+from local.lambda_runtime import (
+    ACCOUNT_ID,
+    LOCAL_DEFAULTS,
+    REGION,
+    HandlerTimeout,
+    LambdaContext,
+    LambdaRuntime,
+    RuntimeOptions,
+)
 from local.scheduler import schedule_event
 from local.sqs_poller import SqsPoller, sqs_pollers
-from local.template import HttpRoute, Names, http_routes
+from local.template import HttpRoute, http_routes
 
 __all__ = [
     "ACCOUNT_ID",
@@ -73,27 +80,12 @@ class LocalGateway(LambdaRuntime):
         self,
         template_path: Path | str | None = None,
         *,
-        names: Names | None = None,
-        parameters: Mapping[str, str] | None = None,
-        environment: Mapping[str, str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        code_root: Path | str | None = None,
-        cold_start: bool = True,
-        serialize_invocations: bool = True,
-        enforce_timeouts: bool = True,
         api_id: str = "local",
+        **options: Unpack[RuntimeOptions],
     ) -> None:
-        super().__init__(
-            template_path,
-            names=names,
-            parameters=parameters,
-            environment=environment,
-            code_root=code_root,
-            cold_start=cold_start,
-            serialize_invocations=serialize_invocations,
-            enforce_timeouts=enforce_timeouts,
-        )
+        super().__init__(template_path, **options)
         self.host = host
         self.port = port
         self.api_id = api_id

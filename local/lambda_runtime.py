@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from local.template import (
     REPO_ROOT,
@@ -119,6 +119,18 @@ def _in_invocation_context(context: LambdaContext, call: Callable[[], None]) -> 
     contextvars.copy_context().run(run)
 
 
+class RuntimeOptions(TypedDict, total=False):
+    """LambdaRuntime's keyword arguments (LocalGateway passes them on)."""
+
+    names: Names | None
+    parameters: Mapping[str, str] | None
+    environment: Mapping[str, str] | None
+    code_root: Path | str | None
+    cold_start: bool
+    serialize_invocations: bool
+    enforce_timeouts: bool
+
+
 class LambdaRuntime:
     """The template's functions, invokable in-process. See module docstring.
 
@@ -135,25 +147,15 @@ class LambdaRuntime:
     _running: list[LambdaRuntime] = []
     _loaded_modules: set[str] = set()
 
-    def __init__(
-        self,
-        template_path: Path | str | None = None,
-        *,
-        names: Names | None = None,
-        parameters: Mapping[str, str] | None = None,
-        environment: Mapping[str, str] | None = None,
-        code_root: Path | str | None = None,
-        cold_start: bool = True,
-        serialize_invocations: bool = True,
-        enforce_timeouts: bool = True,
-    ) -> None:
+    def __init__(self, template_path: Path | str | None = None, **options: Unpack[RuntimeOptions]) -> None:
         self.template = load_template(template_path)
-        self.names = names or Names(refs={}, parameters=parameter_values(self.template, parameters))
-        self.extra_environment = dict(environment or {})
+        names, code_root = options.get("names"), options.get("code_root")
+        self.names = names or Names(refs={}, parameters=parameter_values(self.template, options.get("parameters")))
+        self.extra_environment = dict(options.get("environment") or {})
         self.code_root = Path(code_root) if code_root else REPO_ROOT
-        self.cold_start = cold_start
-        self.serialize_invocations = serialize_invocations
-        self.enforce_timeouts = enforce_timeouts
+        self.cold_start = options.get("cold_start", True)
+        self.serialize_invocations = options.get("serialize_invocations", True)
+        self.enforce_timeouts = options.get("enforce_timeouts", True)
         self.functions: dict[str, FunctionSpec] = {f.logical_id: f for f in list_functions(self.template)}
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._import_lock = threading.Lock()
