@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
@@ -80,30 +81,25 @@ def _source(invoiced_on: date | None, pay_on: date | None) -> SourceInvoice:
     )
 
 
+def _built(invoiced_on: date | None, pay_on: date | None) -> dict[str, Any]:
+    return build_invoice(
+        invoice=_source(invoiced_on, pay_on),
+        settings=ConnectionSettings(default_item_id="1"),
+        company=US,
+        customer_id="1",
+        tax=TaxChoice(None),
+        memo=None,
+        marker="m",
+    )
+
+
 def test_invoice_dates_are_productives_calendar_dates_unchanged() -> None:
     """Productive's invoice and due dates are dates, like QuickBooks': they go over as they are, with
     no time zone arithmetic; no date at all lets QuickBooks use the company's own today."""
-    settings = ConnectionSettings(default_item_id="1")
-    body = build_invoice(
-        invoice=_source(date(2026, 12, 31), date(2027, 1, 30)),
-        settings=settings,
-        company=US,
-        customer_id="1",
-        tax=TaxChoice(None),
-        memo=None,
-        marker="m",
-    )
+    body = _built(date(2026, 12, 31), date(2027, 1, 30))
     assert (body["TxnDate"], body["DueDate"]) == ("2026-12-31", "2027-01-30")
     assert body["Line"][0]["SalesItemLineDetail"]["ServiceDate"] == "2026-12-31"
-    bare = build_invoice(
-        invoice=_source(None, None),
-        settings=settings,
-        company=US,
-        customer_id="1",
-        tax=TaxChoice(None),
-        memo=None,
-        marker="m",
-    )
+    bare = _built(None, None)
     assert "TxnDate" not in bare
     assert "DueDate" not in bare
     assert "ServiceDate" not in bare["Line"][0]["SalesItemLineDetail"]
