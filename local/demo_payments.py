@@ -215,8 +215,9 @@ class PaymentDesk:
         return sorted(out)
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> float:
-    """Seconds until `check()` holds (raises after `timeout`)."""
+def wait_until(check: Callable[[], bool], timeout: float = 75.0) -> float:
+    """Seconds until `check()` holds (raises after `timeout`). Generous: an event that failed once under load
+    comes back from the queue 30 s later (services/payment_sync.py RETRY_DELAY_SECONDS), and still arrives."""
     started = time.perf_counter()
     while not check():
         if time.perf_counter() - started > timeout:
