@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qbosync.domain.connection import (
+    CompanyProfile,
     Connection,
     ConnectionSecret,
     ConnectionSettings,
@@ -18,8 +19,9 @@ from qbosync.domain.connection import (
 )
 from qbosync.domain.copies import CopyRecord, InvoiceHead, PendingCopy
 from qbosync.domain.errors import ReauthorizationRequired
+from qbosync.domain.events import EntityEvent, QueuedItem, QueueUnavailable
 from qbosync.domain.payments import PaymentLink
-from qbosync.domain.ports import OAuthState
+from qbosync.domain.ports import ChangeSet, OAuthState
 
 
 class FakeClock:
@@ -192,6 +194,66 @@ def connected(connection_id: str = "c1", *, clock: FakeClock) -> Connection:
         updated_at=now,
         next_refresh_at=now + timedelta(hours=24),
     )
+
+
+# ---------------------------------------------------------------------- QuickBooks
+
+
+class QuickBooksStub:
+    """The whole QuickBooksApi port, every call failing the test: a test's fake overrides the calls
+    it expects, so a call it does not expect is seen."""
+
+    def company_profile(self) -> CompanyProfile:
+        raise AssertionError("unexpected QuickBooks call: company_profile")
+
+    def query(self, statement: str) -> list[dict[str, Any]]:
+        raise AssertionError(f"unexpected QuickBooks call: query {statement}")
+
+    def get(self, entity: str, entity_id: str) -> dict[str, Any] | None:
+        raise AssertionError(f"unexpected QuickBooks call: get {entity}")
+
+    def cdc(self, entities: Sequence[str], changed_since: datetime) -> ChangeSet:
+        raise AssertionError("unexpected QuickBooks call: cdc")
+
+    def download_pdf(self, entity: str, entity_id: str) -> bytes:
+        raise AssertionError(f"unexpected QuickBooks call: download_pdf {entity}")
+
+    def create(self, entity: str, payload: dict[str, Any], *, request_id: str) -> dict[str, Any]:
+        raise AssertionError(f"unexpected QuickBooks call: create {entity}")
+
+    def update(
+        self, entity: str, payload: dict[str, Any], *, request_id: str, operation: str | None = None
+    ) -> dict[str, Any]:
+        raise AssertionError(f"unexpected QuickBooks call: update {entity}")
+
+    def upload_attachment(
+        self, *, entity: str, entity_id: str, filename: str, content: bytes, content_type: str, request_id: str
+    ) -> dict[str, Any]:
+        raise AssertionError(f"unexpected QuickBooks call: upload_attachment {entity}")
+
+
+# ---------------------------------------------------------------------- the payment events queue
+
+
+class InMemoryEventQueue:
+    """The payment events queue (EventQueue): each send() is one message of what it was given, with
+    its delay. While `fail` is set it refuses every send, as SqsEventQueue does, with QueueUnavailable."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.messages: list[tuple[list[QueuedItem], int]] = []
+        self.fail = fail
+
+    def send(self, events: Sequence[QueuedItem], *, delay_seconds: int = 0) -> None:
+        if self.fail:
+            raise QueueUnavailable("The payment events queue did not accept every event.")
+        self.messages.append((list(events), delay_seconds))
+
+    @property
+    def sent(self) -> list[EntityEvent]:
+        """Every event sent so far, in order."""
+        events = [item for items, _ in self.messages for item in items]
+        assert all(isinstance(item, EntityEvent) for item in events)
+        return [item for item in events if isinstance(item, EntityEvent)]
 
 
 # ---------------------------------------------------------------------- payment sync

@@ -21,7 +21,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from qbosync import wiring
 from qbosync.api.errors import raw_error_response
-from qbosync.domain.webhooks import InvalidWebhookSignature, QueueUnavailable
+from qbosync.domain.events import QueueUnavailable
+from qbosync.domain.webhooks import InvalidWebhookSignature
 
 logger = Logger(service="qbosync")
 metrics = Metrics()

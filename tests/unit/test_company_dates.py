@@ -116,7 +116,7 @@ def test_reconcile_splits_a_full_answer_at_the_latest_instant_whatever_the_offse
         w.qbo.change("Payment", str(n), stamp)
     assert w.qbo.rows["Payment"][0]["MetaData"]["LastUpdatedTime"].endswith(("+14:00", "-11:00"))
     report = w.service.run()
-    assert {e.entity_id for e in w.queue.events} == {str(n) for n in range(7)}
+    assert {e.entity_id for e in w.queue.sent} == {str(n) for n in range(7)}
     payment_calls = [since for entities, since in w.qbo.calls if entities == ("Payment",)]
     assert payment_calls[:3] == [w.since, stamps[2], stamps[4]]
     assert report.swept[0].splits == 3

@@ -19,7 +19,15 @@ from qbosync.domain.errors import DomainError, NotFound, QuickBooksFault, Upstre
 from qbosync.domain.productive import ProductiveCompany, ProductiveCustomField, ProductiveInvoice, ProductiveLineItem
 from qbosync.services.copies import CopyService
 from qbosync.services.tokens import TokenService
-from tests.fakes import FakeClock, InMemoryCopies, InMemoryRepository, InMemoryVault, StrictRotatingOAuth, connected
+from tests.fakes import (
+    FakeClock,
+    InMemoryCopies,
+    InMemoryRepository,
+    InMemoryVault,
+    QuickBooksStub,
+    StrictRotatingOAuth,
+    connected,
+)
 
 REALM = "9130350000000001"
 QBO_WRITES = ("qbo:create", "qbo:update", "qbo:upload_attachment")
@@ -30,7 +38,7 @@ def _fault(code: str, message: str = "refused") -> QuickBooksFault:
     return QuickBooksFault(message, fault_code=code, fault_type="ValidationFault", http_status=400)
 
 
-class FakeQuickBooks:
+class FakeQuickBooks(QuickBooksStub):
     """Just enough of QuickBooks for the copy: queries by name, id list, number and customer."""
 
     def __init__(self, journal: list[str]) -> None:
@@ -91,7 +99,9 @@ class FakeQuickBooks:
             raise UpstreamUnavailable("QuickBooks is not answering right now.", service="quickbooks")
         return dict(record)
 
-    def update(self, entity: str, payload: dict[str, Any], *, request_id: str) -> dict[str, Any]:
+    def update(
+        self, entity: str, payload: dict[str, Any], *, request_id: str, operation: str | None = None
+    ) -> dict[str, Any]:
         self.journal.append(f"qbo:update {entity}")
         store = self.customers if entity == "Customer" else self.invoices
         record = store[str(payload["Id"])]
@@ -108,7 +118,9 @@ class FakeQuickBooks:
         self.journal.append("qbo:download_pdf")
         return b"%PDF-1.4"
 
-    def upload_attachment(self, **kwargs: Any) -> dict[str, Any]:
+    def upload_attachment(
+        self, *, entity: str, entity_id: str, filename: str, content: bytes, content_type: str, request_id: str
+    ) -> dict[str, Any]:
         self.journal.append("qbo:upload_attachment")
         return {}
 
@@ -264,6 +276,26 @@ def test_a_request_refused_by_a_check_writes_nothing(arrange: Any, code: str) ->
     assert len(w.qbo.customers) == 2
 
 
+def test_an_update_without_a_client_company_keeps_the_last_copys_customer() -> None:
+    w = World()
+    first = w.copy()
+    w.invoice(company_id=None)
+    w.journal.clear()
+    again = w.copy(mode="update")
+    assert again.customer_id == first.customer_id
+    assert [e for e in w.journal if "Customer" in e] == []
+
+
+def test_a_first_update_without_a_client_company_is_refused_under_the_lock_and_leaves_nothing() -> None:
+    w = World()
+    w.invoice(company_id=None)
+    with pytest.raises(DomainError) as refused:
+        w.copy(mode="update")  # nothing copied yet: it becomes a create, which needs a customer
+    assert refused.value.code == "no_customer"
+    assert w.writes() == ["ddb:lock", "ddb:forget"]
+    assert w.copies.items() == 0
+
+
 def test_unmapped_service_type_without_default_item_writes_nothing() -> None:
     w = World()
     w.service._connections.update_settings("c1", ConnectionSettings(service_type_items={}), w.clock.now())
@@ -364,10 +396,12 @@ def test_a_refused_update_keeps_the_copy_and_leaves_no_attempt() -> None:
     w.qbo.invoices[first.quickbooks_invoice_id]["SyncToken"] = "0"
     original = w.qbo.update
 
-    def refuse(entity: str, payload: dict[str, Any], *, request_id: str) -> dict[str, Any]:
+    def refuse(
+        entity: str, payload: dict[str, Any], *, request_id: str, operation: str | None = None
+    ) -> dict[str, Any]:
         if entity == "Invoice":
             raise _fault("6000")
-        return original(entity, payload, request_id=request_id)
+        return original(entity, payload, request_id=request_id, operation=operation)
 
     w.qbo.update = refuse  # type: ignore[method-assign]
     with pytest.raises(QuickBooksFault):

@@ -18,13 +18,14 @@ from qbosync.domain.events import (
     ChunkFailed,
     EntityEvent,
     QueuedItem,
+    QueueUnavailable,
     UnreadableEvent,
     UnreadableMessage,
     decode_message,
     encode_chunks,
 )
-from qbosync.domain.webhooks import QueueUnavailable
 from qbosync.services.payment_sync import PaymentEventWorker, SyncReport
+from tests.fakes import InMemoryEventQueue
 
 REALM = "9130350000000001"
 
@@ -124,20 +125,7 @@ class FakeSync:
         return SyncReport(created=1)
 
 
-class FakeQueue:
-    """The payment events queue as the worker sees it: what is sent back becomes the next message."""
-
-    def __init__(self, fail: bool = False) -> None:
-        self.messages: list[tuple[list[QueuedItem], int]] = []
-        self.fail = fail
-
-    def send(self, events: Sequence[QueuedItem], *, delay_seconds: int = 0) -> None:
-        if self.fail:
-            raise QueueUnavailable("down")
-        self.messages.append((list(events), delay_seconds))
-
-
-def worker(sync: FakeSync, queue: FakeQueue) -> PaymentEventWorker:
+def worker(sync: FakeSync, queue: InMemoryEventQueue) -> PaymentEventWorker:
     return PaymentEventWorker(sync=sync, queue=queue, retry_delay_seconds=30)  # type: ignore[arg-type]
 
 
@@ -146,7 +134,7 @@ def plenty() -> Budget:
 
 
 def test_every_event_of_a_chunk_is_handled_once() -> None:
-    sync, queue = FakeSync(), FakeQueue()
+    sync, queue = FakeSync(), InMemoryEventQueue()
     outcome = worker(sync, queue).handle_message([event(n) for n in range(100)], plenty())
     assert sync.handled == [str(n) for n in range(100)]
     assert len(outcome.handled) == 100
@@ -154,7 +142,7 @@ def test_every_event_of_a_chunk_is_handled_once() -> None:
 
 
 def test_one_failing_event_goes_back_alone_and_later() -> None:
-    sync, queue = FakeSync(flaky={5: 1}), FakeQueue()
+    sync, queue = FakeSync(flaky={5: 1}), InMemoryEventQueue()
     outcome = worker(sync, queue).handle_message([event(n) for n in range(10)], plenty())
     assert sync.handled == [str(n) for n in range(10) if n != 5]
     assert [reason for _, reason in outcome.failed] == ["upstream_unavailable"]
@@ -166,7 +154,7 @@ def test_one_failing_event_goes_back_alone_and_later() -> None:
 
 
 def test_a_poison_event_ends_alone_in_a_message_that_fails_whole() -> None:
-    sync, queue = FakeSync(poison=[3]), FakeQueue()
+    sync, queue = FakeSync(poison=[3]), InMemoryEventQueue()
     chunk: list[QueuedItem] = [event(n) for n in range(6)]
     worker(sync, queue).handle_message(chunk, plenty())
     ((left, delay),) = queue.messages
@@ -181,7 +169,7 @@ def test_a_poison_event_ends_alone_in_a_message_that_fails_whole() -> None:
 
 
 def test_unreadable_elements_of_a_chunk_are_poison_too() -> None:
-    sync, queue = FakeSync(), FakeQueue()
+    sync, queue = FakeSync(), InMemoryEventQueue()
     bad = UnreadableEvent({"realm_id": "x"}, "not an entity event")
     worker(sync, queue).handle_message([event(1), bad, event(2)], plenty())
     assert sync.handled == ["1", "2"]
@@ -191,7 +179,7 @@ def test_unreadable_elements_of_a_chunk_are_poison_too() -> None:
 
 
 def test_a_chunk_whose_every_event_fails_is_retried_whole_by_sqs() -> None:
-    sync, queue = FakeSync(flaky={1: 1, 2: 1}), FakeQueue()
+    sync, queue = FakeSync(flaky={1: 1, 2: 1}), InMemoryEventQueue()
     with pytest.raises(ChunkFailed):
         worker(sync, queue).handle_message([event(1), event(2)], plenty())
     assert queue.messages == []
@@ -200,7 +188,7 @@ def test_a_chunk_whose_every_event_fails_is_retried_whole_by_sqs() -> None:
 
 
 def test_a_single_event_message_fails_as_before() -> None:
-    sync, queue = FakeSync(flaky={1: 1}), FakeQueue()
+    sync, queue = FakeSync(flaky={1: 1}), InMemoryEventQueue()
     with pytest.raises(ChunkFailed):
         worker(sync, queue).handle_message(decode_message(event(1).model_dump_json()), plenty())
     assert queue.messages == []
@@ -208,7 +196,7 @@ def test_a_single_event_message_fails_as_before() -> None:
 
 def test_what_is_not_started_before_the_reserve_goes_back_at_once() -> None:
     left = [60.0]
-    sync, queue = FakeSync(seconds=10.0), FakeQueue()
+    sync, queue = FakeSync(seconds=10.0), InMemoryEventQueue()
     sync.clock = left
     budget = Budget(lambda: left[0], reserve=30.0)
     outcome = worker(sync, queue).handle_message([event(n) for n in range(10)], budget)
@@ -222,7 +210,7 @@ def test_what_is_not_started_before_the_reserve_goes_back_at_once() -> None:
 
 
 def test_every_invocation_starts_at_least_one_event() -> None:
-    sync, queue = FakeSync(), FakeQueue()
+    sync, queue = FakeSync(), InMemoryEventQueue()
     worker(sync, queue).handle_message([event(1), event(2)], Budget(lambda: 5.0, reserve=30.0))
     assert sync.handled == ["1"]
     assert queue.messages == [([event(2)], 0)]
@@ -230,7 +218,7 @@ def test_every_invocation_starts_at_least_one_event() -> None:
 
 def test_not_started_events_go_first_so_a_slow_failure_cannot_starve_them() -> None:
     left = [40.0]
-    sync, queue = FakeSync(poison=[1], seconds=20.0), FakeQueue()
+    sync, queue = FakeSync(poison=[1], seconds=20.0), InMemoryEventQueue()
     sync.clock = left
     worker(sync, queue).handle_message([event(1), event(2), event(3)], Budget(lambda: left[0], reserve=30.0))
     assert queue.messages == [([event(2), event(3), event(1)], 30)]
@@ -242,7 +230,7 @@ def test_not_started_events_go_first_so_a_slow_failure_cannot_starve_them() -> N
 
 
 def test_when_the_rest_cannot_be_queued_again_the_message_is_retried_whole() -> None:
-    sync, queue = FakeSync(poison=[2]), FakeQueue(fail=True)
+    sync, queue = FakeSync(poison=[2]), InMemoryEventQueue(fail=True)
     with pytest.raises(QueueUnavailable):
         worker(sync, queue).handle_message([event(1), event(2)], plenty())
     assert sync.handled == ["1"]  # handled again on the retry: harmless, the worker reads current state

@@ -18,7 +18,6 @@ from qbosync.domain.invoice_copy import (
     SourceLine,
     TaxChoice,
     build_invoice,
-    clean_display_name,
     doc_number_for,
     memo_for,
     zero_rate_rank,
@@ -227,14 +226,6 @@ def test_numbering() -> None:
     long = SourceInvoice(**{**invoice.__dict__, "number": "X" * 22})
     with pytest.raises(InvalidInput):
         doc_number_for(long, ConnectionSettings(invoice_numbering="productive"))
-
-
-@pytest.mark.parametrize(
-    ("name", "cleaned"),
-    [("Acme: Design", "Acme- Design"), ("O'Brien\tLtd\n", "O'Brien Ltd"), ("Café  Zürich", "Café Zürich")],
-)
-def test_display_names_lose_what_quickbooks_forbids(name: str, cleaned: str) -> None:
-    assert clean_display_name(name) == cleaned
 
 
 @pytest.mark.parametrize(

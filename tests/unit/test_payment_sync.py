@@ -20,12 +20,20 @@ from qbosync.domain.payments import carries_marker, desired_payments, note_for
 from qbosync.domain.productive import ProductivePayment
 from qbosync.services.payment_sync import PaymentInProgress, PaymentSyncService
 from qbosync.services.tokens import TokenService
-from tests.fakes import FakeClock, InMemoryPayments, InMemoryRepository, InMemoryVault, StrictRotatingOAuth, connected
+from tests.fakes import (
+    FakeClock,
+    InMemoryPayments,
+    InMemoryRepository,
+    InMemoryVault,
+    QuickBooksStub,
+    StrictRotatingOAuth,
+    connected,
+)
 
 REALM = "9130350000000001"
 
 
-class FakeQuickBooks:
+class FakeQuickBooks(QuickBooksStub):
     def __init__(self) -> None:
         self.payments: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, dict[str, Any]] = {}
@@ -156,7 +164,7 @@ class World:
             tokens=TokenService(
                 repository=self.repo, vault=self.vault, oauth=StrictRotatingOAuth(self.clock), clock=self.clock
             ),
-            quickbooks=lambda realm, token: self.qbo,  # type: ignore[arg-type, return-value]
+            quickbooks=lambda realm, token: self.qbo,
             productive=lambda connection, token: self.productive,  # type: ignore[arg-type, return-value]
             clock=self.clock,
             sleep=lambda seconds: self.clock.advance(seconds=seconds),

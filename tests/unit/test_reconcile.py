@@ -10,16 +10,24 @@ from typing import Any
 
 from qbosync.domain.connection import CompanyProfile, ConnectionSecret, ConnectionSettings, TokenSet
 from qbosync.domain.errors import UpstreamUnavailable
-from qbosync.domain.events import EntityEvent
 from qbosync.domain.ports import ChangeSet
 from qbosync.services.reconcile import CURSOR_OVERLAP, ReconcileService
 from qbosync.services.tokens import TokenService
-from tests.fakes import FakeClock, InMemoryPayments, InMemoryRepository, InMemoryVault, StrictRotatingOAuth, connected
+from tests.fakes import (
+    FakeClock,
+    InMemoryEventQueue,
+    InMemoryPayments,
+    InMemoryRepository,
+    InMemoryVault,
+    QuickBooksStub,
+    StrictRotatingOAuth,
+    connected,
+)
 
 REALM = "9130350000000001"
 
 
-class FakeCdc:
+class FakeCdc(QuickBooksStub):
     """Oldest first, at most `cap` objects per answer (like Intuit's and the emulator's CDC)."""
 
     def __init__(self, clock: FakeClock, cap: int = 1000) -> None:
@@ -54,17 +62,6 @@ class FakeCdc:
         return ChangeSet(changed=changed, answered_at=self.clock.now())
 
 
-class FakeQueue:
-    def __init__(self) -> None:
-        self.events: list[EntityEvent] = []
-        self.fail = False
-
-    def publish(self, events: list[EntityEvent]) -> None:
-        if self.fail:
-            raise UpstreamUnavailable("SQS down", service="sqs")
-        self.events.extend(events)
-
-
 class World:
     def __init__(self, *, sync: bool = True, since: datetime | None = None, cap: int = 1000) -> None:
         self.clock = FakeClock(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
@@ -79,7 +76,7 @@ class World:
         tokens = TokenSet("a", "r", self.clock.now() + timedelta(days=2), self.clock.now() + timedelta(days=90))
         self.vault.write("c1", ConnectionSecret("pat", tokens))
         self.qbo = FakeCdc(self.clock, cap)
-        self.queue = FakeQueue()
+        self.queue = InMemoryEventQueue()
         self.service = ReconcileService(
             connections=self.repo,
             state=self.state,
@@ -87,7 +84,7 @@ class World:
                 repository=self.repo, vault=self.vault, oauth=StrictRotatingOAuth(self.clock), clock=self.clock
             ),
             quickbooks=lambda realm, token: self.qbo,
-            publisher=lambda: self.queue,
+            queue=self.queue,
             clock=self.clock,
             cdc_max_objects=cap,
         )
@@ -104,22 +101,22 @@ def test_first_sweep_starts_when_sync_was_switched_on_and_queues_changes_and_del
     w.qbo.change("Payment", "0", w.since - timedelta(hours=1))  # before the window
     report = w.service.run()
     assert w.qbo.calls[0] == (("Payment",), w.since)
-    got = {(e.entity, e.entity_id, e.operation) for e in w.queue.events}
+    got = {(e.entity, e.entity_id, e.operation) for e in w.queue.sent}
     assert got == {
         ("Payment", "1", "update"),
         ("Payment", "2", "delete"),
         ("Invoice", "11", "delete"),
         ("Invoice", "12", "void"),
     }
-    assert all(e.source == "reconcile" and e.realm_id == REALM for e in w.queue.events)
+    assert all(e.source == "reconcile" and e.realm_id == REALM for e in w.queue.sent)
     assert report.queued == 4
     assert w.state.cursor(REALM) == w.clock.now() - CURSOR_OVERLAP
     # The next sweep starts at the cursor and finds nothing new.
-    w.queue.events.clear()
+    w.queue.messages.clear()
     w.clock.advance(hours=6)
     w.service.run()
     assert w.qbo.calls[-1][1] == w.clock.now() - timedelta(hours=6) - CURSOR_OVERLAP
-    assert w.queue.events == []
+    assert w.queue.sent == []
 
 
 def test_never_more_than_30_days_back() -> None:
@@ -133,20 +130,20 @@ def test_a_full_answer_is_split_and_nothing_is_missed() -> None:
     for n in range(230):
         w.qbo.change("Payment", str(n), w.since + timedelta(minutes=n // 3))  # 3 changes per minute
     report = w.service.run()
-    assert {e.entity_id for e in w.queue.events} == {str(n) for n in range(230)}
+    assert {e.entity_id for e in w.queue.sent} == {str(n) for n in range(230)}
     assert report.swept[0].splits >= 4
-    assert len(w.queue.events) == 230  # one event per entity, however often it was seen
+    assert len(w.queue.sent) == 230  # one event per entity, however often it was seen
 
 
 def test_cursor_stays_when_the_queue_refuses() -> None:
     w = World()
     w.qbo.change("Payment", "1", w.since + timedelta(hours=1))
     w.queue.fail = True
-    assert w.service.run().failed == {REALM: "upstream_unavailable"}
+    assert w.service.run().failed == {REALM: "queue_unavailable"}
     assert w.state.cursor(REALM) is None
     w.queue.fail = False
     w.service.run()
-    assert [e.entity_id for e in w.queue.events] == ["1"]
+    assert [e.entity_id for e in w.queue.sent] == ["1"]
 
 
 def test_quickbooks_trouble_skips_that_company_only() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,18 +12,18 @@ import pytest
 
 from qbosync.adapters.sqs import SqsEventQueue
 from qbosync.domain.connection import CompanyProfile, Connection, ConnectionSettings, ConnectionStatus
-from qbosync.domain.events import EntityEvent, QueuedItem, decode_message
+from qbosync.domain.events import EntityEvent, QueueUnavailable, decode_message
 from qbosync.domain.signing import intuit_webhook_signature
 from qbosync.domain.webhooks import (
     MAX_SKIPS_KEPT,
     InvalidWebhookSignature,
-    QueueUnavailable,
     legacy_event_id,
     parse_time,
     parse_webhook,
     signature_matches,
 )
 from qbosync.services.webhooks import WebhookService
+from tests.fakes import InMemoryEventQueue
 
 TOKEN = "verifier-token-0123456789"
 REALM = "9341453012345678"
@@ -413,19 +412,6 @@ class Connections:
         return self.by_id.get(connection_id)
 
 
-class Queue:
-    def __init__(self, fail: bool = False) -> None:
-        self.sent: list[EntityEvent] = []
-        self.fail = fail
-
-    def send(self, events: Sequence[QueuedItem], *, delay_seconds: int = 0) -> None:
-        if self.fail:
-            raise QueueUnavailable("down")
-        for event in events:
-            assert isinstance(event, EntityEvent)
-            self.sent.append(event)
-
-
 class Tokens:
     """The cached secret returns `cached`; a forced fetch returns (and caches) `fresh`."""
 
@@ -442,10 +428,10 @@ class Tokens:
 
 
 def service(
-    connections: Connections | None = None, queue: Queue | None = None, tokens: Tokens | None = None
-) -> tuple[WebhookService, Queue, Connections, Tokens]:
+    connections: Connections | None = None, queue: InMemoryEventQueue | None = None, tokens: Tokens | None = None
+) -> tuple[WebhookService, InMemoryEventQueue, Connections, Tokens]:
     connections = connections or Connections(connection("c1", REALM))
-    queue = queue or Queue()
+    queue = queue or InMemoryEventQueue()
     tokens = tokens or Tokens(TOKEN)
     svc = WebhookService(verifier_token=tokens, connections=connections, queue=queue)  # type: ignore[arg-type]
     return svc, queue, connections, tokens
@@ -513,7 +499,7 @@ def test_one_syncing_connection_of_several_is_enough() -> None:
 def test_a_syncing_realm_is_remembered_for_a_minute_only() -> None:
     now = [1000.0]
     connections = Connections(connection("c1", REALM))
-    queue = Queue()
+    queue = InMemoryEventQueue()
     svc = WebhookService(
         verifier_token=Tokens(TOKEN),
         connections=connections,  # type: ignore[arg-type]
@@ -592,7 +578,7 @@ def test_wrong_signature_costs_one_forced_fetch() -> None:
 
 
 def test_queue_down_propagates() -> None:
-    svc, _, _, _ = service(queue=Queue(fail=True))
+    svc, _, _, _ = service(queue=InMemoryEventQueue(fail=True))
     with pytest.raises(QueueUnavailable):
         svc.receive(*signed(legacy(entity())))
 
@@ -606,7 +592,7 @@ def test_companies_not_checked_within_the_budget_are_queued_for_the_worker_to_ch
             return super().connection_ids_for_realm(realm_id)
 
     connections = SlowConnections(connection("c1", REALM))
-    queue = Queue()
+    queue = InMemoryEventQueue()
     svc = WebhookService(
         verifier_token=Tokens(TOKEN),
         connections=connections,  # type: ignore[arg-type]

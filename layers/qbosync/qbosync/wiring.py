@@ -6,19 +6,28 @@ start imports only what its handler needs (httpx and Authlib load on the first o
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qbosync.adapters.clock import SystemClock
 from qbosync.config import Config
 
 if TYPE_CHECKING:
+    import boto3
     import httpx
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from qbosync.adapters.secrets import AppSecrets
-    from qbosync.adapters.sqs import SqsEventQueue
-    from qbosync.domain.connection import Connection
+    from qbosync.domain.connection import Connection, TokenSet
     from qbosync.domain.copies import CopyRepository
-    from qbosync.domain.ports import AccessTokenProvider, ConnectionRepository, IntuitOAuth, TokenVault
+    from qbosync.domain.events import EventQueue
+    from qbosync.domain.payments import PaymentRepository
+    from qbosync.domain.ports import (
+        AccessTokenProvider,
+        ConnectionRepository,
+        IntuitOAuth,
+        QuickBooksApi,
+        TokenVault,
+    )
     from qbosync.domain.productive import ProductiveApi
     from qbosync.services.connections import ConnectionService
     from qbosync.services.copies import CopyService
@@ -37,7 +46,7 @@ def config() -> Config:
 
 
 @cache
-def _boto3_session() -> Any:
+def _boto3_session() -> boto3.session.Session:
     import boto3
 
     return boto3.session.Session()
@@ -102,17 +111,18 @@ class _LazyOAuth:
     def authorization_url(self, state: str) -> str:
         return intuit_oauth().authorization_url(state)
 
-    def exchange_code(self, code: str) -> Any:
+    def exchange_code(self, code: str) -> TokenSet:
         return intuit_oauth().exchange_code(code)
 
-    def refresh(self, refresh_token: str) -> Any:
+    def refresh(self, refresh_token: str) -> TokenSet:
         return intuit_oauth().refresh(refresh_token)
 
     def revoke(self, token: str) -> None:
         intuit_oauth().revoke(token)
 
 
-def quickbooks_api(realm_id: str, access_token: AccessTokenProvider) -> Any:
+def quickbooks_api(realm_id: str, access_token: AccessTokenProvider) -> QuickBooksApi:
+    """The QuickBooksApiFactory every service gets."""
     from qbosync.adapters.quickbooks import QuickBooksClient
 
     return QuickBooksClient(
@@ -179,7 +189,7 @@ def copy_service() -> CopyService:
     )
 
 
-def _idempotency_layer() -> Any:
+def _idempotency_layer() -> DynamoDBPersistenceLayer:
     """Powertools Idempotency records in the single table (pk=IDEMPOTENCY / sk, TTL on expires_at)."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
@@ -194,19 +204,19 @@ def _idempotency_layer() -> Any:
 
 
 @cache
-def idempotency_store() -> Any:
+def idempotency_store() -> DynamoDBPersistenceLayer:
     """The copy route's Idempotency-Key records."""
     return _idempotency_layer()
 
 
-def replay_store() -> Any:
+def replay_store() -> DynamoDBPersistenceLayer:
     """A new layer for replay records (qbosync.api.replay), same table and key layout: Powertools
     configures a layer once, for one config, so each guard gets its own."""
     return _idempotency_layer()
 
 
 @cache
-def payment_repository() -> Any:
+def payment_repository() -> PaymentRepository:
     """Payment mappings, per-payment leases and reconcile cursors (qbosync.adapters.dynamodb_payments)."""
     from qbosync.adapters.dynamodb_payments import DynamoPaymentRepository
 
@@ -245,13 +255,13 @@ def reconcile_service() -> ReconcileService:
         state=payment_repository(),
         tokens=token_service(),
         quickbooks=quickbooks_api,
-        publisher=event_queue,
+        queue=event_queue(),
         clock=clock,
     )
 
 
 @cache
-def event_queue() -> SqsEventQueue:
+def event_queue() -> EventQueue:
     """The payment events queue (PAYMENT_EVENTS_QUEUE_URL): webhook and reconcile send, payment_sync reads."""
     from qbosync.adapters.sqs import SqsEventQueue
     from qbosync.config import ConfigurationError

@@ -9,8 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from qbosync.domain.events import MAX_MESSAGE_BYTES, QueuedItem, encode_chunks
-from qbosync.domain.webhooks import QueueUnavailable
+from qbosync.domain.events import MAX_MESSAGE_BYTES, QueuedItem, QueueUnavailable, encode_chunks
 
 logger = logging.getLogger("qbosync.adapters.sqs")
 
@@ -38,9 +37,10 @@ def batches(bodies: Sequence[str]) -> list[list[str]]:
 
 
 class SqsEventQueue:
-    """`send()` queues events in chunks (qbosync.domain.events), ten chunks per SendMessageBatch;
-    entries SQS rejects are sent again (with a short backoff) and a batch that still fails raises
-    QueueUnavailable once every batch has been tried, so the caller can ask for a redelivery."""
+    """The EventQueue port (qbosync.domain.events). `send()` queues events in chunks, ten chunks per
+    SendMessageBatch; entries SQS rejects are sent again (with a short backoff) and a batch that still
+    fails raises QueueUnavailable once every batch has been tried, so the caller can ask for a
+    redelivery."""
 
     def __init__(
         self,
@@ -103,7 +103,3 @@ class SqsEventQueue:
                 break
             pending = {entry_id: pending[entry_id] for entry_id in sorted(retry)}
         return problem, len(pending)
-
-    def publish(self, events: Sequence[QueuedItem]) -> None:
-        """The same as send() (the name reconcile's EventPublisher port uses)."""
-        self.send(events)

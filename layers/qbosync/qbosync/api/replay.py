@@ -20,12 +20,15 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from qbosync.api.errors import raw_error_response
 from qbosync.domain.signing import MAX_CLOCK_SKEW_SECONDS, replay_digest, replay_seal_key
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # A signature is accepted while its timestamp is within 300 s of our clock either way, so it can be
@@ -75,7 +78,7 @@ class ReplayGuard:
     keyed_routes: route keys ("POST /a/{b}") that keep their own Idempotency-Key record; a request
         to them that carries the header is passed through."""
 
-    def __init__(self, persistence_store: Callable[[], Any], *, keyed_routes: Iterable[str] = ()):
+    def __init__(self, persistence_store: Callable[[], BasePersistenceLayer], *, keyed_routes: Iterable[str] = ()):
         self._persistence_store = persistence_store
         self._keyed_routes = frozenset(keyed_routes)
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -134,3 +134,23 @@ class ChunkFailed(DomainError):
     maximum receives it moves to the dead-letter queue)."""
 
     code = "chunk_failed"
+
+
+# --------------------------------------------------------------------------- the queue and its port
+
+
+class QueueUnavailable(DomainError):
+    """The payment events queue did not take every event, even after retrying the rejected ones."""
+
+    code = "queue_unavailable"
+
+
+class EventQueue(Protocol):
+    """The payment events queue (qbosync.adapters.sqs), the one way events reach the payment sync
+    worker: the webhook and reconcile send to it, and the worker sends back what is left of a chunk it
+    could not finish."""
+
+    def send(self, events: Sequence[QueuedItem], *, delay_seconds: int = 0) -> None:
+        """Queue every event (in chunks) or raise QueueUnavailable (some may then have been queued: the
+        worker reads current state, so a resend after a failure is harmless)."""
+        ...

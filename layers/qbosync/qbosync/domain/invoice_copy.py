@@ -20,7 +20,6 @@ DOC_NUMBER_MAX = 21
 PRIVATE_NOTE_MAX = 4000
 CUSTOMER_MEMO_MAX = 1000
 DESCRIPTION_MAX = 4000
-DISPLAY_NAME_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -121,12 +120,6 @@ def doc_number_for(invoice: SourceInvoice, settings: ConnectionSettings) -> str 
             details={"number": number},
         )
     return number
-
-
-def clean_display_name(name: str) -> str:
-    """QuickBooks forbids ':' (it separates sub-customers), tabs and newlines in names."""
-    cleaned = " ".join(name.replace(":", "-").replace("\t", " ").replace("\n", " ").split())
-    return cleaned[:DISPLAY_NAME_MAX]
 
 
 def build_invoice(

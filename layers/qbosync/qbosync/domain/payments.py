@@ -16,7 +16,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from qbosync.domain.events import EntityEvent
 from qbosync.domain.money import cents, decimal_or_zero
 
 MARKER_PREFIX = "QuickBooks payment"
@@ -178,7 +177,5 @@ class ReconcileStateRepository(Protocol):
     def save_cursor(self, realm_id: str, cursor: datetime) -> None: ...
 
 
-class EventPublisher(Protocol):
-    """The payment events queue (qbosync.adapters.sqs)."""
-
-    def publish(self, events: list[EntityEvent]) -> Any: ...
+class PaymentRepository(PaymentMappingRepository, ReconcileStateRepository, Protocol):
+    """Both, as the one table holds them (qbosync.adapters.dynamodb_payments)."""

@@ -90,16 +90,6 @@ class IntuitOAuth(Protocol):
     def revoke(self, token: str) -> None: ...
 
 
-class QuickBooksApi(Protocol):
-    """The QuickBooks calls made on behalf of one connected company."""
-
-    def company_profile(self) -> CompanyProfile: ...
-
-    def query(self, statement: str) -> list[dict[str, Any]]: ...
-
-    def get(self, entity: str, entity_id: str) -> dict[str, Any] | None: ...
-
-
 @dataclass(frozen=True)
 class ChangeSet:
     """One Change Data Capture answer: entity name -> changed objects, and QuickBooks' time of answer."""
@@ -112,11 +102,52 @@ class ChangeSet:
         return sum(len(rows) for rows in self.changed.values())
 
 
-class QuickBooksChanges(Protocol):
-    def cdc(self, entities: Sequence[str], changed_since: datetime) -> ChangeSet: ...
+class QuickBooksApi(Protocol):
+    """The QuickBooks Accounting API on behalf of one connected company (qbosync.adapters.quickbooks):
+    every call the services make. Entities are QuickBooks' names ("Invoice", "Customer"); bodies are
+    QuickBooks JSON with Decimal amounts. Faults are raised as QuickBooksFault; throttling and outages
+    as UpstreamUnavailable; a connection whose tokens are refused as ReauthorizationRequired."""
+
+    # -- reads
+
+    def company_profile(self) -> CompanyProfile:
+        """CompanyInfo and Preferences: what the copy needs to know about the company."""
+        ...
+
+    def query(self, statement: str) -> list[dict[str, Any]]:
+        """Every row of a SELECT (paged by the adapter unless the statement sets MAXRESULTS)."""
+        ...
+
+    def get(self, entity: str, entity_id: str) -> dict[str, Any] | None:
+        """One entity by id; None when QuickBooks says it does not exist."""
+        ...
+
+    def cdc(self, entities: Sequence[str], changed_since: datetime) -> ChangeSet:
+        """Change Data Capture (docs/architecture.md "QuickBooks change data capture")."""
+        ...
+
+    def download_pdf(self, entity: str, entity_id: str) -> bytes: ...
+
+    # -- writes: `request_id` is QuickBooks' requestid, so a resent write is answered, not repeated
+
+    def create(self, entity: str, payload: dict[str, Any], *, request_id: str) -> dict[str, Any]: ...
+
+    def update(
+        self, entity: str, payload: dict[str, Any], *, request_id: str, operation: str | None = None
+    ) -> dict[str, Any]:
+        """A full or sparse update (`"sparse": True` in the payload); `operation` e.g. "void"."""
+        ...
+
+    def upload_attachment(
+        self, *, entity: str, entity_id: str, filename: str, content: bytes, content_type: str, request_id: str
+    ) -> dict[str, Any]:
+        """Attach a file to an entity; returns the Attachable."""
+        ...
 
 
 class QuickBooksApiFactory(Protocol):
+    """How services get a QuickBooksApi: for one company, with one connection's access tokens."""
+
     def __call__(self, realm_id: str, access_token: AccessTokenProvider) -> QuickBooksApi: ...
 
 

@@ -20,15 +20,14 @@ import hashlib
 import hmac
 import json
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, Protocol, get_args
+from typing import Any, Final, Literal, get_args
 
 from pydantic import ValidationError
 
 from qbosync.domain.errors import DomainError
-from qbosync.domain.events import EntityEvent, Operation, QueuedItem
+from qbosync.domain.events import EntityEvent, Operation
 
 #: Why an event (or a whole body) was not queued. Stable: they are the values of a metric dimension.
 SkipReason = Literal[
@@ -412,22 +411,3 @@ def _cloud_event(item: dict[str, Any]) -> ParsedEvent | Skip:
 def is_synced(event: EntityEvent) -> bool:
     """Whether payment sync acts on this event (see SYNCED_OPERATIONS)."""
     return event.operation in SYNCED_OPERATIONS.get(event.entity, frozenset())
-
-
-# --------------------------------------------------------------------------- the queue port
-
-
-class QueueUnavailable(DomainError):
-    """The payment events queue did not take every event, even after retrying the rejected ones."""
-
-    code = "queue_unavailable"
-
-
-class EventQueue(Protocol):
-    """Where entity events go for the payment sync worker (the webhook and reconcile send; the worker
-    sends back what is left of a chunk it could not finish)."""
-
-    def send(self, events: Sequence[QueuedItem], *, delay_seconds: int = 0) -> None:
-        """Queue every event (in chunks) or raise QueueUnavailable (some may then have been queued: the
-        worker reads current state, so a resend after a failure is harmless)."""
-        ...

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -43,7 +43,6 @@ from qbosync.domain.copies import (
 from qbosync.domain.errors import (
     Conflict,
     ConnectionNotReady,
-    DomainError,
     InvalidInput,
     NotFound,
     QuickBooksFault,
@@ -54,22 +53,16 @@ from qbosync.domain.invoice_copy import (
     SourceLine,
     TaxChoice,
     build_invoice,
-    clean_display_name,
     copy_marker,
     copy_marker_prefix,
     memo_for,
     zero_rate_rank,
 )
 from qbosync.domain.money import cents, decimal_or_zero
-from qbosync.domain.ports import Clock, ConnectionRepository
-from qbosync.domain.productive import (
-    ProductiveApi,
-    ProductiveCompany,
-    ProductiveInvoice,
-    ProductiveLineItem,
-    in_invoice_order,
-)
+from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApi, QuickBooksApiFactory
+from qbosync.domain.productive import ProductiveApi, ProductiveInvoice, ProductiveLineItem, in_invoice_order
 from qbosync.domain.qbo_query import quote, quote_list
+from qbosync.services.customers import CustomerPlan, CustomerResolver
 from qbosync.services.tokens import TokenService
 
 COPY_LOCK = timedelta(seconds=60)
@@ -85,7 +78,7 @@ class CopyService:
         connections: ConnectionRepository,
         copies: CopyRepository,
         tokens: TokenService,
-        quickbooks: Callable[[str, Any], Any],
+        quickbooks: QuickBooksApiFactory,
         productive: Callable[[Connection, str], ProductiveApi],
         clock: Clock,
         quickbooks_app_url: str,
@@ -108,7 +101,8 @@ class CopyService:
 
     def copy(self, request: CopyRequest) -> CopyRecord:
         connection = self._connection(request.connection_id)
-        if connection.status is not ConnectionStatus.CONNECTED or connection.company is None:
+        company = connection.company
+        if connection.status is not ConnectionStatus.CONNECTED or company is None:
             raise ConnectionNotReady(
                 f"The connection is {connection.status.value}; connect it to QuickBooks first.",
                 details={"status": connection.status.value, "reason": connection.status_reason},
@@ -116,9 +110,24 @@ class CopyService:
         credentials = self._tokens.provider_for(connection.connection_id, connection)
         credentials.current()  # needs_reconnect and friends surface before any other work
         productive = self._productive(connection, credentials.secret().productive_api_token)
-        qbo = self._quickbooks(connection.company.realm_id, credentials)
-        job = _CopyJob(self, connection, request, qbo, productive)
-        job.prepare()  # reads and checks only: a request refused here has written nothing
+        qbo = self._quickbooks(company.realm_id, credentials)
+        customers = CustomerResolver(
+            connection_id=request.connection_id,
+            company=company,
+            quickbooks=qbo,
+            productive=productive,
+            mappings=self._copies,
+        )
+        # Reads and checks only: a request refused here has written nothing.
+        prepared = _prepare(
+            request,
+            connection.settings,
+            company,
+            qbo=qbo,
+            productive=productive,
+            copies=self._copies,
+            customers=customers,
+        )
         owner = uuid.uuid4().hex
         now = self._clock.now()
         head = self._copies.lock(
@@ -130,12 +139,24 @@ class CopyService:
                 code="copy_in_progress",
                 details={"retry_after_seconds": 2},
             )
+        job = _CopyJob(
+            request=request,
+            prepared=prepared,
+            head=head,
+            owner=owner,
+            qbo=qbo,
+            productive=productive,
+            customers=customers,
+            copies=self._copies,
+            clock=self._clock,
+            app_url=self._app_url,
+        )
         try:
             # A finished copy frees the lock in the same write that records it.
-            return job.run(head)
+            return job.run()
         except BaseException as error:
             try:
-                job.undo(head, owner, error)
+                job.undo(error)
             except Exception as failure:  # the caller gets the first error; the lease runs out by itself
                 logger.warning(
                     "could not undo a failed copy",
@@ -160,171 +181,31 @@ def _is_refusal(error: BaseException) -> bool:
     return isinstance(error, NotFound | InvalidInput | Conflict | ReauthorizationRequired)
 
 
+def _no_customer() -> InvalidInput:
+    return InvalidInput("The invoice has no client company; pick a QuickBooks customer.", code="no_customer")
+
+
+# -- before the first write ----------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class _CustomerPlan:
-    """Where the customer will come from, decided before anything is written: an existing active
-    customer (`customer_id`), an inactive one to reactivate, or a new one (`resolver`, from its
-    candidate name number `start` on)."""
+class PreparedCopy:
+    """What the reads and checks before the lock found: the invoice as it will be sent, and where its
+    customer comes from."""
 
-    customer_id: str | None = None
-    inactive: dict[str, Any] | None = None
-    resolver: _CustomerResolver | None = None
-    start: int = 0
+    settings: ConnectionSettings
+    company: CompanyProfile
+    source: SourceInvoice
+    #: The Productive client company, the key of the customer mapping saved with the copy.
+    company_id: str | None
+    memo: str | None
+    tax: TaxChoice
+    #: None: no customer can be planned, and only an update of the last copy keeps its customer.
+    customer: CustomerPlan | None
+    #: What was looked up in QuickBooks to be cached; saved with the copy, never by a refused request.
+    cache: Mapping[str, str]
 
-    @property
-    def writes(self) -> bool:
-        return self.customer_id is None
-
-
-class _CopyJob:
-    """One copy request, with the state it gathers along the way."""
-
-    def __init__(
-        self, service: CopyService, connection: Connection, request: CopyRequest, qbo: Any, productive: ProductiveApi
-    ):
-        assert connection.company is not None
-        self.s = service
-        self.connection = connection
-        self.company: CompanyProfile = connection.company
-        self.settings: ConnectionSettings = connection.settings
-        self.request = request
-        self.qbo = qbo
-        self.productive = productive
-        self.warnings: list[CopyWarning] = []
-        self.cache: dict[str, str] = {}  # looked up in QuickBooks; saved with the copy
-        self.plan: _CustomerPlan | None = None  # None: the last copy's customer (update only)
-        # What this request did in QuickBooks, for undo(): the customer it created or reactivated,
-        # whether it sent the invoice create, and what may now exist of the invoice write.
-        self.touched_customer: dict[str, Any] | None = None
-        self.create_sent = False
-        self.invoice_write: Literal["none", "uncertain", "done"] = "none"
-
-    # -- before the first write ------------------------------------------------------------------
-
-    def prepare(self) -> None:
-        """Everything that can refuse the request without QuickBooks' answer to the invoice write:
-        reads and checks only."""
-        iid = self.request.invoice_id
-        invoice = self.productive.get_invoice(iid)
-        self.company_id = invoice.company_id
-        lines = self.productive.list_line_items(iid)
-        self.source = _source_invoice(invoice, lines)
-        self.memo = memo_for(self.source, self.settings, self._custom_field_text(invoice))
-        self.tax = self._tax_choice()
-        # The whole QuickBooks invoice, built once with stand-ins for the customer and the marker:
-        # lines, items, tax, currency, number and memo are all checked here.
-        draft = self._body("0", copy_marker(self.request.connection_id, iid, 0))
-        self.plan = self._customer_plan(invoice)
-        if self.plan is None and self.request.mode == "create":
-            raise self._no_customer()
-        if self.plan is not None and self.plan.writes:
-            self._check_references(draft)
-
-    def _customer_plan(self, invoice: ProductiveInvoice) -> _CustomerPlan | None:
-        if self.request.customer_id:
-            return _CustomerPlan(customer_id=self.request.customer_id)
-        if not invoice.company_id:
-            return None
-        currency = self.source.currency
-        mapped = self.s._copies.customer_for(self.request.connection_id, invoice.company_id, currency)
-        if mapped:
-            return _CustomerPlan(customer_id=mapped)
-        company = invoice.company or self.productive.get_company(invoice.company_id)
-        return _CustomerResolver(self, company, currency).plan()
-
-    def _check_references(self, draft: dict[str, Any]) -> None:
-        """Before a customer is created or reactivated for this invoice: would QuickBooks take the
-        invoice? Its items and tax codes must be active, its number free. (QuickBooks cannot delete
-        a customer, so a refusal found only after creating one would leave it behind.)"""
-        sales = [line["SalesItemLineDetail"] for line in draft["Line"] if "SalesItemLineDetail" in line]
-        items = sorted({str(detail["ItemRef"]["value"]) for detail in sales})
-        active = {str(row["Id"]) for row in self.qbo.query(f"select * from Item where Id in {quote_list(items)}")}
-        if missing := [item for item in items if item not in active]:
-            raise InvalidInput(
-                f"The QuickBooks item(s) {', '.join(missing)} used by this invoice are inactive or deleted in "
-                "QuickBooks; map the service types to active items in the QuickBooks settings.",
-                code="quickbooks_item_unavailable",
-                details={"item_ids": missing},
-            )
-        codes = {str(detail["TaxCodeRef"]["value"]) for detail in sales if "TaxCodeRef" in detail}
-        codes.discard("TAX")
-        codes.discard("NON")
-        if txn_code := (draft.get("TxnTaxDetail") or {}).get("TxnTaxCodeRef"):
-            codes.add(str(txn_code["value"]))
-        if codes:
-            rows = self.qbo.query(f"select * from TaxCode where Id in {quote_list(sorted(codes))}")
-            if missing := sorted(codes - {str(row["Id"]) for row in rows}):
-                raise InvalidInput(
-                    f"The QuickBooks tax code(s) {', '.join(missing)} are inactive or deleted in QuickBooks; "
-                    "pick another tax code.",
-                    code="quickbooks_tax_code_unavailable",
-                    details={"tax_code_ids": missing},
-                )
-        if number := draft.get("DocNumber"):
-            rows = self.qbo.query(f"select * from Invoice where DocNumber = {quote(str(number))}")
-            if self.request.mode == "update":  # the last copy keeps its number
-                ours = copy_marker_prefix(self.request.connection_id, self.request.invoice_id)
-                rows = [row for row in rows if ours not in str(row.get("PrivateNote", ""))]
-            if rows:
-                raise Conflict(
-                    f"QuickBooks already has an invoice numbered {number}; change the number in Productive or "
-                    "let QuickBooks number the invoices.",
-                    code="duplicate_doc_number",
-                    details={"doc_number": str(number), "quickbooks_invoice_id": str(rows[0]["Id"])},
-                )
-
-    # -- under the lock --------------------------------------------------------------------------
-
-    def run(self, head: InvoiceHead) -> CopyRecord:
-        cid, iid = self.request.connection_id, self.request.invoice_id
-        if self.request.mode == "update" and head.last_sequence:
-            last = self.s._copies.copy(cid, iid, head.last_sequence)
-            if last is not None:
-                return self._update(last)
-        return self._create(head)
-
-    def undo(self, head: InvoiceHead, owner: str, error: BaseException) -> None:
-        """After a failure under the lock: give the lock back, keep the attempt only while QuickBooks
-        may hold its invoice, and take back a customer nobody uses after a refusal."""
-        cid, iid = self.request.connection_id, self.request.invoice_id
-        # The attempt recorded with the lock means something only once its create was sent; a create
-        # QuickBooks refused left nothing there.
-        refused_create = self.create_sent and self.invoice_write == "none"
-        drop_pending = head.pending is not None and (refused_create or (head.pending_is_new and not self.create_sent))
-        try:
-            if self.touched_customer is not None and self.invoice_write == "none" and _is_refusal(error):
-                self._retire_customer(self.touched_customer)
-        finally:
-            if head.last_sequence == 0 and (head.pending is None or drop_pending):
-                self.s._copies.forget(cid, iid, owner)
-            else:
-                self.s._copies.unlock(cid, iid, owner, drop_pending=drop_pending)
-
-    def _retire_customer(self, customer: dict[str, Any]) -> None:
-        """Make a customer this request created or reactivated inactive again, unless an invoice of
-        it appeared meanwhile (another copy of the same client found it by name)."""
-        customer_id = str(customer["Id"])
-        try:
-            since = str((customer.get("MetaData") or {}).get("LastUpdatedTime") or "")
-            used = self.qbo.query(
-                f"select * from Invoice where CustomerRef = {quote(customer_id)}"
-                + (f" and MetaData.CreateTime >= {quote(since)}" if since else "")
-                + " maxresults 1"
-            )
-            if used:
-                return
-            self.qbo.update(
-                "Customer",
-                {"Id": customer_id, "SyncToken": customer["SyncToken"], "Active": False, "sparse": True},
-                request_id=request_id_for("deactivate", customer_id, customer["SyncToken"]),
-            )
-        except DomainError as failure:  # the caller gets the refusal; the customer stays, active
-            logger.warning(
-                "could not make an unused customer inactive again",
-                extra={"customer_id": customer_id, "reason": failure.code},
-            )
-
-    def _body(self, customer_id: str, marker: str) -> dict[str, Any]:
+    def invoice_body(self, customer_id: str, marker: str) -> dict[str, Any]:
         return build_invoice(
             invoice=self.source,
             settings=self.settings,
@@ -335,11 +216,232 @@ class _CopyJob:
             marker=marker,
         )
 
+
+def _prepare(
+    request: CopyRequest,
+    settings: ConnectionSettings,
+    company: CompanyProfile,
+    *,
+    qbo: QuickBooksApi,
+    productive: ProductiveApi,
+    copies: CopyRepository,
+    customers: CustomerResolver,
+) -> PreparedCopy:
+    """Everything that can refuse the request without QuickBooks' answer to the invoice write: reads
+    and checks only."""
+    iid = request.invoice_id
+    invoice = productive.get_invoice(iid)
+    source = _source_invoice(invoice, productive.list_line_items(iid))
+    memo = memo_for(source, settings, _custom_field_text(invoice, settings, productive))
+    tax, cache = _tax_choice(request, company, copies, qbo)
+    prepared = PreparedCopy(
+        settings=settings,
+        company=company,
+        source=source,
+        company_id=invoice.company_id,
+        memo=memo,
+        tax=tax,
+        customer=None,
+        cache=cache,
+    )
+    # The whole QuickBooks invoice, built once with stand-ins for the customer and the marker:
+    # lines, items, tax, currency, number and memo are all checked here.
+    draft = prepared.invoice_body("0", copy_marker(request.connection_id, iid, 0))
+    plan = customers.plan(picked=request.customer_id, invoice=invoice, currency=source.currency)
+    if plan is None and request.mode == "create":
+        raise _no_customer()
+    if plan is not None and plan.writes:
+        _check_references(draft, request, qbo)
+    return replace(prepared, customer=plan)
+
+
+def _check_references(draft: dict[str, Any], request: CopyRequest, qbo: QuickBooksApi) -> None:
+    """Before a customer is created or reactivated for this invoice: would QuickBooks take the
+    invoice? Its items and tax codes must be active, its number free. (QuickBooks cannot delete
+    a customer, so a refusal found only after creating one would leave it behind.)"""
+    sales = [line["SalesItemLineDetail"] for line in draft["Line"] if "SalesItemLineDetail" in line]
+    items = sorted({str(detail["ItemRef"]["value"]) for detail in sales})
+    active = {str(row["Id"]) for row in qbo.query(f"select * from Item where Id in {quote_list(items)}")}
+    if missing := [item for item in items if item not in active]:
+        raise InvalidInput(
+            f"The QuickBooks item(s) {', '.join(missing)} used by this invoice are inactive or deleted in "
+            "QuickBooks; map the service types to active items in the QuickBooks settings.",
+            code="quickbooks_item_unavailable",
+            details={"item_ids": missing},
+        )
+    codes = {str(detail["TaxCodeRef"]["value"]) for detail in sales if "TaxCodeRef" in detail}
+    codes.discard("TAX")
+    codes.discard("NON")
+    if txn_code := (draft.get("TxnTaxDetail") or {}).get("TxnTaxCodeRef"):
+        codes.add(str(txn_code["value"]))
+    if codes:
+        rows = qbo.query(f"select * from TaxCode where Id in {quote_list(sorted(codes))}")
+        if missing := sorted(codes - {str(row["Id"]) for row in rows}):
+            raise InvalidInput(
+                f"The QuickBooks tax code(s) {', '.join(missing)} are inactive or deleted in QuickBooks; "
+                "pick another tax code.",
+                code="quickbooks_tax_code_unavailable",
+                details={"tax_code_ids": missing},
+            )
+    if number := draft.get("DocNumber"):
+        rows = qbo.query(f"select * from Invoice where DocNumber = {quote(str(number))}")
+        if request.mode == "update":  # the last copy keeps its number
+            ours = copy_marker_prefix(request.connection_id, request.invoice_id)
+            rows = [row for row in rows if ours not in str(row.get("PrivateNote", ""))]
+        if rows:
+            raise Conflict(
+                f"QuickBooks already has an invoice numbered {number}; change the number in Productive or "
+                "let QuickBooks number the invoices.",
+                code="duplicate_doc_number",
+                details={"doc_number": str(number), "quickbooks_invoice_id": str(rows[0]["Id"])},
+            )
+
+
+def _custom_field_text(
+    invoice: ProductiveInvoice, settings: ConnectionSettings, productive: ProductiveApi
+) -> str | None:
+    if settings.memo_source != "custom_field" or not settings.memo_custom_field_id:
+        return None
+    field_id = settings.memo_custom_field_id
+    raw = invoice.custom_fields.get(field_id)
+    if raw is None:
+        return None
+    definition = productive.get_custom_field(field_id)
+    return definition.display_value(raw)
+
+
+def _tax_choice(
+    request: CopyRequest, company: CompanyProfile, copies: CopyRepository, qbo: QuickBooksApi
+) -> tuple[TaxChoice, dict[str, str]]:
+    """The tax choice, and what was looked up in QuickBooks to find it (to be cached with the copy)."""
+    if company.is_us or request.tax_code_id:
+        return TaxChoice(code_id=request.tax_code_id), {}
+    cached = copies.cached(request.connection_id, ZERO_RATE_CACHE_KEY)
+    if cached:
+        return TaxChoice(code_id=cached), {}
+    rows = qbo.query("select * from TaxCode")
+    ranked = sorted(
+        (rank, str(row["Id"])) for row in rows if (rank := zero_rate_rank(str(row.get("Name", "")))) is not None
+    )
+    if ranked:
+        code_id = ranked[0][1]
+        return TaxChoice(code_id=code_id), {ZERO_RATE_CACHE_KEY: code_id}
+    raise InvalidInput(
+        "This QuickBooks company needs a tax code on every line and has no zero-rate code; pick a tax code.",
+        code="tax_code_required",
+    )
+
+
+def _source_invoice(invoice: ProductiveInvoice, lines: list[ProductiveLineItem]) -> SourceInvoice:
+    ordered = in_invoice_order(lines)
+    return SourceInvoice(
+        invoice_id=invoice.id,
+        number=invoice.number,
+        subject=invoice.subject,
+        note=invoice.note,
+        po_number=invoice.purchase_order_number,
+        invoiced_on=invoice.invoiced_on,
+        pay_on=invoice.pay_on,
+        currency=invoice.currency.upper(),
+        discount_percent=invoice.discount or Decimal(0),
+        amount=invoice.amount,
+        amount_with_tax=invoice.amount_with_tax,
+        lines=tuple(
+            SourceLine(
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_percent=line.discount or Decimal(0),
+                service_type_id=line.service_type_id,
+                service_type_name=line.service_type_name,
+                taxable=bool(line.tax_rate_value and line.tax_rate_value > 0),
+            )
+            for line in ordered
+        ),
+        custom_fields=dict(invoice.custom_fields),
+    )
+
+
+# -- under the lock ------------------------------------------------------------------------------
+
+
+class _CopyJob:
+    """One prepared copy request, under its lock: the QuickBooks write, the PDF, the write-back and the
+    history entry; and undo() after a failure. Everything it knows is given to it; what it did so far
+    is kept for undo()."""
+
+    def __init__(
+        self,
+        *,
+        request: CopyRequest,
+        prepared: PreparedCopy,
+        head: InvoiceHead,
+        owner: str,
+        qbo: QuickBooksApi,
+        productive: ProductiveApi,
+        customers: CustomerResolver,
+        copies: CopyRepository,
+        clock: Clock,
+        app_url: str,
+    ) -> None:
+        self.request = request
+        self.prepared = prepared
+        self.settings = prepared.settings
+        self.head = head  # as read by the lock that `owner` holds
+        self.owner = owner
+        self.qbo = qbo
+        self.productive = productive
+        self.customers = customers
+        self.copies = copies
+        self.clock = clock
+        self.app_url = app_url
+        self.warnings: list[CopyWarning] = []
+        # What this request did in QuickBooks, for undo(): the customer it created or reactivated,
+        # whether it sent the invoice create, and what may now exist of the invoice write.
+        self.touched_customer: dict[str, Any] | None = None
+        self.create_sent = False
+        self.invoice_write: Literal["none", "uncertain", "done"] = "none"
+
+    def run(self) -> CopyRecord:
+        cid, iid = self.request.connection_id, self.request.invoice_id
+        if self.request.mode == "update" and self.head.last_sequence:
+            last = self.copies.copy(cid, iid, self.head.last_sequence)
+            if last is not None:
+                return self._update(last)
+        return self._create()
+
+    def undo(self, error: BaseException) -> None:
+        """After a failure under the lock: give the lock back, keep the attempt only while QuickBooks
+        may hold its invoice, and take back a customer nobody uses after a refusal."""
+        cid, iid, head = self.request.connection_id, self.request.invoice_id, self.head
+        # The attempt recorded with the lock means something only once its create was sent; a create
+        # QuickBooks refused left nothing there.
+        refused_create = self.create_sent and self.invoice_write == "none"
+        drop_pending = head.pending is not None and (refused_create or (head.pending_is_new and not self.create_sent))
+        try:
+            if self.touched_customer is not None and self.invoice_write == "none" and _is_refusal(error):
+                self.customers.retire(self.touched_customer)
+        finally:
+            if head.last_sequence == 0 and (head.pending is None or drop_pending):
+                self.copies.forget(cid, iid, self.owner)
+            else:
+                self.copies.unlock(cid, iid, self.owner, drop_pending=drop_pending)
+
+    def _customer_id(self) -> str:
+        """The planned customer; a new or inactive one is created or reactivated only now."""
+        plan = self.prepared.customer
+        if plan is None:
+            raise _no_customer()
+        resolved = self.customers.resolve(plan)
+        if resolved.touched is not None:
+            self.touched_customer = resolved.touched
+        return resolved.customer_id
+
     # -- create ----------------------------------------------------------------------------------
 
-    def _create(self, head: InvoiceHead) -> CopyRecord:
-        cid, iid = self.request.connection_id, self.request.invoice_id
-        now = self.s._clock.now()
+    def _create(self) -> CopyRecord:
+        cid, iid, head = self.request.connection_id, self.request.invoice_id, self.head
+        now = self.clock.now()
         customer_id = self._customer_id()
         # The attempt was recorded with the lock, before QuickBooks may commit anything.
         pending = head.pending or PendingCopy.starting(cid, iid, head.last_sequence + 1, now)
@@ -349,7 +451,7 @@ class _CopyJob:
             self.invoice_write = "uncertain"
             try:
                 created = self.qbo.create(
-                    "Invoice", self._body(customer_id, pending.marker), request_id=pending.request_id
+                    "Invoice", self.prepared.invoice_body(customer_id, pending.marker), request_id=pending.request_id
                 )
             except QuickBooksFault as fault:
                 if fault.is_refusal:
@@ -375,8 +477,10 @@ class _CopyJob:
     # -- update ----------------------------------------------------------------------------------
 
     def _update(self, last: CopyRecord) -> CopyRecord:
-        customer_id = self._customer_id() if self.plan is not None else last.customer_id
-        body = self._body(customer_id, copy_marker(self.request.connection_id, self.request.invoice_id, last.sequence))
+        customer_id = self._customer_id() if self.prepared.customer is not None else last.customer_id
+        body = self.prepared.invoice_body(
+            customer_id, copy_marker(self.request.connection_id, self.request.invoice_id, last.sequence)
+        )
         if self.settings.invoice_numbering == "quickbooks" and last.doc_number:
             body["DocNumber"] = last.doc_number  # keep the number QuickBooks gave it
         update_number = last.update_count + 1
@@ -429,10 +533,6 @@ class _CopyJob:
             code="copy_missing_in_quickbooks",
         )
 
-    @staticmethod
-    def _no_customer() -> InvalidInput:
-        return InvalidInput("The invoice has no client company; pick a QuickBooks customer.", code="no_customer")
-
     # -- shared steps ----------------------------------------------------------------------------
 
     def _finish(
@@ -445,10 +545,10 @@ class _CopyJob:
         update_count: int = 0,
     ) -> CopyRecord:
         cid, iid = self.request.connection_id, self.request.invoice_id
-        source = self.source
+        source = self.prepared.source
         qbo_id = str(qbo_invoice["Id"])
         doc_number = qbo_invoice.get("DocNumber")
-        url = f"{self.s._app_url}/app/invoice?txnId={qbo_id}"
+        url = f"{self.app_url}/app/invoice?txnId={qbo_id}"
         total = decimal_or_zero(qbo_invoice.get("TotalAmt"))
         number_back = doc_number if self.settings.invoice_numbering == "quickbooks" and doc_number else None
         if self.settings.invoice_numbering == "quickbooks" and not doc_number:
@@ -473,7 +573,7 @@ class _CopyJob:
                     },
                 )
             )
-        now = self.s._clock.now()
+        now = self.clock.now()
         record = CopyRecord(
             connection_id=cid,
             invoice_id=iid,
@@ -489,11 +589,11 @@ class _CopyJob:
             updated_at=now,
             sync_token=str(qbo_invoice.get("SyncToken", "0")),
             customer_id=str((qbo_invoice.get("CustomerRef") or {}).get("value", "")),
-            realm_id=self.company.realm_id,
+            realm_id=self.prepared.company.realm_id,
             warnings=tuple(self.warnings),
             update_count=update_count,
         )
-        self.s._copies.complete(record, company_id=self.company_id, cache=self.cache)
+        self.copies.complete(record, company_id=self.prepared.company_id, cache=self.prepared.cache)
         return record
 
     def _move_pdf(self, qbo_id: str, request_id: str) -> None:
@@ -511,180 +611,3 @@ class _CopyJob:
                 content_type="application/pdf",
                 request_id=f"{request_id[:30]}-pdf",
             )
-
-    def _customer_id(self) -> str:
-        """The planned customer; a new or inactive one is created or reactivated only now."""
-        plan = self.plan
-        if plan is None:
-            raise self._no_customer()
-        if plan.customer_id:
-            return plan.customer_id
-        if plan.inactive is not None:
-            return self._activated(plan.inactive)
-        assert plan.resolver is not None
-        return plan.resolver.create(plan.start)
-
-    def _activated(self, customer: dict[str, Any]) -> str:
-        if customer.get("Active", True) is not False:
-            return str(customer["Id"])
-        updated = self.qbo.update(
-            "Customer",
-            {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "Active": True, "sparse": True},
-            request_id=request_id_for("activate", customer["Id"], customer["SyncToken"]),
-        )
-        self.touched_customer = {**customer, **updated}
-        return str(updated.get("Id", customer["Id"]))
-
-    def _custom_field_text(self, invoice: ProductiveInvoice) -> str | None:
-        if self.settings.memo_source != "custom_field" or not self.settings.memo_custom_field_id:
-            return None
-        field_id = self.settings.memo_custom_field_id
-        raw = invoice.custom_fields.get(field_id)
-        if raw is None:
-            return None
-        definition = self.productive.get_custom_field(field_id)
-        return definition.display_value(raw)
-
-    def _tax_choice(self) -> TaxChoice:
-        if self.company.is_us or self.request.tax_code_id:
-            return TaxChoice(code_id=self.request.tax_code_id)
-        cid = self.request.connection_id
-        cached = self.s._copies.cached(cid, ZERO_RATE_CACHE_KEY)
-        if cached:
-            return TaxChoice(code_id=cached)
-        rows = self.qbo.query("select * from TaxCode")
-        ranked = sorted(
-            (rank, str(row["Id"])) for row in rows if (rank := zero_rate_rank(str(row.get("Name", "")))) is not None
-        )
-        if ranked:
-            code_id = ranked[0][1]
-            self.cache[ZERO_RATE_CACHE_KEY] = code_id  # saved with the copy, not by a refused request
-            return TaxChoice(code_id=code_id)
-        raise InvalidInput(
-            "This QuickBooks company needs a tax code on every line and has no zero-rate code; pick a tax code.",
-            code="tax_code_required",
-        )
-
-
-class _CustomerResolver:
-    """Find the customer by name (inactive ones included), else create it from the billing data.
-    plan() only reads; create() runs under the lock, once everything else has been checked."""
-
-    def __init__(self, job: _CopyJob, company: ProductiveCompany, currency: str):
-        self.job = job
-        self.company = company
-        self.currency = currency.upper()
-        base = clean_display_name(company.display_name)
-        if not base:
-            raise InvalidInput("The client company has no name to give the QuickBooks customer.", code="no_customer")
-        self.base = base
-        self.candidates = [base, f"{base} ({self.currency})", f"{base} (Productive {company.id})"]
-
-    def plan(self) -> _CustomerPlan:
-        for index, name in enumerate(self.candidates):
-            found = self._find(name)
-            if found is None:
-                return _CustomerPlan(resolver=self, start=index)
-            if self._usable(found):
-                if found.get("Active", True) is False:
-                    return _CustomerPlan(inactive=found)
-                return _CustomerPlan(customer_id=str(found["Id"]))
-        raise self._taken()
-
-    def create(self, start: int) -> str:
-        for index in range(start, len(self.candidates)):
-            name = self.candidates[index]
-            if index > start:
-                found = self._find(name)
-                if found is not None:
-                    if self._usable(found):
-                        return self.job._activated(found)
-                    continue
-            try:
-                return self._create(name)
-            except QuickBooksFault as fault:
-                if fault.fault_code != QuickBooksFault.DUPLICATE_NAME:
-                    raise
-                # Taken meanwhile by a customer (another copy of this client) or by a vendor or an
-                # employee: use that customer, or try the next name.
-                found = self._find(name)
-                if found is not None and self._usable(found):
-                    return self.job._activated(found)
-        raise self._taken()
-
-    def _taken(self) -> Conflict:
-        return Conflict(
-            f"Could not find or create a QuickBooks customer for {self.base!r}; pick one in the dialog.",
-            code="customer_name_taken",
-        )
-
-    def _usable(self, customer: dict[str, Any]) -> bool:
-        # A customer has one currency: look for (or make) one in this currency.
-        return self._currency_of(customer) == self.currency or not self.job.company.multicurrency_enabled
-
-    def _find(self, name: str) -> dict[str, Any] | None:
-        rows = self.job.qbo.query(
-            f"select * from Customer where DisplayName = {quote(name)} and Active in (true, false)"
-        )
-        return dict(rows[0]) if rows else None
-
-    def _currency_of(self, customer: dict[str, Any]) -> str:
-        return str((customer.get("CurrencyRef") or {}).get("value") or self.job.company.home_currency).upper()
-
-    def _create(self, name: str) -> str:
-        company = self.company
-        body: dict[str, Any] = {"DisplayName": name, "CompanyName": clean_display_name(company.name) or name}
-        if company.billing_email:
-            body["PrimaryEmailAddr"] = {"Address": company.billing_email}
-        address = company.billing_address
-        if not address.is_empty:
-            body["BillAddr"] = {
-                key: value
-                for key, value in {
-                    "Line1": address.address,
-                    "City": address.city,
-                    "CountrySubDivisionCode": address.state,
-                    "PostalCode": address.zipcode,
-                    "Country": address.country,
-                }.items()
-                if value
-            }
-        if self.job.company.multicurrency_enabled:
-            body["CurrencyRef"] = {"value": self.currency}
-        created = self.job.qbo.create(
-            "Customer",
-            body,
-            request_id=request_id_for(self.job.request.connection_id, "customer", company.id, self.currency, name),
-        )
-        self.job.touched_customer = dict(created)
-        return str(created["Id"])
-
-
-def _source_invoice(invoice: ProductiveInvoice, lines: list[ProductiveLineItem]) -> SourceInvoice:
-    ordered = in_invoice_order(lines)
-    return SourceInvoice(
-        invoice_id=invoice.id,
-        number=invoice.number,
-        subject=invoice.subject,
-        note=invoice.note,
-        po_number=invoice.purchase_order_number,
-        invoiced_on=invoice.invoiced_on,
-        pay_on=invoice.pay_on,
-        currency=invoice.currency.upper(),
-        discount_percent=invoice.discount or Decimal(0),
-        amount=invoice.amount,
-        amount_with_tax=invoice.amount_with_tax,
-        lines=tuple(
-            SourceLine(
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount_percent=line.discount or Decimal(0),
-                service_type_id=line.service_type_id,
-                service_type_name=line.service_type_name,
-                taxable=bool(line.tax_rate_value and line.tax_rate_value > 0),
-            )
-            for line in ordered
-        ),
-        custom_fields=dict(invoice.custom_fields),
-    )

@@ -34,12 +34,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from qbosync.domain.connection import Connection
 from qbosync.domain.copies import CopyRepository
 from qbosync.domain.errors import Conflict, ConnectionNotReady, DomainError, NotFound, ReauthorizationRequired
-from qbosync.domain.events import Budget, ChunkFailed, EntityEvent, QueuedItem, UnreadableEvent
+from qbosync.domain.events import Budget, ChunkFailed, EntityEvent, EventQueue, QueuedItem, UnreadableEvent
 from qbosync.domain.payments import (
     DesiredPayment,
     PaymentLink,
@@ -50,9 +49,8 @@ from qbosync.domain.payments import (
     linked_payment_ids,
     note_for,
 )
-from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApi
+from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApiFactory
 from qbosync.domain.productive import ProductiveApi
-from qbosync.domain.webhooks import EventQueue
 from qbosync.services.tokens import TokenService
 
 logger = logging.getLogger(__name__)
@@ -98,7 +96,7 @@ class PaymentSyncService:
         copies: CopyRepository,
         payments: PaymentMappingRepository,
         tokens: TokenService,
-        quickbooks: Callable[[str, Any], QuickBooksApi],
+        quickbooks: QuickBooksApiFactory,
         productive: Callable[[Connection, str], ProductiveApi],
         clock: Clock,
         sleep: Callable[[float], None] = time.sleep,

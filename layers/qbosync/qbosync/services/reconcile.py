@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qbosync.domain.connection import Connection
 from qbosync.domain.errors import ConnectionNotReady, DomainError, ReauthorizationRequired, UpstreamUnavailable
-from qbosync.domain.events import EntityEvent
-from qbosync.domain.payments import EventPublisher, ReconcileStateRepository
-from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksChanges
+from qbosync.domain.events import EntityEvent, EventQueue
+from qbosync.domain.payments import ReconcileStateRepository
+from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApi, QuickBooksApiFactory
 from qbosync.services.tokens import TokenService
 
 logger = logging.getLogger(__name__)
@@ -87,8 +86,8 @@ class ReconcileService:
         connections: ConnectionRepository,
         state: ReconcileStateRepository,
         tokens: TokenService,
-        quickbooks: Callable[[str, Any], QuickBooksChanges],
-        publisher: Callable[[], EventPublisher],
+        quickbooks: QuickBooksApiFactory,
+        queue: EventQueue,
         clock: Clock,
         cdc_max_objects: int = CDC_MAX_OBJECTS,
     ):
@@ -97,7 +96,7 @@ class ReconcileService:
         self._state = state
         self._tokens = tokens
         self._quickbooks = quickbooks
-        self._publisher = publisher
+        self._queue = queue
         self._clock = clock
 
     def run(self) -> ReconcileReport:
@@ -135,7 +134,7 @@ class ReconcileService:
         for entity in ENTITIES:
             answered.append(self._collect(qbo, realm_id, entity, start, now, events, sweep))
         if events:
-            self._publisher().publish(list(events.values()))
+            self._queue.send(list(events.values()))
         sweep.queued = len(events)
         cursor = max(start, min(answered) - CURSOR_OVERLAP)
         self._state.save_cursor(realm_id, cursor)
@@ -146,7 +145,7 @@ class ReconcileService:
         )
         return sweep
 
-    def _client(self, realm_id: str, connections: list[Connection]) -> QuickBooksChanges:
+    def _client(self, realm_id: str, connections: list[Connection]) -> QuickBooksApi:
         last_error: DomainError | None = None
         for connection in connections:
             provider = self._tokens.provider_for(connection.connection_id, connection)
@@ -161,7 +160,7 @@ class ReconcileService:
 
     def _collect(
         self,
-        qbo: QuickBooksChanges,
+        qbo: QuickBooksApi,
         realm_id: str,
         entity: str,
         start: datetime,

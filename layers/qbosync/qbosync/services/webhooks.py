@@ -11,10 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from qbosync.domain.connection import ConnectionStatus
-from qbosync.domain.events import EntityEvent
+from qbosync.domain.events import EntityEvent, EventQueue
 from qbosync.domain.ports import ConnectionRepository
 from qbosync.domain.webhooks import (
-    EventQueue,
     InvalidWebhookSignature,
     ParsedWebhook,
     Skip,
