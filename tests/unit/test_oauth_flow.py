@@ -4,7 +4,6 @@ service's binding of a state to one browser (in-memory fakes; the real flow is i
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -18,10 +17,10 @@ from qbosync.domain.oauth_flow import (
     start_url,
     with_outcome,
 )
-from qbosync.domain.ports import AccessTokenProvider
+from qbosync.domain.ports import AccessTokenProvider, QuickBooksApi
 from qbosync.services.connections import ConnectionService
 from qbosync.services.tokens import TokenService
-from tests.fakes import FakeClock, InMemoryRepository, InMemoryVault, StrictRotatingOAuth
+from tests.fakes import FakeClock, InMemoryRepository, InMemoryVault, QuickBooksStub, StrictRotatingOAuth
 
 
 def test_allowed_hosts_exact_and_wildcard() -> None:
@@ -107,10 +106,10 @@ class World:
             return_urls=ReturnUrlPolicy.parse("app.productive.io"),
         )
 
-    def _quickbooks(self, realm_id: str, access_token: AccessTokenProvider) -> Any:
+    def _quickbooks(self, realm_id: str, access_token: AccessTokenProvider) -> QuickBooksApi:
         world = self
 
-        class Api:
+        class Api(QuickBooksStub):
             def company_profile(self) -> CompanyProfile:
                 if world.profile_error is not None:
                     raise world.profile_error
