@@ -12,7 +12,7 @@ import statistics
 import time
 
 from bench.stack import bench_stack
-from local.demo_payments import PaymentDesk, wait_until
+from local.qbo_payments import PaymentDesk, wait_until
 
 PAYMENTS = 100
 

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from local.app_client import AppClient
-from local.demo_payments import PaymentDesk
 from local.productive_emulator import ProductiveEmulator
+from local.qbo_payments import PaymentDesk, drain
 from local.stack import LocalStack
 
 SEED = 20261125
@@ -97,16 +97,6 @@ def send(stack: LocalStack, events: list[dict[str, Any]]) -> None:
         sqs.send_message_batch(
             QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": json.dumps(e)} for i, e in enumerate(chunk)]
         )
-
-
-def drain(stack: LocalStack) -> int:
-    handled = 0
-    while True:
-        pollers = stack.gateway.sqs_pollers(sqs_client=stack.aws.client("sqs"), failure_visibility_timeout=0)
-        count = sum(poller.drain() for poller in pollers)
-        handled += count
-        if not count:
-            return handled
 
 
 class Walk:
@@ -192,13 +182,6 @@ def event(realm: str, payment_id: str) -> dict[str, Any]:
     }
 
 
-def agree(desk: PaymentDesk, invoices: list[tuple[str, str]]) -> bool:
-    return all(
-        desk.mirrored(p) == [(a, d) for a, d in desk.quickbooks_payments(q)] and desk.unpaid(p) == desk.balance(q)
-        for p, q in invoices
-    )
-
-
 def test_random_walk_with_lost_duplicated_reordered_events_then_reconcile(desk: PaymentDesk) -> None:
     rng = random.Random(SEED)
     invoices = [desk.copied_invoice("10", "150.00") for _ in range(INVOICES)]
@@ -235,7 +218,7 @@ def test_random_walk_with_lost_duplicated_reordered_events_then_reconcile(desk: 
     assert all(walk.counts.get(kind, 0) >= 10 for kind in ("create", "amount", "void", "delete")), walk.counts
     assert dropped >= 40
     assert duplicated >= 40
-    assert not agree(desk, invoices), "the lost events should have left Productive behind"
+    assert not all(desk.agree(p, q) for p, q in invoices), "the lost events should have left Productive behind"
 
     result = desk.stack.run_schedule("ReconcileFunction")
     assert result["failed"] == {}, result

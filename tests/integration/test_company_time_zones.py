@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from local.demo_payments import PaymentDesk, run_payment_story, wait_until
+from local.demo_payments import run_payment_story
+from local.qbo_payments import PaymentDesk, wait_until
 
 ZONES = ["Pacific/Kiritimati", "Pacific/Pago_Pago"]
 
@@ -114,5 +115,5 @@ def test_dates_at_a_chosen_hour(
         payment = desk.record("Payment", payment_id)
         assert payment is not None
         assert payment["TxnDate"] == expected.isoformat()
-        wait_until(lambda: desk.mirrored(invoice_id) == [(Decimal("60.00"), expected.isoformat())])
+        wait_until(lambda: desk.mirrored(invoice_id) == [(Decimal("60.00"), expected)])
         assert desk.unpaid(invoice_id) == desk.balance(qbo_id) == Decimal("140.00")

@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 import pytest
 
+from qbosync.adapters.dynamodb_common import every_item
 from qbosync.adapters.dynamodb_copies import DynamoCopyRepository
 from tests.integration.copy_world import World
 
@@ -38,14 +39,8 @@ class Snapshot:
 
     @classmethod
     def of(cls, world: World) -> Snapshot:
-        items: dict[tuple[str, str], dict[str, Any]] = {}
-        kwargs: dict[str, Any] = {"ConsistentRead": True}
-        while True:
-            page = _table(world).scan(**kwargs)
-            items.update({(item["pk"], item["sk"]): item for item in page["Items"]})
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        every = every_item(_table(world).scan, ConsistentRead=True)
+        items = {(item["pk"], item["sk"]): item for item in every}
         realm = world.stack.emulator.store.require(world.realm)
         customers = {str(c["Id"]): c.get("Active", True) is not False for c in realm.all("Customer")}
         return cls(items, customers)

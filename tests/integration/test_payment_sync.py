@@ -13,9 +13,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
+from local.qbo_payments import PaymentDriver, drain
 from tests.integration.conftest import wiring
 from tests.integration.copy_world import World
 from tests.integration.test_copies import _invoice
@@ -35,101 +35,21 @@ def quiet_pollers(stack: Any) -> Iterator[None]:
     gateway.start_sqs_pollers(sqs_client=stack.aws.client("sqs"))
 
 
-class Payments(World):
-    """A connected US subsidiary with payment sync on, and payments written to QuickBooks over HTTP."""
+class Payments(PaymentDriver):
+    """A connected US subsidiary (a copy-test World) with payment sync on, driven by the shared payment
+    driver (local/qbo_payments.py)."""
 
     def __init__(self, app: Any, stack: Any, productive: Any) -> None:
-        super().__init__(app, stack, productive, stack.emulator.US_REALM)
-        self.settings = self.configure(sync_payments=True, default_item_id="1")
-        self.http = httpx.Client(base_url=f"{stack.emulator.base_url}/v3/company/{self.realm}", timeout=30)
-
-    # -- QuickBooks side -------------------------------------------------------------------------
-
-    def _call(self, method: str, path: str, body: Any = None, **params: str) -> dict[str, Any]:
-        token = wiring().token_service().access_token(self.cid)
-        response = self.http.request(
-            method,
-            path,
-            json=body,
-            params={"minorversion": "75", **params},
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-        )
-        assert response.status_code == 200, response.text
-        return dict(response.json())
+        self.world = World(app, stack, productive, stack.emulator.US_REALM)
+        self.world.configure(sync_payments=True, default_item_id="1")
+        super().__init__(stack, productive, self.world.cid, self.world.realm)
 
     def copied_invoice(self) -> tuple[str, str]:
         """A fresh Productive invoice copied to QuickBooks: (Productive id, QuickBooks id)."""
-        invoice_id = _invoice(self, number=None, tax_rate_id=self.demo.tax_rate_us_exempt_id)
-        response = self.copy(invoice_id)
+        invoice_id = _invoice(self.world, number=None, tax_rate_id=self.world.demo.tax_rate_us_exempt_id)
+        response = self.world.copy(invoice_id)
         assert response.status_code == 201, response.text
         return invoice_id, str(response.json()["quickbooks_invoice_id"])
-
-    def pay(self, *applied: tuple[str, str], txn_date: str | None = None, total: str | None = None) -> dict[str, Any]:
-        customer = self.qbo("Invoice", applied[0][0])["CustomerRef"]
-        body: dict[str, Any] = {
-            "CustomerRef": {"value": customer["value"]},
-            "TotalAmt": total or str(sum(Decimal(amount) for _, amount in applied)),
-            "PaymentRefNum": "CHK-" + uuid.uuid4().hex[:4],
-            "Line": [
-                {"Amount": amount, "LinkedTxn": [{"TxnId": txn, "TxnType": "Invoice"}]} for txn, amount in applied
-            ],
-        }
-        if txn_date:
-            body["TxnDate"] = txn_date
-        return dict(self._call("POST", "/payment", body)["Payment"])
-
-    def edit(self, payment: dict[str, Any], *applied: tuple[str, str], txn_date: str | None = None) -> dict[str, Any]:
-        current = self.qbo("Payment", payment["Id"])
-        body: dict[str, Any] = {"Id": payment["Id"], "SyncToken": current["SyncToken"], "sparse": True}
-        if applied:
-            body["Line"] = [
-                {"Amount": amount, "LinkedTxn": [{"TxnId": txn, "TxnType": "Invoice"}]} for txn, amount in applied
-            ]
-            body["TotalAmt"] = str(sum(Decimal(amount) for _, amount in applied))
-        if txn_date:
-            body["TxnDate"] = txn_date
-        return dict(self._call("POST", "/payment", body)["Payment"])
-
-    def void(self, payment: dict[str, Any]) -> None:
-        token = self.qbo("Payment", payment["Id"])["SyncToken"]
-        body = {"Id": payment["Id"], "SyncToken": token, "sparse": True}
-        self._call("POST", "/payment", body, operation="update", include="void")
-
-    def delete(self, payment: dict[str, Any]) -> None:
-        token = self.qbo("Payment", payment["Id"])["SyncToken"]
-        self._call("POST", "/payment", {"Id": payment["Id"], "SyncToken": token}, operation="delete")
-
-    def balance(self, qbo_invoice_id: str) -> Decimal:
-        return Decimal(str(self.qbo("Invoice", qbo_invoice_id)["Balance"]))
-
-    # -- the path in between ---------------------------------------------------------------------
-
-    def settle(self) -> int:
-        """Webhooks delivered, then the queue fed to payment_sync until empty (failed messages retried)."""
-        assert self.stack.emulator.webhooks.wait_idle(15)
-        return drain(self.stack)
-
-    # -- Productive side -------------------------------------------------------------------------
-
-    def mirrored(self, invoice_id: str) -> list[tuple[Decimal, date]]:
-        return sorted(
-            (Decimal(p["amount"]), date.fromisoformat(str(p["paid_on"])[:10]))
-            for p in self.productive.payments(invoice_id)
-        )
-
-    def unpaid(self, invoice_id: str) -> Decimal:
-        return Decimal(str(self.productive.invoice(invoice_id)["amount_unpaid"]))
-
-
-def drain(stack: Any) -> int:
-    handled = 0
-    for _ in range(20):
-        pollers = stack.gateway.sqs_pollers(sqs_client=stack.aws.client("sqs"), failure_visibility_timeout=0)
-        count = sum(poller.drain() for poller in pollers)
-        handled += count
-        if not count:
-            return handled
-    return handled
 
 
 def queue_url(stack: Any, logical_id: str) -> str:
@@ -138,26 +58,20 @@ def queue_url(stack: Any, logical_id: str) -> str:
 
 @pytest.fixture
 def w(app: Any, stack: Any, productive: Any, quiet_pollers: None) -> Iterator[Payments]:
-    world = Payments(app, stack, productive)
-    yield world
-    world.http.close()
-    world.configure(sync_payments=False, default_item_id="1")  # later tests' events skip this connection
-
-
-def today(w: Payments) -> date:
-    """The QuickBooks company's date (its time zone), which is what TxnDate holds: not the UTC date."""
-    return w.stack.emulator.today(w.realm)
+    with Payments(app, stack, productive) as world:
+        yield world
+        world.world.configure(sync_payments=False, default_item_id="1")  # later tests' events skip this connection
 
 
 def test_partial_tranche_edit_void_delete(w: Payments) -> None:
     invoice_id, qbo_id = w.copied_invoice()
-    total = w.qbo("Invoice", qbo_id)["TotalAmt"]
+    total = w.world.qbo("Invoice", qbo_id)["TotalAmt"]
     first = w.pay((qbo_id, "100.00"))
     w.settle()
-    assert w.mirrored(invoice_id) == [(Decimal("100.00"), today(w))]
+    assert w.mirrored(invoice_id) == [(Decimal("100.00"), w.today())]
     assert w.unpaid(invoice_id) == w.balance(qbo_id) == total - Decimal("100.00")
     [payment] = w.productive.payments(invoice_id)
-    assert payment["note"].startswith(f"QuickBooks payment {first['Id']}")
+    assert payment["note"].startswith(f"QuickBooks payment {first}")
     # The second tranche pays it off.
     second = w.pay((qbo_id, str(total - Decimal("100.00"))))
     w.settle()
@@ -165,7 +79,7 @@ def test_partial_tranche_edit_void_delete(w: Payments) -> None:
     # The first payment's amount is edited down: the invoice reopens by the difference.
     w.edit(first, (qbo_id, "60.00"), txn_date="2026-11-20")
     w.settle()
-    assert w.mirrored(invoice_id) == sorted([(Decimal("60.00"), date(2026, 11, 20)), (total - 100, today(w))])
+    assert w.mirrored(invoice_id) == sorted([(Decimal("60.00"), date(2026, 11, 20)), (total - 100, w.today())])
     assert w.unpaid(invoice_id) == w.balance(qbo_id) == Decimal("40.00")
     # Void the second, delete the first: nothing left, the invoice fully open on both sides.
     w.void(second)
@@ -183,8 +97,8 @@ def test_one_payment_applied_to_two_copied_invoices(w: Payments) -> None:
     (a, qa), (b, qb) = w.copied_invoice(), w.copied_invoice()
     payment = w.pay((qa, "120.00"), (qb, "80.50"), total="250.00")  # 49.50 left unapplied
     w.settle()
-    assert w.mirrored(a) == [(Decimal("120.00"), today(w))]
-    assert w.mirrored(b) == [(Decimal("80.50"), today(w))]
+    assert w.mirrored(a) == [(Decimal("120.00"), w.today())]
+    assert w.mirrored(b) == [(Decimal("80.50"), w.today())]
     assert w.unpaid(a) == w.balance(qa)
     assert w.unpaid(b) == w.balance(qb)
     w.void(payment)
@@ -195,11 +109,11 @@ def test_one_payment_applied_to_two_copied_invoices(w: Payments) -> None:
 def test_ignored_not_copied_and_before_sync_and_sync_off(w: Payments) -> None:
     invoice_id, qbo_id = w.copied_invoice()
     # An invoice made in QuickBooks directly (not a copy): its payment stays in QuickBooks only.
-    foreign = w._call(
+    foreign = w.call(
         "POST",
         "/invoice",
         {
-            "CustomerRef": w.qbo("Invoice", qbo_id)["CustomerRef"],
+            "CustomerRef": w.world.qbo("Invoice", qbo_id)["CustomerRef"],
             "Line": [
                 {
                     "DetailType": "SalesItemLineDetail",
@@ -215,7 +129,7 @@ def test_ignored_not_copied_and_before_sync_and_sync_off(w: Payments) -> None:
     w.settle()
     assert w.mirrored(invoice_id) == []
     # Sync off: nothing mirrored.
-    w.configure(sync_payments=False, default_item_id="1")
+    w.world.configure(sync_payments=False, default_item_id="1")
     w.pay((qbo_id, "11.00"))
     w.settle()
     assert w.mirrored(invoice_id) == []
@@ -223,13 +137,13 @@ def test_ignored_not_copied_and_before_sync_and_sync_off(w: Payments) -> None:
 
 def test_payment_on_an_older_copy_of_a_re_copied_invoice(w: Payments) -> None:
     invoice_id, old_qbo_id = w.copied_invoice()
-    again = w.copy(invoice_id, mode="create")
+    again = w.world.copy(invoice_id, mode="create")
     assert again.status_code == 201, again.text
     new_qbo_id = str(again.json()["quickbooks_invoice_id"])
     assert new_qbo_id != old_qbo_id
     w.pay((old_qbo_id, "33.00"))
     w.settle()
-    assert w.mirrored(invoice_id) == [(Decimal("33.00"), today(w))]
+    assert w.mirrored(invoice_id) == [(Decimal("33.00"), w.today())]
 
 
 def test_productive_throttling_is_retried_not_lost(w: Payments) -> None:
@@ -237,7 +151,7 @@ def test_productive_throttling_is_retried_not_lost(w: Payments) -> None:
     w.productive.faults.fail_next(8, status=429, method="POST", path_contains="payments", reset_seconds=0)
     w.pay((qbo_id, "70.00"))
     w.settle()
-    assert w.mirrored(invoice_id) == [(Decimal("70.00"), today(w))]
+    assert w.mirrored(invoice_id) == [(Decimal("70.00"), w.today())]
     assert w.productive.faults.pending == 0  # every 429 was answered, and the message came back after them
     dead = w.stack.aws.client("sqs").receive_message(QueueUrl=queue_url(w.stack, "PaymentEventsDeadLetterQueue"))
     assert dead.get("Messages", []) == []
@@ -247,15 +161,15 @@ def test_a_poison_message_goes_to_the_dlq_and_the_rest_of_the_batch_is_processed
     invoice_id, qbo_id = w.copied_invoice()
     sqs = w.stack.aws.client("sqs")
     # Webhooks off for a moment: the good event goes into the same batch as the poison one.
-    w.stack.emulator.set_webhook(w.stack.client_id, None)
+    w.webhooks_off()
     try:
         payment = w.pay((qbo_id, "15.00"))
     finally:
-        w.stack.emulator.set_webhook(w.stack.client_id, f"{w.stack.api_url}/webhooks/intuit", format="cloudevents")
+        w.webhooks_on()
     good = {
         "realm_id": w.realm,
         "entity": "Payment",
-        "entity_id": payment["Id"],
+        "entity_id": payment,
         "operation": "create",
         "occurred_at": "2026-11-25T10:00:00Z",
         "event_id": "test-" + uuid.uuid4().hex,
@@ -270,7 +184,7 @@ def test_a_poison_message_goes_to_the_dlq_and_the_rest_of_the_batch_is_processed
         ],
     )
     drain(w.stack)
-    assert w.mirrored(invoice_id) == [(Decimal("15.00"), today(w))]
+    assert w.mirrored(invoice_id) == [(Decimal("15.00"), w.today())]
     dead_queue = queue_url(w.stack, "PaymentEventsDeadLetterQueue")
     dead = sqs.receive_message(QueueUrl=dead_queue, MaxNumberOfMessages=10).get("Messages", [])
     assert [message["Body"] for message in dead] == ['{"realm_id": "x", "entity": ']
@@ -281,17 +195,17 @@ def test_reconcile_catches_up_after_lost_webhooks(w: Payments) -> None:
     invoice_id, qbo_id = w.copied_invoice()
     kept = w.pay((qbo_id, "5.00"))
     w.settle()
-    w.stack.emulator.set_webhook(w.stack.client_id, None)  # webhooks lost from here on
+    w.webhooks_off()  # webhooks lost from here on
     try:
         w.pay((qbo_id, "6.00"))
         w.edit(kept, (qbo_id, "7.00"))
-        assert w.mirrored(invoice_id) == [(Decimal("5.00"), today(w))]
+        assert w.mirrored(invoice_id) == [(Decimal("5.00"), w.today())]
         result = w.stack.run_schedule("ReconcileFunction")
         assert result["queued"] >= 2, result
         drain(w.stack)
     finally:
-        w.stack.emulator.set_webhook(w.stack.client_id, f"{w.stack.api_url}/webhooks/intuit", format="cloudevents")
-    assert w.mirrored(invoice_id) == [(Decimal("6.00"), today(w)), (Decimal("7.00"), today(w))]
+        w.webhooks_on()
+    assert w.mirrored(invoice_id) == [(Decimal("6.00"), w.today()), (Decimal("7.00"), w.today())]
     assert w.unpaid(invoice_id) == w.balance(qbo_id)
 
 
@@ -299,33 +213,32 @@ def test_invoice_void_event_re_reads_the_payments_mapped_to_it(w: Payments) -> N
     invoice_id, qbo_id = w.copied_invoice()
     payment = w.pay((qbo_id, "9.00"))
     w.settle()
-    assert w.mirrored(invoice_id) == [(Decimal("9.00"), today(w))]
-    w.stack.emulator.set_webhook(w.stack.client_id, None)
+    assert w.mirrored(invoice_id) == [(Decimal("9.00"), w.today())]
+    w.webhooks_off()
     try:
         w.void(payment)  # this payment's own event is lost
     finally:
-        w.stack.emulator.set_webhook(w.stack.client_id, f"{w.stack.api_url}/webhooks/intuit", format="cloudevents")
+        w.webhooks_on()
     w.settle()
-    assert w.mirrored(invoice_id) == [(Decimal("9.00"), today(w))]
+    assert w.mirrored(invoice_id) == [(Decimal("9.00"), w.today())]
     # The invoice is voided next: its event makes the worker re-read the payments mapped to it.
-    token = w.qbo("Invoice", qbo_id)["SyncToken"]
-    w._call("POST", "/invoice", {"Id": qbo_id, "SyncToken": token, "sparse": True}, operation="void")
+    w.void_invoice(qbo_id)
     w.settle()
     assert w.mirrored(invoice_id) == []
 
 
 def test_ten_copies_of_one_event_at_once_make_one_productive_payment(w: Payments) -> None:
     invoice_id, qbo_id = w.copied_invoice()
-    w.stack.emulator.set_webhook(w.stack.client_id, None)
+    w.webhooks_off()
     try:
         payment = w.pay((qbo_id, "21.00"))
     finally:
-        w.stack.emulator.set_webhook(w.stack.client_id, f"{w.stack.api_url}/webhooks/intuit", format="cloudevents")
+        w.webhooks_on()
     body = json.dumps(
         {
             "realm_id": w.realm,
             "entity": "Payment",
-            "entity_id": payment["Id"],
+            "entity_id": payment,
             "operation": "create",
             "occurred_at": "2026-11-25T10:00:00Z",
             "event_id": "dup-" + uuid.uuid4().hex,
@@ -345,7 +258,7 @@ def test_ten_copies_of_one_event_at_once_make_one_productive_payment(w: Payments
     with ThreadPoolExecutor(max_workers=10) as pool:
         results = list(pool.map(invoke, range(10)))
     assert all(result == {"batchItemFailures": []} for result in results), results
-    assert w.mirrored(invoice_id) == [(Decimal("21.00"), today(w))]
+    assert w.mirrored(invoice_id) == [(Decimal("21.00"), w.today())]
 
 
 def test_quickbooks_throttling_is_retried_not_lost(w: Payments) -> None:
@@ -355,6 +268,6 @@ def test_quickbooks_throttling_is_retried_not_lost(w: Payments) -> None:
     w.stack.emulator.reset_request_log()
     w.stack.emulator.faults.throttle_next(2)  # the worker's reads of the payment get 429 twice
     drain(w.stack)
-    assert w.mirrored(invoice_id) == [(Decimal("44.00"), today(w))]
+    assert w.mirrored(invoice_id) == [(Decimal("44.00"), w.today())]
     throttled = [entry for entry in w.stack.emulator.request_log if entry[2] == 429 and "/payment/" in entry[1]]
     assert len(throttled) == 2

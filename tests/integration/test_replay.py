@@ -14,6 +14,7 @@ import boto3
 import httpx
 import pytest
 
+from qbosync.adapters.dynamodb_common import query_all
 from tests.integration.conftest import connect, follow_consent, outcome, start_connection, unique, wiring
 
 
@@ -92,15 +93,7 @@ def _table(stack: Any) -> Any:
 
 
 def _replay_records(stack: Any) -> list[dict[str, Any]]:
-    table = _table(stack)
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": "IDEMPOTENCY"}}
-    while True:
-        page = table.query(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return query_all(_table(stack), KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": "IDEMPOTENCY"})
 
 
 # --------------------------------------------------------------------------- copies

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from local.aws import LocalAws
 from local.gateway import LocalGateway
 from local.template import load_template, resolve, resolved_environment
+from qbosync.adapters.dynamodb_common import is_conditional_failure
 from tests.local.conftest import FIXTURE_TEMPLATE
 
 INTUIT_APP = {
@@ -110,7 +111,7 @@ def _race_for_a_lease(table: str, clients: list[Any]) -> list[int]:
     clients[0].put_item(TableName=table, Item=key)
     barrier = threading.Barrier(len(clients))
     winners: list[int] = []
-    refusals: list[str] = []
+    refusals: list[ClientError] = []
 
     def take(index: int) -> None:
         barrier.wait()
@@ -123,7 +124,7 @@ def _race_for_a_lease(table: str, clients: list[Any]) -> list[int]:
                 ExpressionAttributeValues={":me": {"S": str(index)}},
             )
         except ClientError as error:
-            refusals.append(error.response["Error"]["Code"])
+            refusals.append(error)
         else:
             winners.append(index)
 
@@ -132,7 +133,7 @@ def _race_for_a_lease(table: str, clients: list[Any]) -> list[int]:
         thread.start()
     for thread in threads:
         thread.join()
-    assert set(refusals) <= {"ConditionalCheckFailedException"}
+    assert all(is_conditional_failure(refusal) for refusal in refusals), refusals
     stored = clients[0].get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
     assert stored["lease_owner"]["S"] in {str(index) for index in winners}
     clients[0].delete_item(TableName=table, Key=key)

@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from qbosync.adapters.dynamodb_common import is_conditional_failure, query_all
+from qbosync.adapters.dynamodb_lease import Clause, Lease
 from qbosync.domain.connection import (
     CompanyProfile,
     Connection,
@@ -27,6 +28,20 @@ from qbosync.domain.ports import OAuthState
 
 REFRESH_INDEX = "gsi1"
 REFRESH_PARTITION = "TOKEN_REFRESH"
+# One refresh per connection at a time (docs/decisions/0001-one-token-refresh-per-connection.md).
+REFRESH_LEASE = Lease(owner_attribute="refresh_lease_owner", until_attribute="refresh_lease_until")
+# What `save` writes only when the connection has it, and removes otherwise.
+_OPTIONAL_ATTRIBUTES = (
+    "status_reason",
+    "access_expires_at",
+    "refresh_expires_at",
+    "refresh_hard_expires_at",
+    "next_refresh_at",
+    "company",
+    "realm_id",
+    "gsi1pk",
+    "gsi1sk",
+)
 
 
 def _connection_key(connection_id: str) -> dict[str, str]:
@@ -65,8 +80,9 @@ class DynamoConnectionRepository:
         return self._to_connection(item) if item else None
 
     def save(self, connection: Connection) -> None:
+        """Write the connection's own attributes (one UpdateItem, not a put: a refresh lease held meanwhile
+        stays where it is); those the connection does not have are removed."""
         item: dict[str, Any] = {
-            **_connection_key(connection.connection_id),
             "type": "connection",
             "connection_id": connection.connection_id,
             "organization_id": connection.organization_id,
@@ -101,7 +117,16 @@ class DynamoConnectionRepository:
         if connection.status is ConnectionStatus.CONNECTED and connection.next_refresh_at is not None:
             item["gsi1pk"] = REFRESH_PARTITION
             item["gsi1sk"] = _iso(connection.next_refresh_at)
-        self._table.put_item(Item=item)
+        absent = [name for name in _OPTIONAL_ATTRIBUTES if name not in item]
+        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in item)
+        if absent:
+            expression += " REMOVE " + ", ".join(f"#{name}" for name in absent)
+        self._table.update_item(
+            Key=_connection_key(connection.connection_id),
+            UpdateExpression=expression,
+            ExpressionAttributeNames={f"#{name}": name for name in [*item, *absent]},
+            ExpressionAttributeValues={f":{name}": value for name, value in item.items()},
+        )
         if connection.company is not None:
             # Webhooks name a realm: this index finds the connection(s) of that QuickBooks company.
             self._table.put_item(
@@ -227,36 +252,13 @@ class DynamoConnectionRepository:
     # -- refresh lease ---------------------------------------------------------------------------
 
     def try_acquire_refresh_lease(self, connection_id: str, owner: str, now: datetime, until: datetime) -> bool:
-        try:
-            self._table.update_item(
-                Key=_connection_key(connection_id),
-                UpdateExpression="SET refresh_lease_owner = :owner, refresh_lease_until = :until",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND (attribute_not_exists(refresh_lease_until) OR refresh_lease_until < :now)"
-                ),
-                ExpressionAttributeValues={
-                    ":owner": owner,
-                    ":until": int(until.timestamp() * 1000),
-                    ":now": int(now.timestamp() * 1000),
-                },
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        taken = REFRESH_LEASE.acquire(
+            self._table, _connection_key(connection_id), owner, now, until, only_if=Clause("attribute_exists(pk)")
+        )
+        return taken is not None
 
     def release_refresh_lease(self, connection_id: str, owner: str) -> None:
-        try:
-            self._table.update_item(
-                Key=_connection_key(connection_id),
-                UpdateExpression="REMOVE refresh_lease_owner, refresh_lease_until",
-                ConditionExpression="refresh_lease_owner = :owner",
-                ExpressionAttributeValues={":owner": owner},
-            )
-        except ClientError as error:
-            if not is_conditional_failure(error):  # the lease had expired and was taken over
-                raise
+        REFRESH_LEASE.release(self._table, _connection_key(connection_id), owner)
 
     # -- internals -------------------------------------------------------------------------------
 

@@ -20,14 +20,21 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
-from qbosync.adapters.dynamodb_common import is_conditional_failure, query_all
+from qbosync.adapters.dynamodb_common import query_all
+from qbosync.adapters.dynamodb_lease import Clause, Lease
 from qbosync.domain.copies import CopyRecord, CopyWarning, InvoiceHead, PendingCopy
+
+# The per-invoice copy lock on the HEAD item (docs/decisions/0002-head-lock-and-copy-marker.md).
+COPY_LOCK = Lease(owner_attribute="lock_owner", until_attribute="lock_until")
 
 
 def _invoice_pk(connection_id: str, invoice_id: str) -> str:
     return f"INVOICE#{connection_id}#{invoice_id}"
+
+
+def _head_key(connection_id: str, invoice_id: str) -> dict[str, str]:
+    return {"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"}
 
 
 class DynamoCopyRepository:
@@ -118,31 +125,16 @@ class DynamoCopyRepository:
         *,
         pending_since: datetime | None = None,
     ) -> InvoiceHead | None:
-        expression = "SET lock_owner = :owner, lock_until = :until, #type = :type"
-        values: dict[str, Any] = {
-            ":owner": owner,
-            ":until": int(until.timestamp() * 1000),
-            ":now": int(now.timestamp() * 1000),
-            ":type": "invoice_head",
-        }
+        also_set = Clause("#type = :type", {"#type": "type"}, {":type": "invoice_head"})
         if pending_since is not None:
             # The create in flight is copy last_sequence + 1 (complete() clears it as it moves
             # last_sequence on), so only its start is stored; an earlier request's stays as it was.
-            expression += ", pending = if_not_exists(pending, :pending)"
-            values[":pending"] = {"started_at": pending_since.isoformat()}
-        try:
-            old = self._table.update_item(
-                Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"},
-                UpdateExpression=expression,
-                ConditionExpression="attribute_not_exists(lock_until) OR lock_until < :now",
-                ExpressionAttributeNames={"#type": "type"},
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_OLD",
-            ).get("Attributes", {})
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return None
-            raise
+            attempt = {"started_at": pending_since.isoformat()}
+            recorded = Clause("pending = if_not_exists(pending, :pending)", values={":pending": attempt})
+            also_set = Clause.join(", ", also_set, recorded)
+        old = COPY_LOCK.acquire(self._table, _head_key(connection_id, invoice_id), owner, now, until, also_set=also_set)
+        if old is None:
+            return None
         last_sequence = int(old.get("last_sequence", 0))
         stored = old.get("pending")
         if stored:
@@ -166,27 +158,17 @@ class DynamoCopyRepository:
         return InvoiceHead(last_sequence=last_sequence, pending=None)
 
     def unlock(self, connection_id: str, invoice_id: str, owner: str, *, drop_pending: bool = False) -> None:
-        try:
-            self._table.update_item(
-                Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"},
-                UpdateExpression="REMOVE lock_owner, lock_until" + (", pending" if drop_pending else ""),
-                ConditionExpression="lock_owner = :owner",
-                ExpressionAttributeValues={":owner": owner},
-            )
-        except ClientError as error:
-            if not is_conditional_failure(error):  # the lease had run out and was taken over
-                raise
+        COPY_LOCK.release(
+            self._table, _head_key(connection_id, invoice_id), owner, also_remove=("pending",) if drop_pending else ()
+        )
 
     def forget(self, connection_id: str, invoice_id: str, owner: str) -> None:
-        try:
-            self._table.delete_item(
-                Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"},
-                ConditionExpression="lock_owner = :owner AND attribute_not_exists(last_sequence)",
-                ExpressionAttributeValues={":owner": owner},
-            )
-        except ClientError as error:
-            if not is_conditional_failure(error):  # the lease had run out and was taken over
-                raise
+        COPY_LOCK.release_deleting(
+            self._table,
+            _head_key(connection_id, invoice_id),
+            owner,
+            only_if=Clause("attribute_not_exists(last_sequence)"),
+        )
 
     def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:
         """The copy a QuickBooks invoice was made as, if this service made it (payment sync)."""

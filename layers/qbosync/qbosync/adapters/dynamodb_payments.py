@@ -16,17 +16,23 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
-from qbosync.adapters.dynamodb_common import is_conditional_failure, query_all
+from qbosync.adapters.dynamodb_common import query_all
 from qbosync.adapters.dynamodb_connections import REFRESH_INDEX, REFRESH_PARTITION
+from qbosync.adapters.dynamodb_lease import Clause, Lease
 from qbosync.domain.payments import PaymentLink
 
 INDEX = "gsi1"
+# The lock is an item of its own, deleted when given back; expires_at (TTL) clears one a crash left.
+PAYMENT_LOCK = Lease(owner_attribute="owner", until_attribute="lease_until")
 
 
 def _pk(connection_id: str, quickbooks_payment_id: str) -> str:
     return f"PAYMENT#{connection_id}#{quickbooks_payment_id}"
+
+
+def _lock_key(connection_id: str, quickbooks_payment_id: str) -> dict[str, str]:
+    return {"pk": _pk(connection_id, quickbooks_payment_id), "sk": "LOCK"}
 
 
 class DynamoPaymentRepository:
@@ -76,35 +82,13 @@ class DynamoPaymentRepository:
     def try_lock(
         self, connection_id: str, quickbooks_payment_id: str, owner: str, now: datetime, until: datetime
     ) -> bool:
-        try:
-            self._table.put_item(
-                Item={
-                    "pk": _pk(connection_id, quickbooks_payment_id),
-                    "sk": "LOCK",
-                    "owner": owner,
-                    "lease_until": int(until.timestamp() * 1000),
-                    "expires_at": int(until.timestamp()) + 3600,
-                },
-                ConditionExpression="attribute_not_exists(pk) OR lease_until < :now",
-                ExpressionAttributeValues={":now": int(now.timestamp() * 1000)},
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        expires = Clause("expires_at = :expires_at", values={":expires_at": int(until.timestamp()) + 3600})
+        key = _lock_key(connection_id, quickbooks_payment_id)
+        taken = PAYMENT_LOCK.acquire(self._table, key, owner, now, until, also_set=expires)
+        return taken is not None
 
     def unlock(self, connection_id: str, quickbooks_payment_id: str, owner: str) -> None:
-        try:
-            self._table.delete_item(
-                Key={"pk": _pk(connection_id, quickbooks_payment_id), "sk": "LOCK"},
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": owner},
-            )
-        except ClientError as error:
-            if not is_conditional_failure(error):
-                raise
+        PAYMENT_LOCK.release_deleting(self._table, _lock_key(connection_id, quickbooks_payment_id), owner)
 
     # -- reconcile -------------------------------------------------------------------------------
 
