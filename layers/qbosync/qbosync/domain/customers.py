@@ -30,7 +30,12 @@ def candidate_names(client: ProductiveCompany, currency: str) -> tuple[str, ...]
     base = clean_display_name(client.display_name)
     if not base:
         raise InvalidInput("The client company has no name to give the QuickBooks customer.", code="no_customer")
-    return (base, f"{base} ({currency})", f"{base} (Productive {client.id})")
+    return (base, _suffixed(base, f" ({currency})"), _suffixed(base, f" (Productive {client.id})"))
+
+
+def _suffixed(base: str, suffix: str) -> str:
+    """The name with a suffix, the name shortened so that the whole stays within QuickBooks' limit."""
+    return base[: DISPLAY_NAME_MAX - len(suffix)].rstrip() + suffix
 
 
 def customer_currency(customer: Mapping[str, Any], company: CompanyProfile) -> str:
