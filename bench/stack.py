@@ -18,7 +18,7 @@ from local.app_client import AppClient
 from local.productive_emulator import ProductiveEmulator
 from local.stack import LocalStack
 
-QUIET = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
+QUIET = {"POWERTOOLS_LOG_LEVEL": "ERROR"}
 
 
 @contextmanager

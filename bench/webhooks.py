@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from bench.stack import connect
+from bench.stack import QUIET, connect
 from local.app_client import AppClient
 from local.stack import LocalStack
 from qbosync.domain.signing import intuit_webhook_signature
@@ -46,7 +46,6 @@ DRAIN_EVERY = 25
 ACK_TARGET_MS = 3000.0
 #: events per delivery -> deliveries measured (formats alternate)
 SIZES = {1: 10, 1000: 4, 20000: 4}
-QUIET = {"POWERTOOLS_LOG_LEVEL": "ERROR"}
 
 
 def _connect_with_sync(stack: LocalStack, app: AppClient) -> None:

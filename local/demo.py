@@ -45,9 +45,10 @@ def until(moment: str | None) -> str:
     return f"{moment}  (in {days * 24:.1f} h)" if days < 2 else f"{moment}  (in {days:.0f} days)"
 
 
-# The handlers' JSON logs and metrics go to stdout on Lambda; here they would drown the story. Warnings
-# too: a payment event still in flight when the story disconnects is skipped with a warning, by design.
-QUIET = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
+# The handlers' JSON logs go to stdout on Lambda; here they would drown the story (metrics are off on the
+# local stack). Warnings too: a payment event still in flight when the story disconnects is skipped with a
+# warning, by design.
+QUIET = {"POWERTOOLS_LOG_LEVEL": "ERROR"}
 
 
 def run() -> None:

@@ -52,6 +52,7 @@ REGION = "us-east-1"
 #: Defaults for running handlers locally (the caller's environment overrides them).
 LOCAL_DEFAULTS: dict[str, str] = {
     "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+    "POWERTOOLS_METRICS_DISABLED": "true",  # nothing reads metrics here: they would only fill stdout
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }

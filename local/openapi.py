@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi import OpenAPIMerge
+
+from local.lambda_runtime import LambdaRuntime
+from local.template import EnvironmentPatch, load_template, placeholder_names
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = ROOT / "openapi.json"
@@ -82,11 +86,23 @@ WEBHOOK_SCHEMA: dict[str, Any] = {
 def build_document() -> dict[str, Any]:
     merge = OpenAPIMerge(title="qbosync", version="1.0.0", description=DESCRIPTION, on_conflict="error")
     for name in sorted(HTTP_FUNCTIONS):
-        module = importlib.import_module(f"functions.{name}.app")
+        module = _handler_module(name)
         merge.add_schema(module.app.get_openapi_schema(title="qbosync", version="1.0.0"))
     merge.add_schema(WEBHOOK_SCHEMA)
     document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     return _our_error_shape(document)
+
+
+def _handler_module(name: str) -> Any:
+    """The handler module; importing it checks its function's environment (qbosync.wiring.configure),
+    so variables that are not set yet get the template's values with placeholder resource names."""
+    runtime = LambdaRuntime(names=placeholder_names(load_template()))
+    missing = {variable: value for variable, value in runtime.environment().items() if variable not in os.environ}
+    patch = EnvironmentPatch(missing).apply()
+    try:
+        return importlib.import_module(f"functions.{name}.app")
+    finally:
+        patch.restore()
 
 
 def _our_error_shape(document: dict[str, Any]) -> dict[str, Any]:

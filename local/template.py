@@ -95,6 +95,13 @@ class Names:
             raise KeyError(f"cannot resolve GetAtt {logical_id}.{attribute} locally") from None
 
 
+def placeholder_names(template: Mapping[str, Any]) -> Names:
+    """Names for reading the template without a stack (building docs, measuring imports): each
+    resource's Ref is its logical id, parameters take their defaults."""
+    refs = {logical_id: logical_id for logical_id in template["Resources"]}
+    return Names(refs=refs, parameters=parameter_values(template))
+
+
 def resolve(value: Any, names: Names) -> Any:
     """Resolve Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select and Fn::If-free values recursively."""
     if isinstance(value, list):

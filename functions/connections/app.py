@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from qbosync import wiring
+from qbosync import observability, wiring
 from qbosync.api.docs import documented
 from qbosync.api.models import (
     ConnectionIdPath,
@@ -23,12 +22,10 @@ from qbosync.api.replay import ReplayGuard
 from qbosync.api.resolver import build_resolver, make_signature_check
 from qbosync.domain.connection import ConnectionSettings
 
-logger = Logger(service="qbosync")
+wiring.configure("connections")
+logger = observability.logger
 app = build_resolver(reject_unknown_query=True)
-require_app_signature = make_signature_check(
-    lambda force_fetch=False: wiring.app_secrets().signing_secrets(force_fetch=force_fetch),
-    replay_guard=ReplayGuard(wiring.replay_store),
-)
+require_app_signature = make_signature_check(wiring.signing_secrets, replay_guard=ReplayGuard(wiring.replay_store))
 
 
 @app.post("/connections", responses=documented(201, "Connection started", ConnectionStarted, (503,), write=True))
@@ -94,7 +91,7 @@ def disconnect(connection_id: ConnectionIdPath) -> Response[None]:
     return Response(status_code=204)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@observability.handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @require_app_signature
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

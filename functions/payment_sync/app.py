@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from qbosync import wiring
+from qbosync import observability, wiring
 from qbosync.domain.events import Budget, ChunkFailed, decode_message
 
-logger = Logger(service="qbosync")
-metrics = Metrics(namespace="qbosync")
+wiring.configure("payment_sync")
+logger, metrics = observability.logger, observability.metrics
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -67,8 +66,7 @@ def record_handler(record: SQSRecord, budget: Budget) -> None:
         )
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
+@observability.handler(publish_metrics=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     budget = Budget(lambda: context.get_remaining_time_in_millis() / 1000)
     return process_partial_response(

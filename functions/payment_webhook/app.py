@@ -10,22 +10,21 @@ are parsed in linear time and queued in chunks (qbosync.domain.events)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
+from dataclasses import asdict
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from qbosync import wiring
+from qbosync import observability, wiring
 from qbosync.api.errors import raw_error_response
+from qbosync.api.events import exact_body, header
 from qbosync.domain.events import QueueUnavailable
 from qbosync.domain.webhooks import InvalidWebhookSignature
 
-logger = Logger(service="qbosync")
-metrics = Metrics()
+wiring.configure("payment_webhook")
+logger, metrics = observability.logger, observability.metrics
 MAX_LOGGED_SKIPS = 20
 
 OK = {
@@ -36,32 +35,14 @@ OK = {
 }
 
 
-def _raw_body(event: dict[str, Any]) -> bytes | None:
-    body = event.get("body") or ""
-    if not event.get("isBase64Encoded"):
-        return str(body).encode("utf-8", "surrogatepass")  # whatever it holds, the signature decides
-    try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _header(event: dict[str, Any], name: str) -> str | None:
-    for key, value in (event.get("headers") or {}).items():
-        if key.lower() == name:
-            return str(value)
-    return None
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@metrics.log_metrics
+@observability.handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, publish_metrics=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    body = _raw_body(event)
+    body = exact_body(event)
     if body is None:
         metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
         return raw_error_response(400, "malformed_body", "The request body is not valid base64.")
     try:
-        outcome = wiring.webhook_service().receive(body, _header(event, "intuit-signature"))
+        outcome = wiring.webhook_service().receive(body, header(event, "intuit-signature"))
     except InvalidWebhookSignature as error:
         logger.warning("webhook refused", extra={"reason": error.message})
         metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
@@ -92,19 +73,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         },
     )
     if outcome.skipped:
-        logger.info(
-            "webhook events skipped",
-            extra={
-                "skips": [
-                    {
-                        "reason": skip.reason,
-                        "detail": skip.detail,
-                        "realm_id": skip.realm_id,
-                        "entity": skip.entity,
-                        "entity_id": skip.entity_id,
-                    }
-                    for skip in outcome.skipped[:MAX_LOGGED_SKIPS]
-                ]
-            },
-        )
+        skips = [asdict(skip) for skip in outcome.skipped[:MAX_LOGGED_SKIPS]]  # ids only (domain.webhooks.Skip)
+        logger.info("webhook events skipped", extra={"skips": skips})
     return OK

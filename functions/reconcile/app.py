@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from qbosync import wiring
+from qbosync import observability, wiring
 
-logger = Logger(service="qbosync")
-metrics = Metrics(namespace="qbosync")
+wiring.configure("reconcile")
+logger, metrics = observability.logger, observability.metrics
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
+@observability.handler(publish_metrics=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = wiring.reconcile_service().run()
     metrics.add_metric(name="ReconcileEventsQueued", unit=MetricUnit.Count, value=report.queued)

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from qbosync import wiring
+from qbosync import observability, wiring
 
-logger = Logger(service="qbosync")
-metrics = Metrics(namespace="qbosync")
+wiring.configure("token_refresh")
+logger, metrics = observability.logger, observability.metrics
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
+@observability.handler(publish_metrics=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     report = wiring.token_service().refresh_due()
     metrics.add_metric(name="TokensRefreshed", unit=MetricUnit.Count, value=len(report.refreshed))

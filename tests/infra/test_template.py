@@ -35,17 +35,20 @@ CONTRACT_ROUTES = {  # README "HTTP API", the routes this stack serves so far
     ("POST", "/webhooks/intuit", "PaymentWebhookFunction"),
 }
 
-GLOBAL_ENVIRONMENT = {
+GLOBAL_ENVIRONMENT = {  # what every function reads; the rest per function (tests/unit/test_config.py)
     "POWERTOOLS_SERVICE_NAME": "qbosync",
     "POWERTOOLS_METRICS_NAMESPACE": "qbosync",
-    "STAGE": {"Ref": "Stage"},
     "TABLE_NAME": {"Ref": "Table"},
     "INTUIT_APP_SECRET_ID": {"Ref": "IntuitAppSecret"},
+}
+# A variable set on several functions means the same on each (one process runs them all locally).
+SHARED_VALUES = {
     "APP_SIGNING_SECRET_ID": {"Ref": "AppSigningSecret"},
     "CONNECTION_SECRET_PREFIX": {"Fn::Sub": "qbosync/${Stage}/connections/"},
     "QBO_ENVIRONMENT": {"Ref": "QboEnvironment"},
     "PRODUCTIVE_API_BASE_URL": "https://api.productive.io/api/v2",
     "PAYMENT_EVENTS_QUEUE_URL": {"Ref": "PaymentEventsQueue"},
+    "ALLOWED_RETURN_URL_HOSTS": {"Ref": "AllowedReturnUrlHosts"},
 }
 
 
@@ -77,9 +80,11 @@ def test_globals(sam_template: dict[str, Any]) -> None:
 
 def test_functions_do_not_override_the_shared_environment(sam_template: dict[str, Any]) -> None:
     """Locally every handler runs in one process: a variable must mean one thing for all of them."""
-    for resource in resources_of_type(sam_template, FUNCTION_TYPE).values():
+    for logical_id, resource in resources_of_type(sam_template, FUNCTION_TYPE).items():
         own = resource["Properties"].get("Environment", {}).get("Variables", {})
-        assert not set(own) & set(GLOBAL_ENVIRONMENT)
+        assert not set(own) & set(GLOBAL_ENVIRONMENT), logical_id
+        for name, value in own.items():
+            assert value == SHARED_VALUES[name], (logical_id, name)
 
 
 def test_layer(sam_template: dict[str, Any]) -> None:

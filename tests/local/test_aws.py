@@ -174,9 +174,10 @@ def test_globals_environment_resolves_to_local_names(aws: LocalAws, template: di
     env = resolved_environment(template, aws.names)
     assert env["TABLE_NAME"] == aws.physical_ids["Table"]
     assert env["INTUIT_APP_SECRET_ID"] == aws.physical_ids["IntuitAppSecret"]
+    env = resolved_environment(template, aws.names, "ConnectionsFunction")  # Globals and its own
+    assert env["TABLE_NAME"] == aws.physical_ids["Table"]
     assert env["APP_SIGNING_SECRET_ID"].startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:")
     assert env["CONNECTION_SECRET_PREFIX"] == "qbosync/dev/connections/"
-    assert env["STAGE"] == "dev"
     assert env["QBO_ENVIRONMENT"] == "sandbox"
     index_arn = resolve({"Fn::Sub": "${Table.Arn}/index/*"}, aws.names)
     assert index_arn == f"arn:aws:dynamodb:us-east-1:123456789012:table/{aws.physical_ids['Table']}/index/*"

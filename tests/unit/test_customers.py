@@ -51,8 +51,10 @@ def test_every_candidate_name_fits_quickbooks_display_name_limit() -> None:
     # QuickBooks refuses a DisplayName over 100 characters: a long name is shortened before its suffix.
     names = candidate_names(ProductiveCompany(id="12345", name="Agency " * 20), "USD")
     assert [len(name) for name in names] == [100, 100, 100]
-    assert names[1].endswith(" (USD)") and names[2].endswith(" (Productive 12345)")
-    assert names[1].startswith("Agency Agency") and names[1] != names[2]
+    assert names[1].endswith(" (USD)")
+    assert names[2].endswith(" (Productive 12345)")
+    assert names[1].startswith("Agency Agency")
+    assert names[1] != names[2]
 
 
 def test_a_client_without_a_name_has_no_candidate() -> None:

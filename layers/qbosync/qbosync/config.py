@@ -1,12 +1,19 @@
-"""The process configuration (README "Configuration"), read from the environment once, at the edge.
+"""Each function's settings (README "Configuration"): a pydantic model of exactly the environment
+variables the function reads, checked when its handler is imported (the cold start).
 
-Only the composition root (qbosync.wiring) and handlers use this; services receive plain values."""
+A model is made of parts, one per thing the code needs (the table, the Intuit app secret, the payment
+events queue...); `FUNCTION_SETTINGS` names the parts of each function, and template.yaml gives each
+function exactly those variables (tests/unit/test_config.py holds the two together). The composition root
+(qbosync.wiring) reads the parts it builds from; services receive plain values."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from typing import Annotated, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from qbosync.domain.oauth_flow import DEFAULT_ALLOWED_RETURN_URL_HOSTS, ReturnUrlPolicy
 
@@ -23,57 +30,191 @@ QBO_APP_URLS = {
 }
 PRODUCTIVE_API_BASE_URL = "https://api.productive.io/api/v2"
 
+#: Variables the template never sets: the local stack points them at the emulators; on AWS the
+#: defaults apply (Intuit's URLs for QBO_ENVIRONMENT).
+LOCAL_OVERRIDES = frozenset({"QBO_AUTHORIZE_URL", "QBO_TOKEN_URL", "QBO_REVOKE_URL", "QBO_API_BASE_URL", "QBO_APP_URL"})
+
+BaseUrl = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
+
 
 class ConfigurationError(RuntimeError):
     """A required environment variable is missing or has an unexpected value."""
 
 
-@dataclass(frozen=True)
-class Config:
-    table_name: str
-    intuit_app_secret_id: str
-    app_signing_secret_id: str
-    connection_secret_prefix: str
-    qbo_environment: Literal["sandbox", "production"]
-    qbo_authorize_url: str
-    qbo_token_url: str
-    qbo_revoke_url: str
-    qbo_api_base_url: str
-    qbo_app_url: str
-    productive_api_base_url: str
-    payment_events_queue_url: str | None
-    allowed_return_url_hosts: str = DEFAULT_ALLOWED_RETURN_URL_HOSTS
+class EnvironmentSettings(BaseModel):
+    """Settings read from environment variables: each field's alias is its variable. An empty or
+    blank variable counts as unset."""
+
+    # Schemas are built on first validation: a cold start builds only its own function's.
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Config:
-        source = dict(os.environ) if env is None else env
+    def variables(cls) -> frozenset[str]:
+        return frozenset(field.alias or name for name, field in cls.model_fields.items())
 
-        def required(name: str) -> str:
-            value = source.get(name, "").strip()
-            if not value:
-                raise ConfigurationError(f"environment variable {name} is not set")
-            return value
-
-        allowed_hosts = source.get("ALLOWED_RETURN_URL_HOSTS", "").strip() or DEFAULT_ALLOWED_RETURN_URL_HOSTS
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        source = os.environ if env is None else env
+        values = {name: source[name].strip() for name in cls.variables() if source.get(name, "").strip()}
         try:
-            ReturnUrlPolicy.parse(allowed_hosts)
-        except ValueError as exc:
-            raise ConfigurationError(f"ALLOWED_RETURN_URL_HOSTS is not a list of host names: {exc}") from None
-        environment = source.get("QBO_ENVIRONMENT", "sandbox").strip() or "sandbox"
-        if environment not in QBO_API_BASE_URLS:
-            raise ConfigurationError("QBO_ENVIRONMENT must be 'sandbox' or 'production'")
-        return cls(
-            table_name=required("TABLE_NAME"),
-            intuit_app_secret_id=required("INTUIT_APP_SECRET_ID"),
-            app_signing_secret_id=required("APP_SIGNING_SECRET_ID"),
-            connection_secret_prefix=required("CONNECTION_SECRET_PREFIX"),
-            qbo_environment=environment,  # type: ignore[arg-type]
-            qbo_authorize_url=source.get("QBO_AUTHORIZE_URL") or INTUIT_AUTHORIZE_URL,
-            qbo_token_url=source.get("QBO_TOKEN_URL") or INTUIT_TOKEN_URL,
-            qbo_revoke_url=source.get("QBO_REVOKE_URL") or INTUIT_REVOKE_URL,
-            qbo_api_base_url=(source.get("QBO_API_BASE_URL") or QBO_API_BASE_URLS[environment]).rstrip("/"),
-            qbo_app_url=(source.get("QBO_APP_URL") or QBO_APP_URLS[environment]).rstrip("/"),
-            productive_api_base_url=(source.get("PRODUCTIVE_API_BASE_URL") or PRODUCTIVE_API_BASE_URL).rstrip("/"),
-            payment_events_queue_url=source.get("PAYMENT_EVENTS_QUEUE_URL") or None,
-            allowed_return_url_hosts=allowed_hosts,
-        )
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise ConfigurationError("; ".join(_problem(problem) for problem in error.errors())) from None
+
+
+def _problem(problem: ErrorDetails) -> str:
+    name = problem["loc"][0] if problem["loc"] else "?"
+    if problem["type"] == "missing":
+        return f"environment variable {name} is not set"
+    return f"environment variable {name} is invalid: {problem['msg'].removeprefix('Value error, ')}"
+
+
+# --------------------------------------------------------------------------- parts
+
+
+class ObservabilitySettings(EnvironmentSettings):
+    """Read by Powertools itself (qbosync.observability). The service is the package's name: the
+    `qbosync.*` module loggers are children of the service's logger."""
+
+    service_name: Literal["qbosync"] = Field(alias="POWERTOOLS_SERVICE_NAME")
+    metrics_namespace: str = Field(alias="POWERTOOLS_METRICS_NAMESPACE")
+
+
+class TableSettings(EnvironmentSettings):
+    table_name: str = Field(alias="TABLE_NAME")
+
+
+class IntuitAppSettings(EnvironmentSettings):
+    intuit_app_secret_id: str = Field(alias="INTUIT_APP_SECRET_ID")
+
+
+class IntuitOAuthSettings(EnvironmentSettings):
+    """Intuit's OAuth endpoints: the same for sandbox and production companies."""
+
+    qbo_authorize_url: str = Field(INTUIT_AUTHORIZE_URL, alias="QBO_AUTHORIZE_URL")
+    qbo_token_url: str = Field(INTUIT_TOKEN_URL, alias="QBO_TOKEN_URL")
+    qbo_revoke_url: str = Field(INTUIT_REVOKE_URL, alias="QBO_REVOKE_URL")
+
+
+class AppSigningSettings(EnvironmentSettings):
+    app_signing_secret_id: str = Field(alias="APP_SIGNING_SECRET_ID")
+
+
+class ConnectionSecretSettings(EnvironmentSettings):
+    connection_secret_prefix: str = Field(alias="CONNECTION_SECRET_PREFIX")
+
+
+class QuickBooksSettings(EnvironmentSettings):
+    qbo_environment: Literal["sandbox", "production"] = Field("sandbox", alias="QBO_ENVIRONMENT")
+    qbo_api_base_url_override: BaseUrl | None = Field(None, alias="QBO_API_BASE_URL")
+    qbo_app_url_override: BaseUrl | None = Field(None, alias="QBO_APP_URL")
+
+    @property
+    def qbo_api_base_url(self) -> str:
+        return self.qbo_api_base_url_override or QBO_API_BASE_URLS[self.qbo_environment]
+
+    @property
+    def qbo_app_url(self) -> str:
+        """The QuickBooks web app, for the links to copied invoices."""
+        return self.qbo_app_url_override or QBO_APP_URLS[self.qbo_environment]
+
+
+class ProductiveSettings(EnvironmentSettings):
+    productive_api_base_url: BaseUrl = Field(PRODUCTIVE_API_BASE_URL, alias="PRODUCTIVE_API_BASE_URL")
+
+
+class PaymentEventsSettings(EnvironmentSettings):
+    payment_events_queue_url: str = Field(alias="PAYMENT_EVENTS_QUEUE_URL")
+
+
+def _return_url_policy(hosts: object) -> object:
+    if not isinstance(hosts, str):
+        return hosts
+    try:
+        return ReturnUrlPolicy.parse(hosts)
+    except ValueError as error:
+        raise ValueError(f"not a list of host names: {error}") from None
+
+
+class ReturnUrlSettings(EnvironmentSettings):
+    return_urls: Annotated[ReturnUrlPolicy, BeforeValidator(_return_url_policy)] = Field(
+        default_factory=lambda: ReturnUrlPolicy.parse(DEFAULT_ALLOWED_RETURN_URL_HOSTS),
+        alias="ALLOWED_RETURN_URL_HOSTS",
+    )
+
+
+# --------------------------------------------------------------------------- functions
+
+
+class FunctionSettings(ObservabilitySettings, TableSettings, IntuitAppSettings):
+    """What every function reads (the template's Globals)."""
+
+
+class ConnectionsSettings(
+    FunctionSettings,
+    IntuitOAuthSettings,
+    AppSigningSettings,
+    ConnectionSecretSettings,
+    QuickBooksSettings,
+    ReturnUrlSettings,
+):
+    """functions/connections: connect, settings, look-ups (QuickBooks), disconnect (revoke)."""
+
+
+class CopyInvoiceSettings(
+    FunctionSettings,
+    IntuitOAuthSettings,
+    AppSigningSettings,
+    ConnectionSecretSettings,
+    QuickBooksSettings,
+    ProductiveSettings,
+):
+    """functions/copy_invoice: Productive to QuickBooks, refreshing tokens when needed."""
+
+
+class OAuthCallbackSettings(
+    FunctionSettings, IntuitOAuthSettings, ConnectionSecretSettings, QuickBooksSettings, ReturnUrlSettings
+):
+    """functions/oauth_callback: the code exchange, the company profile; the connection service it
+    shares with functions/connections checks return URLs."""
+
+
+class PaymentWebhookSettings(FunctionSettings, PaymentEventsSettings):
+    """functions/payment_webhook: the verifier token (Intuit app secret), connections, the queue."""
+
+
+class PaymentSyncSettings(
+    FunctionSettings,
+    IntuitOAuthSettings,
+    ConnectionSecretSettings,
+    QuickBooksSettings,
+    ProductiveSettings,
+    PaymentEventsSettings,
+):
+    """functions/payment_sync: QuickBooks payments into Productive; what is left goes back on the queue."""
+
+
+class ReconcileSettings(
+    FunctionSettings, IntuitOAuthSettings, ConnectionSecretSettings, QuickBooksSettings, PaymentEventsSettings
+):
+    """functions/reconcile: QuickBooks change data capture onto the queue."""
+
+
+class TokenRefreshSettings(FunctionSettings, IntuitOAuthSettings, ConnectionSecretSettings):
+    """functions/token_refresh: Intuit's token endpoint and the connection secrets."""
+
+
+FunctionName = Literal[
+    "connections", "copy_invoice", "oauth_callback", "payment_webhook", "payment_sync", "reconcile", "token_refresh"
+]
+
+#: Each function's settings, by its directory under functions/.
+FUNCTION_SETTINGS: dict[FunctionName, type[FunctionSettings]] = {
+    "connections": ConnectionsSettings,
+    "copy_invoice": CopyInvoiceSettings,
+    "oauth_callback": OAuthCallbackSettings,
+    "payment_webhook": PaymentWebhookSettings,
+    "payment_sync": PaymentSyncSettings,
+    "reconcile": ReconcileSettings,
+    "token_refresh": TokenRefreshSettings,
+}

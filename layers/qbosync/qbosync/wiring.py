@@ -1,15 +1,30 @@
-"""The composition root: builds services with their adapters from the process configuration.
+"""The composition root: builds services with their adapters from the function's settings.
 
-Everything is built on first use and kept for the life of the execution environment, so a cold
-start imports only what its handler needs (httpx and Authlib load on the first outbound call)."""
+Each handler names its function at import (`configure`), which checks the function's environment
+(qbosync.config) then, so a missing or invalid variable fails the cold start by name. Everything is
+built on first use and kept for the life of the execution environment, so a cold start imports only
+what its handler needs (httpx and Authlib load on the first outbound call)."""
 
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from qbosync.adapters.clock import SystemClock
-from qbosync.config import Config
+from qbosync.config import (
+    FUNCTION_SETTINGS,
+    AppSigningSettings,
+    ConnectionSecretSettings,
+    EnvironmentSettings,
+    FunctionName,
+    IntuitAppSettings,
+    IntuitOAuthSettings,
+    PaymentEventsSettings,
+    ProductiveSettings,
+    QuickBooksSettings,
+    ReturnUrlSettings,
+    TableSettings,
+)
 
 if TYPE_CHECKING:
     import boto3
@@ -38,17 +53,39 @@ if TYPE_CHECKING:
     from qbosync.services.webhooks import WebhookService
 
 clock = SystemClock()
+Part = TypeVar("Part", bound=EnvironmentSettings)
+Service = TypeVar("Service")
+_functions: list[type[EnvironmentSettings]] = []  # the settings of the functions whose handlers were imported
+
+
+def configure(function: FunctionName) -> None:
+    """Called by each handler when it is imported: checks the function's environment now. The values
+    are read on first use, like everything else here (`reset` forgets them)."""
+    model = FUNCTION_SETTINGS[function]
+    model.from_env()
+    if model not in _functions:
+        _functions.append(model)
+
+
+def settings(part: type[Part]) -> Part:
+    """One part of the settings, from the function's settings (locally several functions share this
+    process: any of them that has the part). Without a handler (tools, tests), the part alone."""
+    model = next((function for function in _functions if issubclass(function, part)), part)
+    return cast(Part, _read(model))
 
 
 @cache
-def config() -> Config:
-    return Config.from_env()
+def _read(model: type[EnvironmentSettings]) -> EnvironmentSettings:
+    return model.from_env()
 
 
 @cache
 def _boto3_session() -> boto3.session.Session:
     import boto3
 
+    from qbosync import observability
+
+    observability.trace_library("botocore")
     return boto3.session.Session()
 
 
@@ -56,32 +93,39 @@ def _boto3_session() -> boto3.session.Session:
 def app_secrets() -> AppSecrets:
     from qbosync.adapters.secrets import AppSecrets
 
-    cfg = config()
     return AppSecrets(
-        cfg.intuit_app_secret_id,
-        cfg.app_signing_secret_id,
-        client=_boto3_session().client("secretsmanager"),
+        settings(IntuitAppSettings).intuit_app_secret_id, client=_boto3_session().client("secretsmanager")
     )
+
+
+def signing_secrets(*, force_fetch: bool = False) -> list[str]:
+    """The app routes' request signing secrets (APP_SIGNING_SECRET_ID)."""
+    secret_id = settings(AppSigningSettings).app_signing_secret_id
+    return app_secrets().signing_secrets(secret_id, force_fetch=force_fetch)
 
 
 @cache
 def repository() -> ConnectionRepository:
     from qbosync.adapters.dynamodb_connections import DynamoConnectionRepository
 
-    return DynamoConnectionRepository(_boto3_session().resource("dynamodb").Table(config().table_name))
+    return DynamoConnectionRepository(_boto3_session().resource("dynamodb").Table(settings(TableSettings).table_name))
 
 
 @cache
 def vault() -> TokenVault:
     from qbosync.adapters.secrets import SecretsManagerTokenVault
 
-    return SecretsManagerTokenVault(_boto3_session().client("secretsmanager"), config().connection_secret_prefix)
+    prefix = settings(ConnectionSecretSettings).connection_secret_prefix
+    return SecretsManagerTokenVault(_boto3_session().client("secretsmanager"), prefix)
 
 
 @cache
 def http_client() -> httpx.Client:
     import httpx
 
+    from qbosync import observability
+
+    observability.trace_library("httpx")
     return httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
 
 
@@ -89,15 +133,15 @@ def intuit_oauth() -> IntuitOAuth:
     """Built per use: the app credentials come from a cached secret that may rotate."""
     from qbosync.adapters.intuit_oauth import AuthlibIntuitOAuth
 
-    cfg = config()
+    endpoints = settings(IntuitOAuthSettings)
     credentials = app_secrets().intuit()
     return AuthlibIntuitOAuth(
         client_id=credentials.client_id,
         client_secret=credentials.client_secret,
         redirect_uri=credentials.redirect_uri,
-        authorize_url=cfg.qbo_authorize_url,
-        token_url=cfg.qbo_token_url,
-        revoke_url=cfg.qbo_revoke_url,
+        authorize_url=endpoints.qbo_authorize_url,
+        token_url=endpoints.qbo_token_url,
+        revoke_url=endpoints.qbo_revoke_url,
         now=clock.now,
     )
 
@@ -126,7 +170,10 @@ def quickbooks_api(realm_id: str, access_token: AccessTokenProvider) -> QuickBoo
     from qbosync.adapters.quickbooks import QuickBooksClient
 
     return QuickBooksClient(
-        http=http_client(), base_url=config().qbo_api_base_url, realm_id=realm_id, access_token=access_token
+        http=http_client(),
+        base_url=settings(QuickBooksSettings).qbo_api_base_url,
+        realm_id=realm_id,
+        access_token=access_token,
     )
 
 
@@ -134,16 +181,16 @@ def quickbooks_api(realm_id: str, access_token: AccessTokenProvider) -> QuickBoo
 def token_service() -> TokenService:
     from qbosync.services.tokens import TokenService
 
-    return TokenService(repository=repository(), vault=vault(), oauth=_LazyOAuth(), clock=clock)
+    service = TokenService(repository=repository(), vault=vault(), oauth=_LazyOAuth(), clock=clock)
+    return _traced(service, "refresh", "refresh_due")
 
 
 @cache
 def connection_service() -> ConnectionService:
-    from qbosync.domain.oauth_flow import ReturnUrlPolicy
     from qbosync.services.connections import ConnectionService
 
-    return ConnectionService(
-        return_urls=ReturnUrlPolicy.parse(config().allowed_return_url_hosts),
+    service = ConnectionService(
+        return_urls=settings(ReturnUrlSettings).return_urls,
         repository=repository(),
         vault=vault(),
         oauth=_LazyOAuth(),
@@ -151,42 +198,47 @@ def connection_service() -> ConnectionService:
         tokens=token_service(),
         clock=clock,
     )
+    methods = ("start", "get", "update_settings", "disconnect", "begin_authorization", "complete_authorization")
+    return _traced(service, *methods)
 
 
 @cache
 def lookup_service() -> LookupService:
     from qbosync.services.lookups import LookupService
 
-    return LookupService(repository=repository(), tokens=token_service(), quickbooks=quickbooks_api)
+    service = LookupService(repository=repository(), tokens=token_service(), quickbooks=quickbooks_api)
+    return _traced(service, "customers", "items", "tax_codes")
 
 
 @cache
 def copy_repository() -> CopyRepository:
     from qbosync.adapters.dynamodb_copies import DynamoCopyRepository
 
-    return DynamoCopyRepository(_boto3_session().resource("dynamodb").Table(config().table_name))
+    return DynamoCopyRepository(_boto3_session().resource("dynamodb").Table(settings(TableSettings).table_name))
 
 
 def productive_api(connection: Connection, api_token: str) -> ProductiveApi:
     """Productive as the connection's API token sees it."""
     from qbosync.adapters.productive import ProductiveClient
 
-    return ProductiveClient(config().productive_api_base_url, api_token, connection.organization_id, http=http_client())
+    base_url = settings(ProductiveSettings).productive_api_base_url
+    return ProductiveClient(base_url, api_token, connection.organization_id, http=http_client())
 
 
 @cache
 def copy_service() -> CopyService:
     from qbosync.services.copies import CopyService
 
-    return CopyService(
+    service = CopyService(
         connections=repository(),
         copies=copy_repository(),
         tokens=token_service(),
         quickbooks=quickbooks_api,
         productive=productive_api,
         clock=clock,
-        quickbooks_app_url=config().qbo_app_url,
+        quickbooks_app_url=settings(QuickBooksSettings).qbo_app_url,
     )
+    return _traced(service, "copy", "history")
 
 
 def _idempotency_layer() -> DynamoDBPersistenceLayer:
@@ -194,7 +246,7 @@ def _idempotency_layer() -> DynamoDBPersistenceLayer:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     return DynamoDBPersistenceLayer(
-        table_name=config().table_name,
+        table_name=settings(TableSettings).table_name,
         key_attr="pk",
         sort_key_attr="sk",
         static_pk_value="IDEMPOTENCY",
@@ -220,14 +272,14 @@ def payment_repository() -> PaymentRepository:
     """Payment mappings, per-payment leases and reconcile cursors (qbosync.adapters.dynamodb_payments)."""
     from qbosync.adapters.dynamodb_payments import DynamoPaymentRepository
 
-    return DynamoPaymentRepository(_boto3_session().resource("dynamodb").Table(config().table_name))
+    return DynamoPaymentRepository(_boto3_session().resource("dynamodb").Table(settings(TableSettings).table_name))
 
 
 @cache
 def payment_sync_service() -> PaymentSyncService:
     from qbosync.services.payment_sync import PaymentSyncService
 
-    return PaymentSyncService(
+    service = PaymentSyncService(
         connections=repository(),
         copies=copy_repository(),
         payments=payment_repository(),
@@ -236,6 +288,7 @@ def payment_sync_service() -> PaymentSyncService:
         productive=productive_api,
         clock=clock,
     )
+    return _traced(service, "handle")
 
 
 @cache
@@ -243,14 +296,14 @@ def payment_event_worker() -> PaymentEventWorker:
     """payment_sync's fan-out of queued chunks; what it cannot finish goes back on the same queue."""
     from qbosync.services.payment_sync import PaymentEventWorker
 
-    return PaymentEventWorker(sync=payment_sync_service(), queue=event_queue())
+    return _traced(PaymentEventWorker(sync=payment_sync_service(), queue=event_queue()), "handle_message")
 
 
 @cache
 def reconcile_service() -> ReconcileService:
     from qbosync.services.reconcile import ReconcileService
 
-    return ReconcileService(
+    service = ReconcileService(
         connections=repository(),
         state=payment_repository(),
         tokens=token_service(),
@@ -258,18 +311,15 @@ def reconcile_service() -> ReconcileService:
         queue=event_queue(),
         clock=clock,
     )
+    return _traced(service, "run", "sweep")
 
 
 @cache
 def event_queue() -> EventQueue:
     """The payment events queue (PAYMENT_EVENTS_QUEUE_URL): webhook and reconcile send, payment_sync reads."""
     from qbosync.adapters.sqs import SqsEventQueue
-    from qbosync.config import ConfigurationError
 
-    url = config().payment_events_queue_url
-    if not url:
-        raise ConfigurationError("environment variable PAYMENT_EVENTS_QUEUE_URL is not set")
-    return SqsEventQueue(_boto3_session().client("sqs"), url)
+    return SqsEventQueue(_boto3_session().client("sqs"), settings(PaymentEventsSettings).payment_events_queue_url)
 
 
 @cache
@@ -279,13 +329,20 @@ def webhook_service() -> WebhookService:
     def verifier_token(*, force_fetch: bool = False) -> str:
         return app_secrets().intuit(force_fetch=force_fetch).webhook_verifier_token
 
-    return WebhookService(verifier_token=verifier_token, connections=repository(), queue=event_queue())
+    service = WebhookService(verifier_token=verifier_token, connections=repository(), queue=event_queue())
+    return _traced(service, "receive")
+
+
+def _traced(service: Service, *methods: str) -> Service:
+    from qbosync import observability
+
+    return observability.traced(service, *methods)
 
 
 def reset() -> None:
     """Forget everything built so far (tests that change the environment between stacks)."""
     for factory in (
-        config,
+        _read,
         _boto3_session,
         app_secrets,
         repository,

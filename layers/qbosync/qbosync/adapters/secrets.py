@@ -70,12 +70,11 @@ class IntuitAppCredentials:
 class AppSecrets:
     """The app-level secrets, cached for a few minutes per execution environment (Powertools)."""
 
-    def __init__(self, intuit_secret_id: str, signing_secret_id: str, client: Any | None = None):
+    def __init__(self, intuit_secret_id: str, client: Any | None = None):
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
         self._provider = SecretsProvider(boto3_client=client) if client is not None else SecretsProvider()
         self._intuit_secret_id = intuit_secret_id
-        self._signing_secret_id = signing_secret_id
 
     def intuit(self, *, force_fetch: bool = False) -> IntuitAppCredentials:
         """The Intuit app credentials; force_fetch bypasses the cache (a verifier token that no longer
@@ -88,9 +87,10 @@ class AppSecrets:
             redirect_uri=data["redirect_uri"],
         )
 
-    def signing_secrets(self, *, force_fetch: bool = False) -> list[str]:
-        """Current first, then the previous one (kept during a rotation)."""
-        data = self._json(self._signing_secret_id, force_fetch=force_fetch)
+    def signing_secrets(self, secret_id: str, *, force_fetch: bool = False) -> list[str]:
+        """The app signing secret `secret_id` (only the app routes have one): current first, then the
+        previous one (kept during a rotation)."""
+        data = self._json(secret_id, force_fetch=force_fetch)
         return [value for value in (data.get("current"), data.get("previous")) if value]
 
     def _json(self, secret_id: str, *, force_fetch: bool) -> dict[str, Any]:

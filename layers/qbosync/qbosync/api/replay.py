@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
-
 from qbosync.api.errors import raw_error_response
+from qbosync.api.events import header
 from qbosync.domain.signing import MAX_CLOCK_SKEW_SECONDS, replay_digest, replay_seal_key
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RECORD_SECONDS = 2 * MAX_CLOCK_SKEW_SECONDS + 300
 IN_PROGRESS_RETRY_SECONDS = 2
 
-logger = Logger(service="qbosync")
+logger = logging.getLogger(__name__)
 
 
 class _NotKept(Exception):
@@ -45,13 +45,6 @@ class _NotKept(Exception):
     def __init__(self, response: dict[str, Any]):
         super().__init__("response not kept")
         self.response = response
-
-
-def _header(event: dict[str, Any], name: str) -> str | None:
-    for key, value in (event.get("headers") or {}).items():
-        if key.lower() == name:
-            return str(value)
-    return None
 
 
 def _seal(key: bytes, digest: str, response: dict[str, Any]) -> dict[str, str]:
@@ -86,7 +79,7 @@ class ReplayGuard:
         method = str((event.get("requestContext") or {}).get("http", {}).get("method", "GET")).upper()
         if method not in WRITE_METHODS:
             return False
-        return not (event.get("routeKey") in self._keyed_routes and _header(event, "idempotency-key") is not None)
+        return not (event.get("routeKey") in self._keyed_routes and header(event, "idempotency-key") is not None)
 
     @cached_property
     def _idempotent(self) -> tuple[Any, Callable[..., dict[str, str]]]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -24,6 +24,7 @@ from qbosync.api.errors import (
     raw_error_response,
     validation_error_response,
 )
+from qbosync.api.events import header
 from qbosync.domain.errors import DomainError
 from qbosync.domain.signing import signature_problem
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 256 * 1024
 # Our bodies are a few levels deep; deeper JSON is refused before anything recurses through it.
 MAX_JSON_DEPTH = 32
-logger = Logger(service="qbosync")
+logger = logging.getLogger(__name__)
 
 
 def build_resolver(*, reject_unknown_query: bool = False) -> APIGatewayHttpResolver:
@@ -90,14 +91,6 @@ def raw_body(event: dict[str, Any]) -> bytes:
     return body.encode("utf-8")
 
 
-def _header(event: dict[str, Any], name: str) -> str | None:
-    headers = event.get("headers") or {}
-    for key, value in headers.items():
-        if key.lower() == name:
-            return str(value)
-    return None
-
-
 def _json_depth_exceeds(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
@@ -116,7 +109,7 @@ def body_problem(event: dict[str, Any], body: bytes) -> dict[str, Any] | None:
     one included: 415), UTF-8 (400), valid JSON (400) at most MAX_JSON_DEPTH deep (400)."""
     if not body:
         return None
-    media_type = (_header(event, "content-type") or "").split(";", 1)[0].strip().lower()
+    media_type = (header(event, "content-type") or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
         return raw_error_response(
             415, "unsupported_media_type", "The request body must be JSON, sent with Content-Type: application/json."
@@ -162,9 +155,9 @@ def make_signature_check(
         query = event.get("rawQueryString") or ""
         path_and_query = (event.get("rawPath") or "/") + (f"?{query}" if query else "")
         method = str((event.get("requestContext") or {}).get("http", {}).get("method", "GET"))
-        timestamp = _header(event, "x-qbosync-timestamp")
-        signature = _header(event, "x-qbosync-signature")
-        idempotency_key = _header(event, "idempotency-key")
+        timestamp = header(event, "x-qbosync-timestamp")
+        signature = header(event, "x-qbosync-signature")
+        idempotency_key = header(event, "idempotency-key")
 
         def problem(force: bool) -> str | None:
             return signature_problem(
