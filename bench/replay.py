@@ -77,7 +77,10 @@ def run() -> list[str]:
             "default_item_id": "1",
             "service_type_items": {services["Design"]: "2", services["Development"]: "3"},
         }
-        assert app.put(f"/connections/{connection_id}/settings", settings).status_code == 200
+        # Not the measured body: a request signed in the same second with the same bytes would be a replay.
+        assert (
+            app.put(f"/connections/{connection_id}/settings", {**settings, "memo_source": "subject"}).status_code == 200
+        )
         importlib.import_module("qbosync.wiring")  # the handlers are warm: no first-use writes counted
         copies = f"/connections/{connection_id}/invoices/{demo.invoice_usd_id}/copies"
         spare = connect_demo(stack, app, demo, stack.emulator.UK_REALM)  # a second one, to disconnect
