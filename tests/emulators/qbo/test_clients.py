@@ -88,9 +88,14 @@ def test_intuitlib_full_dance_refresh_and_revoke(emu: QboEmulator) -> None:
     assert client.refresh_token.startswith("RT1-")
     assert client.expires_in == 3600
     assert client.x_refresh_token_expires_in == 8_726_400
-    first_refresh = client.refresh_token
-    client.refresh()
+    first_refresh, first_access = client.refresh_token, client.access_token
+    client.refresh()  # within a day of its issue: Intuit answers with the same refresh token
+    assert client.refresh_token == first_refresh
+    assert client.access_token != first_access
+    emu.clock.advance(86_400)
+    client.refresh()  # a day later: a new value; the old one keeps working for another day
     assert client.refresh_token != first_refresh
+    emu.clock.advance(86_400)
     with pytest.raises(AuthClientError) as info:
         client.refresh(refresh_token=first_refresh)
     assert info.value.status_code == 400
@@ -98,6 +103,20 @@ def test_intuitlib_full_dance_refresh_and_revoke(emu: QboEmulator) -> None:
     assert not emu.is_connected(emu.US_REALM, emu.DEFAULT_CLIENT_ID)
     with pytest.raises(AuthClientError):
         client.refresh()
+
+
+def test_intuitlib_against_strict_rotation(emu: QboEmulator) -> None:
+    emu.set_rotation("strict")
+    client = auth_client(emu)
+    code, realm_id = consent(client)
+    client.get_bearer_token(code, realm_id=realm_id)
+    first_refresh = client.refresh_token
+    client.refresh()
+    assert client.refresh_token != first_refresh
+    with pytest.raises(AuthClientError) as info:
+        client.refresh(refresh_token=first_refresh)
+    assert info.value.status_code == 400
+    client.refresh()  # intuitlib keeps the newest value
 
 
 def test_intuitlib_code_reuse_is_rejected(emu: QboEmulator) -> None:
