@@ -23,6 +23,9 @@ DEFAULT_CLIENT_ID = "ABemulatorClientId0000000000000000000000000000000"
 DEFAULT_CLIENT_SECRET = "emulatorClientSecret000000000000000000000"
 DEFAULT_REDIRECT_URI = "http://localhost:8000/callback"
 DEFAULT_VERIFIER_TOKEN = "emulator-webhook-verifier-token"
+# The names ``QboEmulator(seed_name=...)`` and ``--seed`` take: the data the companies start with.
+# "sample": the US and UK sample companies (README "Seeded companies").
+SEEDS: tuple[str, ...] = ("sample",)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -38,6 +41,7 @@ class QboEmulator:
     ``tz``: the companies' time zone, an IANA name (default US Pacific); ValueError if unknown.
     ``refresh_rotation``: "intuit" (Intuit's 24-hour value and overlap, the default) or "strict" (every
     refresh replaces the refresh token and the old one dies at once); see ``local.qbo_emulator.oauth``.
+    ``seed_name``: the data the companies start with, one of ``SEEDS``; ValueError if unknown.
     """
 
     US_REALM = seed.US_REALM
@@ -55,7 +59,10 @@ class QboEmulator:
         verbose: bool = False,
         tz: str | tzinfo | None = None,
         refresh_rotation: Rotation = "intuit",
+        seed_name: str = SEEDS[0],
     ) -> None:
+        if seed_name not in SEEDS:
+            raise ValueError(f"unknown seed {seed_name!r}; the seeds are {', '.join(SEEDS)}")
         self.host = host
         self.port = port
         self.verbose = verbose
