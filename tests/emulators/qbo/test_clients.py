@@ -15,7 +15,12 @@ from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
 from pypdf import PdfReader
 from quickbooks import QuickBooks
-from quickbooks.exceptions import AuthorizationException, QuickbooksException, ValidationException
+from quickbooks.exceptions import (
+    AuthorizationException,
+    QuickbooksException,
+    UnsupportedException,
+    ValidationException,
+)
 from quickbooks.objects.attachable import Attachable
 from quickbooks.objects.base import AttachableRef, CustomerMemo, Ref
 from quickbooks.objects.customer import Customer
@@ -159,6 +164,14 @@ def test_python_quickbooks_company_info_and_preferences(qb: QuickBooks, emu: Qbo
     assert info.CompanyName == "Sandbox Company US"
     prefs = Preferences.get(qb=qb)
     assert prefs.SalesFormsPrefs.CustomTxnNumbers is False
+    assert [c.CompanyName for c in CompanyInfo.all(qb=qb)] == ["Sandbox Company US"]
+    assert CompanyInfo.count(qb=qb) == 1
+
+
+def test_python_quickbooks_report_is_an_unsupported_operation(qb: QuickBooks) -> None:
+    with pytest.raises(UnsupportedException) as info:
+        qb.get_report("ProfitAndLoss", qs={"start_date": "2026-01-01"})
+    assert info.value.error_code == 500
 
 
 def test_python_quickbooks_expired_token_raises_authorization_exception(qb: QuickBooks, emu: QboEmulator) -> None:
