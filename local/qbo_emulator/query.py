@@ -4,10 +4,12 @@
 Keywords and entity names are case-insensitive (``select * from billPayment``, ``Select * From
 exchangerate``: what long-lived clients such as node-quickbooks send, and Intuit answers them under the
 entity's own name). Property names are as documented. Conditions are joined by AND only (OR is a
-parse error, as at Intuit); operators ``= < > <= >= IN LIKE`` (LIKE knows only ``%``). String literals
-use single quotes with backslash escapes (``'O\\'Brien'``). A string of one space (``' '``) stands for
-null. ``ORDERBY`` may be written ``ORDER BY``; projections (``SELECT Id, Name``, ``SELECT *, Sku``) are
-accepted and every field comes back, as at Intuit.
+parse error, as at Intuit); operators ``= < > <= >= IN LIKE`` (LIKE knows only ``%``), and ``!=``,
+which Intuit does not document but accepts: python-quickbooks' own integration suite sends
+``FullyQualifiedName != 'Accounts Receivable (A/R)'`` to the sandbox. ``<>`` is a parse error.
+String literals use single quotes with backslash escapes (``'O\\'Brien'``). A string of one space
+(``' '``) stands for null. ``ORDERBY`` may be written ``ORDER BY``; projections (``SELECT Id, Name``,
+``SELECT *, Sku``) are accepted and every field comes back, as at Intuit.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class Token:
 @dataclass(frozen=True)
 class Condition:
     field: str
-    op: str  # "=", "<", ">", "<=", ">=", "IN", "LIKE"
+    op: str  # "=", "!=", "<", ">", "<=", ">=", "IN", "LIKE"
     values: tuple[Literal, ...]
 
 
@@ -265,8 +267,8 @@ class _Parser:
             token = self.expect("STRING", "<STRING>")
             return Condition(name, "LIKE", (str(token.value),))
         token = self.current
-        if token.kind != "OP" or token.text in ("!=", "<>"):
-            raise _error_at(token, '"=" | "<" | ">" | "<=" | ">=" | "IN" | "LIKE"')
+        if token.kind != "OP" or token.text == "<>":
+            raise _error_at(token, '"=" | "!=" | "<" | ">" | "<=" | ">=" | "IN" | "LIKE"')
         self.advance()
         return Condition(name, token.text, (self.literal(),))
 
@@ -364,6 +366,8 @@ class _Evaluator:
                 if self._equal(cond.field, raw, literal):
                     return True
             return False
+        if cond.op == "!=":  # a missing value is neither equal nor unequal, as in SQL
+            return raw is not None and raw != "" and not self._equal(cond.field, raw, cond.values[0])
         if cond.op == "LIKE":
             if raw is None:
                 return False

@@ -107,6 +107,18 @@ def test_like_in_and_comparisons(us: Api) -> None:
     assert len(rows) == 2
 
 
+def test_not_equal_which_intuit_accepts_undocumented(us: Api) -> None:
+    # python-quickbooks' integration suite sends this to the sandbox (tests/peer, test_transfer.py).
+    rows = us.rows("select * from Customer where DisplayName != 'Smith & Sons' and DisplayName like 'S%'")
+    assert names(rows) == []
+    others = names(us.rows("select * from Customer where DisplayName != 'Smith & Sons'"))
+    assert len(others) == 5
+    assert "Smith & Sons" not in others
+    items = us.rows("select * from Item where UnitPrice != 150", "Item")
+    assert "Consulting" not in names(items, "Name")
+    assert len(items) == 4
+
+
 def test_metadata_filter(us: Api) -> None:
     assert len(us.rows("select * from Customer where MetaData.LastUpdatedTime >= '2000-01-01T00:00:00-08:00'")) == 6
     assert us.rows("select * from Customer where MetaData.LastUpdatedTime > '2999-01-01'") == []
@@ -161,7 +173,7 @@ def test_empty_result(us: Api) -> None:
         "select * from Customer where DisplayName = 'unterminated",
         "select from Customer",
         "select * Customer",
-        "select * from Customer where DisplayName != 'x'",
+        "select * from Customer where DisplayName <> 'x'",
         "select * from Customer maxresults ten",
         "",
     ],
