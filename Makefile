@@ -8,13 +8,14 @@ PY := $(BIN)/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/qbosync
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv tools hooks demo test lint typecheck template-checks unit pytest fuzz bench build lock openapi clean
+.PHONY: help venv tools hooks demo test lint typecheck template-checks unit pytest peer-tests fuzz bench build lock openapi clean
 
 help:
 	@echo "make demo   - run the whole story on the local stack"
 	@echo "make test   - every test, lint, types, template checks and sam build (what CI runs)"
 	@echo "make bench  - print the benchmark figures"
 	@echo "make fuzz   - schema-driven fuzzing of the app routes, longer than the one in make test"
+	@echo "make peer-tests - python-quickbooks' own integration suite against the QuickBooks emulator"
 	@echo "make build  - sam build (needs python3.13 on PATH)"
 	@echo "make hooks  - install the git pre-commit hooks"
 
@@ -44,7 +45,7 @@ tools: $(SAM_VENV)/.stamp $(CHECKOV_VENV)/.stamp
 demo: venv
 	$(PY) -m local.demo
 
-test: lint typecheck template-checks build pytest
+test: lint typecheck template-checks build pytest peer-tests
 
 lint: venv
 	$(BIN)/ruff check .
@@ -62,6 +63,12 @@ template-checks: venv tools
 
 pytest: venv
 	$(BIN)/pytest -n 2 --durations=15 --cov --cov-report=term
+
+# python-quickbooks' own integration suite, vendored unchanged, against the QuickBooks emulator as
+# shipped (`python -m local.qbo_emulator --latency-ms 120`); tests/peer/README.md. It runs from its own
+# directory with its own pytest.ini, and without our PYTHONPATH, so its `tests` package is the one found.
+peer-tests: venv
+	cd tests/peer && PYTHONPATH= $(CURDIR)/$(BIN)/pytest
 
 # The fuzz test of `make test` with 3,000 generated examples (a new seed each run) and schemathesis'
 # coverage phase. FUZZ_EXAMPLES=10000 make fuzz for more.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 
-from bench import cold_start, copies, payments, replay, webhooks
+from bench import cold_start, copies, emulator, payments, replay, webhooks
 
 
 def main(argv: list[str]) -> int:
@@ -16,6 +16,7 @@ def main(argv: list[str]) -> int:
         "webhook-sizes": webhooks.run_sizes,
         "payments": payments.run,
         "replay": replay.run,
+        "qbo-emulator": emulator.run,
     }
     chosen = [name for name in argv if name in sections] or list(sections)
     for name in chosen:

@@ -31,6 +31,7 @@ from local.gateway import LocalGateway
 
 if TYPE_CHECKING:
     from local.qbo_emulator import QboEmulator
+    from local.qbo_emulator.oauth import Rotation
 
 INTUIT_APP_SECRET = "IntuitAppSecret"
 APP_SIGNING_SECRET = "AppSigningSecret"
@@ -52,6 +53,9 @@ class LocalStack:
     sqs_pollers: feed functions from their SQS event sources in background threads.
     emulator_tz: the emulator companies' time zone, an IANA name (default: $QBO_EMULATOR_TZ, else
         US Pacific).
+    refresh_rotation: the emulator's refresh-token rotation. "strict" (the default here, unlike the
+        emulator's own "intuit"): every refresh replaces the refresh token and the old one dies at once,
+        the harder case the product is built and tested for (docs/architecture.md, QuickBooks OAuth tokens).
     """
 
     def __init__(
@@ -66,9 +70,11 @@ class LocalStack:
         webhook_verifier_token: str = DEFAULT_WEBHOOK_VERIFIER_TOKEN,
         sqs_pollers: bool = True,
         emulator_tz: str | None = None,
+        refresh_rotation: Rotation = "strict",
     ) -> None:
         self.template_path = template_path
         self.emulator_tz = emulator_tz or os.environ.get(EMULATOR_TZ_VARIABLE) or None
+        self.refresh_rotation: Rotation = refresh_rotation
         self.parameters = dict(parameters or {})
         self.extra_environment = dict(environment or {})
         self.with_emulator = with_emulator
@@ -91,7 +97,7 @@ class LocalStack:
             if self.with_emulator:
                 from local.qbo_emulator import QboEmulator
 
-                self._emulator = QboEmulator(tz=self.emulator_tz)
+                self._emulator = QboEmulator(tz=self.emulator_tz, refresh_rotation=self.refresh_rotation)
                 base = self._emulator.start().rstrip("/")
                 environment.update(
                     {

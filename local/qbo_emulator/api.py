@@ -118,6 +118,9 @@ class Api:
         elif head == "preferences":
             if method == "GET" and len(segs) == 1:
                 return json_result(ctx, {"Preferences": render(ctx.realm.preferences)})
+        elif head == "reports":
+            # Reports are not emulated: Intuit's answer to an operation it does not support.
+            raise self._unsupported(ctx, status=400)
         elif head == "query":
             if len(segs) == 1 and method in ("GET", "POST"):
                 return self.query(ctx)
@@ -134,12 +137,12 @@ class Api:
         raise self._unsupported(ctx)
 
     @staticmethod
-    def _unsupported(ctx: ApiContext) -> faults.QboFault:
+    def _unsupported(ctx: ApiContext, status: int = 404) -> faults.QboFault:
         path = ctx.request.path
         return faults.unsupported_operation(
             f"Operation Could not find resource for relative : {path} of full path: {ctx.request.base_url} "
             "is not supported.",
-            status=404,
+            status=status,
         )
 
     def company_info(self, ctx: ApiContext, requested: str) -> ApiResult:
@@ -157,11 +160,7 @@ class Api:
         text = ctx.request.args.get("query")
         if ctx.request.method == "POST" and not text:
             text = decode_body(ctx)
-        parsed = query.parse(text or "")
-        with ctx.realm.lock:
-            records = ctx.realm.all(parsed.entity)
-            response = query.execute(parsed, records, ctx.realm.tz)
-        return json_result(ctx, {"QueryResponse": response})
+        return json_result(ctx, {"QueryResponse": query.run(text or "", ctx.realm)})
 
     def write(self, ctx: ApiContext, handler: Handler) -> ApiResult:
         """Run a write, replaying the first successful answer for a repeated ``requestid``."""

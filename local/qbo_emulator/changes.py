@@ -114,10 +114,12 @@ def make_batch(api: Api) -> Any:
         seen: set[str] = set()
         with_request_id = ctx.request.args.get("requestid") is not None
         for item in items:
-            bid = str((item or {}).get("bId") or "")
-            if not bid or bid in seen:
+            bid = _bid(item)
+            if bid is None:
+                continue
+            if bid in seen:
                 raise faults.validation(
-                    "2010", "Request has invalid or unsupported property", "Every batch item needs a unique bId", "bId"
+                    "2010", "Request has invalid or unsupported property", f"bId {bid} is used twice", "bId"
                 )
             if with_request_id and len(bid) > 10:
                 raise faults.validation(
@@ -132,23 +134,30 @@ def make_batch(api: Api) -> Any:
     return batch
 
 
-def _run_batch(api: Api, ctx: ApiContext, items: list[dict[str, Any]]) -> ApiResult:
+def _bid(item: Any) -> str | None:
+    bid = item.get("bId") if isinstance(item, dict) else None
+    return None if bid is None or bid == "" else str(bid)
+
+
+def _run_batch(api: Api, ctx: ApiContext, items: list[Any]) -> ApiResult:
     responses = []
     for item in items:
-        bid = str(item["bId"])
+        # An item without a bId still runs; its answer has no bId either (README, "Emulator choices").
+        bid = _bid(item)
+        answer: dict[str, Any] = {} if bid is None else {"bId": bid}
         try:
-            responses.append({"bId": bid, **_run_item(api, ctx, item)})
+            answer.update(_run_item(api, ctx, item))
         except faults.QboFault as fault:
-            responses.append({"bId": bid, "Fault": fault.fault()})
+            answer["Fault"] = fault.fault()
+        responses.append(answer)
     return json_result(ctx, {"BatchItemResponse": responses})
 
 
-def _run_item(api: Api, ctx: ApiContext, item: dict[str, Any]) -> dict[str, Any]:
+def _run_item(api: Api, ctx: ApiContext, item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise faults.request_has_invalid_or_unsupported("A batch item is an object with an entity or a Query")
     if "Query" in item:
-        parsed = query.parse(str(item["Query"]))
-        with ctx.realm.lock:
-            result = query.execute(parsed, ctx.realm.all(parsed.entity), ctx.realm.tz)
-        return {"QueryResponse": result}
+        return {"QueryResponse": query.run(str(item["Query"]), ctx.realm)}
     operation = str(item.get("operation") or "")
     if operation not in BATCH_OPERATIONS:
         raise faults.invalid_enum("operation", operation)

@@ -13,7 +13,7 @@ from local.qbo_emulator import seed
 from local.qbo_emulator.api import Event
 from local.qbo_emulator.clock import Clock, qbo_time, zone, zone_name
 from local.qbo_emulator.injection import FaultInjector
-from local.qbo_emulator.oauth import App, OAuthService, PresentedRefreshToken, Rotation
+from local.qbo_emulator.oauth import ROTATIONS, App, OAuthService, PresentedRefreshToken, Rotation
 from local.qbo_emulator.server import EmulatorApp, RequestLog
 from local.qbo_emulator.store import Store
 from local.qbo_emulator.throttle import Throttle
@@ -23,6 +23,9 @@ DEFAULT_CLIENT_ID = "ABemulatorClientId0000000000000000000000000000000"
 DEFAULT_CLIENT_SECRET = "emulatorClientSecret000000000000000000000"
 DEFAULT_REDIRECT_URI = "http://localhost:8000/callback"
 DEFAULT_VERIFIER_TOKEN = "emulator-webhook-verifier-token"
+# The names ``QboEmulator(seed_name=...)`` and ``--seed`` take: the data the companies start with.
+# "sample": the US and UK sample companies (README "Seeded companies").
+SEEDS: tuple[str, ...] = ("sample",)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -36,6 +39,9 @@ class QboEmulator:
     Starts with two seeded companies (``US_REALM``, ``UK_REALM``) and one registered app
     (``DEFAULT_CLIENT_ID`` / ``DEFAULT_CLIENT_SECRET`` with redirect ``DEFAULT_REDIRECT_URI``).
     ``tz``: the companies' time zone, an IANA name (default US Pacific); ValueError if unknown.
+    ``refresh_rotation``: "intuit" (Intuit's 24-hour value and overlap, the default) or "strict" (every
+    refresh replaces the refresh token and the old one dies at once); see ``local.qbo_emulator.oauth``.
+    ``seed_name``: the data the companies start with, one of ``SEEDS``; ValueError if unknown.
     """
 
     US_REALM = seed.US_REALM
@@ -52,7 +58,11 @@ class QboEmulator:
         register_default_app: bool = True,
         verbose: bool = False,
         tz: str | tzinfo | None = None,
+        refresh_rotation: Rotation = "intuit",
+        seed_name: str = SEEDS[0],
     ) -> None:
+        if seed_name not in SEEDS:
+            raise ValueError(f"unknown seed {seed_name!r}; the seeds are {', '.join(SEEDS)}")
         self.host = host
         self.port = port
         self.verbose = verbose
@@ -71,6 +81,7 @@ class QboEmulator:
             base_url=lambda: self._base_url,
             company=lambda rid: self.store.require(rid).company_info,
         )
+        self.set_rotation(refresh_rotation)
         self.throttle = Throttle()
         self.faults = FaultInjector()
         self.webhooks = WebhookDispatcher(self.is_connected)
@@ -179,8 +190,9 @@ class QboEmulator:
             lifetimes.hard_seconds = int(hard_seconds)
 
     def set_rotation(self, mode: Rotation) -> None:
-        if mode not in ("always", "never"):
-            raise ValueError("rotation is 'always' or 'never'")
+        """Refresh-token rotation from now on: "intuit" or "strict" (``local.qbo_emulator.oauth``)."""
+        if mode not in ROTATIONS:
+            raise ValueError(f"rotation is one of {', '.join(ROTATIONS)}, not {mode!r}")
         self.oauth.rotation = mode
 
     def next_consent(self, realm_id: str | None = None, deny: bool = False) -> None:
@@ -194,8 +206,8 @@ class QboEmulator:
 
     def presented_refresh_tokens(self, family: str | None = None) -> list[PresentedRefreshToken]:
         """Every refresh request's refresh token and what became of it (``outcome``: accepted,
-        already_rotated, revoked, expired, unknown), oldest first; ``family``: only the chain that
-        started with that refresh token (one connection's)."""
+        superseded, already_rotated, revoked, expired, unknown; see ``PresentedRefreshToken``), oldest
+        first; ``family``: only the chain that started with that refresh token (one connection's)."""
         return self.oauth.presented_refresh_tokens(family)
 
     def is_connected(self, realm_id: str, client_id: str) -> bool:

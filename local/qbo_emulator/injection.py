@@ -1,5 +1,6 @@
 """Faults a test can switch on: latency, 5xx answers, 429 bursts, and writes (API writes, token
-requests) whose answer is lost."""
+requests) whose answer is lost. Of these only latency is also a startup setting (``--latency-ms``):
+the others are one-shot counts aimed at particular requests of a test."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ class FaultInjector:
         self._token_drop = 0
 
     def latency(self, seconds: float) -> None:
-        """Delay every API request by ``seconds`` (0 switches it off)."""
+        """Delay every answer by ``seconds`` (0 switches it off): API answers while the request holds
+        its concurrency slot, OAuth and the other endpoints just before the answer is sent."""
         with self._lock:
             self._latency = max(0.0, float(seconds))
 

@@ -3,9 +3,17 @@
 Model: a *grant* is one app's connection to one company (realm + client_id). Authorization codes
 create or renew a grant; every refresh token and access token belongs to one grant. Revoking any of
 its tokens ends the grant, so all its tokens stop working. Refresh tokens have a rolling lifetime
-(``refresh_seconds`` from issue of that value, extended on use when rotation is off) and a hard cap
-fixed when the grant was first authorized (``hard_seconds``) that reconnecting does not extend
-while the grant is alive.
+(``refresh_seconds`` from their last use) and a hard cap fixed when the grant was first authorized
+(``hard_seconds``) that reconnecting does not extend while the grant is alive.
+
+Rotation (``OAuthService.rotation``):
+
+* ``"intuit"`` (default), Intuit's documented behaviour: a refresh token's value stays the same for
+  24 hours (a refresh within 24 h of its issue answers with the same value), then a refresh answers
+  with a new value, and the value it replaced keeps working for 24 hours more (a refresh with it
+  answers with the newest value).
+* ``"strict"``: every refresh answers with a new value and the old one dies at once. The harder case
+  for a client; the product's own tests use it.
 """
 
 from __future__ import annotations
@@ -53,8 +61,12 @@ KNOWN_SCOPES = frozenset(
 CODE_LIFETIME = timedelta(minutes=10)
 HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"
 
-Rotation = Literal["always", "never"]
-RefreshOutcome = Literal["accepted", "already_rotated", "revoked", "expired", "unknown"]
+VALUE_LIFETIME = timedelta(hours=24)  # "intuit" rotation: how long a refresh token keeps its value
+REPLACED_OVERLAP = timedelta(hours=24)  # "intuit" rotation: how long a replaced value keeps working
+
+Rotation = Literal["intuit", "strict"]
+ROTATIONS: tuple[Rotation, ...] = ("intuit", "strict")
+RefreshOutcome = Literal["accepted", "superseded", "already_rotated", "revoked", "expired", "unknown"]
 
 
 @dataclass
@@ -93,15 +105,29 @@ class RefreshToken:
     issued_at: datetime
     expires_at: datetime
     family: str  # the first refresh token of its chain (the one a code exchange issued)
-    active: bool = True  # False once rotated away
+    replaced: Replacement | None = None  # set when a later refresh answered with a new value
+
+    def newest(self) -> RefreshToken:
+        token = self
+        while token.replaced is not None:
+            token = token.replaced.by
+        return token
+
+
+@dataclass(frozen=True)
+class Replacement:
+    by: RefreshToken
+    at: datetime
 
 
 @dataclass(frozen=True)
 class PresentedRefreshToken:
     """One ``refresh_token`` grant as the token endpoint saw it, in arrival order.
 
-    ``outcome`` ``already_rotated`` means the client sent a refresh token that an earlier refresh
-    had already replaced (a stale copy: two refreshers raced, or a retry after a lost answer).
+    ``outcome`` ``superseded`` means the client sent a refresh token that an earlier refresh had
+    replaced, within the 24 hours an old value keeps working ("intuit" rotation): accepted, and
+    answered with the newest value. ``already_rotated``: such a stale copy (two refreshers raced, or a
+    retry after a lost answer) after those 24 hours, or at all under "strict" rotation: refused.
     ``family`` is the first refresh token of the chain (None for a token the emulator never issued),
     so a test can pick out the presentations of one connection."""
 
@@ -202,7 +228,7 @@ class OAuthService:
         self._lock = threading.RLock()
         self._state = _State()
         self.lifetimes = Lifetimes()
-        self.rotation: Rotation = "always"
+        self.rotation: Rotation = "intuit"
         self._consent = Consent()
 
     # --- configuration ------------------------------------------------------------------------
@@ -402,19 +428,24 @@ class OAuthService:
         if token is None or token.grant.client_id != app.client_id:
             self._presented(value, None, "unknown", now)
             return _oauth_error("invalid_grant", "Incorrect or invalid refresh token")
-        if not token.active or not self._grant_alive(token.grant, now) or now >= token.expires_at:
-            outcome: RefreshOutcome = "already_rotated" if not token.active else "revoked"
-            if token.active and now >= min(token.expires_at, token.grant.hard_expires_at):
-                outcome = "expired"
+        outcome: RefreshOutcome = "accepted"
+        if token.replaced is not None:
+            if self.rotation == "strict" or now >= token.replaced.at + REPLACED_OVERLAP:
+                self._presented(value, token.family, "already_rotated", now)
+                return _oauth_error("invalid_grant", "Token has been expired or revoked")
+            outcome = "superseded"
+        if not self._grant_alive(token.grant, now) or now >= token.expires_at:
+            outcome = "expired" if now >= min(token.expires_at, token.grant.hard_expires_at) else "revoked"
             self._presented(value, token.family, outcome, now)
             return _oauth_error("invalid_grant", "Token has been expired or revoked")
-        self._presented(value, token.family, "accepted", now)
-        if self.rotation == "always":
-            token.active = False
-            refresh = self._new_refresh(token.grant, now, family=token.family)
+        self._presented(value, token.family, outcome, now)
+        current = token.newest()
+        if self.rotation == "strict" or now - current.issued_at >= VALUE_LIFETIME:
+            refresh = self._new_refresh(current.grant, now, family=current.family)
+            current.replaced = Replacement(refresh, now)
         else:
-            token.expires_at = self._rolling_expiry(token.grant, now)
-            refresh = token
+            current.expires_at = self._rolling_expiry(current.grant, now)
+            refresh = current
         access = self._new_access(token.grant, now)
         return _json(self._token_body(access, refresh, now, hard))
 

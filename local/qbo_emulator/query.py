@@ -1,10 +1,15 @@
 """Intuit's query language: ``SELECT * | count(*) FROM Entity [WHERE ...] [ORDERBY ...] [STARTPOSITION n]
 [MAXRESULTS n]``.
 
-Keywords are case-insensitive, entity names case-sensitive. Conditions are joined by AND only
-(OR is a parse error, as at Intuit); operators ``= < > <= >= IN LIKE`` (LIKE knows only ``%``).
+Keywords and entity names are case-insensitive (``select * from billPayment``, ``Select * From
+exchangerate``: what long-lived clients such as node-quickbooks send, and Intuit answers them under the
+entity's own name). Property names are as documented. Conditions are joined by AND only (OR is a
+parse error, as at Intuit); operators ``= < > <= >= IN LIKE`` (LIKE knows only ``%``), and ``!=``,
+which Intuit does not document but accepts: python-quickbooks' own integration suite sends
+``FullyQualifiedName != 'Accounts Receivable (A/R)'`` to the sandbox. ``<>`` is a parse error.
 String literals use single quotes with backslash escapes (``'O\\'Brien'``). A string of one space
-(``' '``) stands for null.
+(``' '``) stands for null. ``ORDERBY`` may be written ``ORDER BY``; projections (``SELECT Id, Name``,
+``SELECT *, Sku``) are accepted and every field comes back, as at Intuit.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from local.qbo_emulator import faults
 from local.qbo_emulator.clock import parse_qbo_datetime
 from local.qbo_emulator.entities import SPECS, EntitySpec, render
+from local.qbo_emulator.store import Realm
 
 DEFAULT_MAX_RESULTS = 100
 MAX_MAX_RESULTS = 1000
@@ -37,7 +43,7 @@ class Token:
 @dataclass(frozen=True)
 class Condition:
     field: str
-    op: str  # "=", "<", ">", "<=", ">=", "IN", "LIKE"
+    op: str  # "=", "!=", "<", ">", "<=", ">=", "IN", "LIKE"
     values: tuple[Literal, ...]
 
 
@@ -261,8 +267,8 @@ class _Parser:
             token = self.expect("STRING", "<STRING>")
             return Condition(name, "LIKE", (str(token.value),))
         token = self.current
-        if token.kind != "OP" or token.text in ("!=", "<>"):
-            raise _error_at(token, '"=" | "<" | ">" | "<=" | ">=" | "IN" | "LIKE"')
+        if token.kind != "OP" or token.text == "<>":
+            raise _error_at(token, '"=" | "!=" | "<" | ">" | "<=" | ">=" | "IN" | "LIKE"')
         self.advance()
         return Condition(name, token.text, (self.literal(),))
 
@@ -360,6 +366,8 @@ class _Evaluator:
                 if self._equal(cond.field, raw, literal):
                     return True
             return False
+        if cond.op == "!=":  # a missing value is neither equal nor unequal, as in SQL
+            return raw is not None and raw != "" and not self._equal(cond.field, raw, cond.values[0])
         if cond.op == "LIKE":
             if raw is None:
                 return False
@@ -406,11 +414,34 @@ def _check_field(spec: EntitySpec, name: str, allowed: Iterable[str], what: str)
         raise faults.query_validation(f"property '{name}' is not {what} for entity {spec.name}")
 
 
+def entity_spec(name: str) -> EntitySpec:
+    """The queryable entity a query names, whatever the case of the name."""
+    spec = SPECS.get(name) or {key.casefold(): spec for key, spec in SPECS.items()}.get(name.casefold())
+    if spec is None or not spec.queryable:
+        raise faults.query_validation(f"Entity '{name}' is not supported or does not exist")
+    return spec
+
+
+def _records(realm: Realm, entity: str) -> list[dict[str, Any]]:
+    # A company's one CompanyInfo and one Preferences live beside its lists, not in them.
+    if entity == "CompanyInfo":
+        return [realm.company_info]
+    if entity == "Preferences":
+        return [realm.preferences]
+    return realm.all(entity)
+
+
+def run(text: str, realm: Realm) -> dict[str, Any]:
+    """Parse and run a query against a company; returns the ``QueryResponse`` object."""
+    parsed = parse(text)
+    spec = entity_spec(parsed.entity)
+    with realm.lock:
+        return execute(parsed, _records(realm, spec.name), realm.tz)
+
+
 def execute(query: Query, records: Sequence[dict[str, Any]], tz: tzinfo) -> dict[str, Any]:
     """Run a parsed query over one entity's records; returns the ``QueryResponse`` object."""
-    spec = SPECS.get(query.entity)
-    if spec is None or not spec.queryable:
-        raise faults.query_validation(f"Entity '{query.entity}' is not supported or does not exist")
+    spec = entity_spec(query.entity)
     for cond in query.conditions:
         _check_field(spec, cond.field, spec.filterable, "queryable")
     for key in query.order:

@@ -39,6 +39,11 @@ URLS = Map(
 )
 
 
+# Set on a request's environ once the injected latency was spent on it (the gateway spends it while the
+# request holds a concurrency slot); every other answer gets it just before it is sent.
+_LATENCY_SPENT = "qbo_emulator.latency_spent"
+
+
 class _DropConnection(Exception):
     """Raised after a committed write (or token request) when the connection must close without an answer."""
 
@@ -84,6 +89,8 @@ class EmulatorApp:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
             raise ConnectionResetError("write committed; connection dropped by fault injection") from exc
+        if not environ.get(_LATENCY_SPENT):
+            self._spend_latency(environ)
         self.emu.request_log_store.add(request.method, request.path, response.status_code)
         if "intuit_tid" not in response.headers:
             response.headers["intuit_tid"] = _tid()
@@ -147,6 +154,12 @@ class EmulatorApp:
         content, content_type = found
         return Response(content, status=200, content_type=content_type)
 
+    def _spend_latency(self, environ: dict[str, Any]) -> None:
+        environ[_LATENCY_SPENT] = True
+        delay = self.emu.faults.current_latency()
+        if delay:
+            time.sleep(delay)
+
     @staticmethod
     def _json(body: dict[str, Any], status: int = 200) -> Response:
         return Response(jsonutil.dumps(body), status=status, content_type=JSON_TYPE)
@@ -192,9 +205,7 @@ class EmulatorApp:
             throttle.release(realm_id, client_id)
             return self._fault_response(faults.throttled(), tid)
         try:
-            delay = injector.current_latency()  # spent while holding a concurrency slot
-            if delay:
-                time.sleep(delay)
+            self._spend_latency(request.environ)  # while holding a concurrency slot
             ctx = ApiContext(
                 realm=realm,
                 client_id=client_id,

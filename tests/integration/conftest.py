@@ -72,7 +72,8 @@ def stack(log_records: RecordingHandler, productive: ProductiveEmulator) -> Iter
         # The tests' return_url is on app.productive.example; the wildcard form is exercised too.
         "ALLOWED_RETURN_URL_HOSTS": "app.productive.io,*.productive.example",
     }
-    with LocalStack(environment=environment) as running:
+    # Strict refresh-token rotation, the harder case: the old refresh token dies at once.
+    with LocalStack(environment=environment, refresh_rotation="strict") as running:
         # Tests share the emulator's two companies; Intuit's per-realm throttle is tested on its own.
         running.emulator.set_throttling(enabled=False)
         yield running

@@ -21,7 +21,7 @@ def test_what_a_test_sets_on_the_emulators_is_put_back(app, stack, productive) -
         emulator.faults.fail_next_token_requests(3)
         emulator.faults.commit_then_drop_next_token_requests(3)
         emulator.set_token_lifetimes(access_seconds=3, refresh_seconds=60, hard_seconds=120)
-        emulator.set_rotation("never")
+        emulator.set_rotation("intuit")
         emulator.set_throttling(enabled=True)
         emulator.next_consent(realm_id=emulator.UK_REALM, deny=True)
         productive.faults.fail_next(5, status=503)
@@ -29,7 +29,7 @@ def test_what_a_test_sets_on_the_emulators_is_put_back(app, stack, productive) -
     assert emulator.faults.pending() == {}
     assert abs((emulator.clock.now() - datetime.now(UTC) - drift).total_seconds()) < 1
     assert emulator.oauth.lifetimes.__dict__ == lifetimes
-    assert emulator.oauth.rotation == "always"
+    assert emulator.oauth.rotation == "strict"
     assert emulator.throttle.enabled is False
     assert productive.faults.pending == 0
     assert abs((wiring().clock.now() - datetime.now(UTC)).total_seconds()) < 1

@@ -52,7 +52,7 @@ def test_a_lost_answer_to_a_rotation_is_sent_again_once_then_the_connection_need
 
 
 def test_a_lost_answer_within_intuits_rotation_window_keeps_the_connection(app, stack) -> None:
-    stack.emulator.set_rotation("never")  # Intuit returns the same refresh token for about a day
+    stack.emulator.set_rotation("intuit")  # within 24 h of its issue, a refresh returns the same value
     connection = connect(app, stack)
     first = _first_refresh_token(stack, connection.connection_id)
     before = _secret(stack, connection.connection_id)["qbo"]["access_token"]

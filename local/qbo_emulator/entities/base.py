@@ -143,6 +143,9 @@ SPECS: dict[str, EntitySpec] = {
             aliases={"CustomerRef": "CustomerRef.value"},
             numeric=frozenset({"TotalAmt", "UnappliedAmt", "Id"}),
         ),
+        # One of each per company, read at their own paths (api.Api.handle); queryable as well.
+        EntitySpec("CompanyInfo", "companyinfo", filterable=_fields("CompanyName"), readable=False),
+        EntitySpec("Preferences", "preferences", filterable=_fields(), readable=False),
         EntitySpec(
             "Attachable",
             "attachable",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from local.qbo_emulator import QboEmulator
 from tests.emulators.qbo.helpers import Api, connect
@@ -60,6 +61,18 @@ def test_unknown_entity_path_is_404_fault(us: Api) -> None:
     fault = response.json()["Fault"]
     assert fault["Error"][0]["code"] == "500"
     assert "time" in response.json()
+
+
+@pytest.mark.parametrize("report", ["ProfitAndLoss", "BalanceSheet", "AgedReceivables"])
+def test_reports_answer_intuits_unsupported_operation_fault(us: Api, report: str) -> None:
+    response = us.get(f"reports/{report}", start_date="2026-01-01")
+    assert response.status_code == 400
+    fault = response.json()["Fault"]
+    assert fault["type"] == "ValidationFault"
+    error = fault["Error"][0]
+    assert (error["code"], error["Message"]) == ("500", "Unsupported Operation")
+    assert error["Detail"].startswith("Operation Could not find resource for relative : /v3/company/")
+    assert error["Detail"].endswith(f"/reports/{report} is not supported.")
 
 
 def test_companyinfo_us_and_uk(us: Api, uk: Api) -> None:

@@ -95,6 +95,34 @@ def test_batch_update_delete_and_limits(us: Api) -> None:
     assert us.post("batch", too_many).status_code == 400
 
 
+def test_batch_items_without_bid_still_run(us: Api) -> None:
+    body = {
+        "BatchItemRequest": [
+            {"operation": "create", "Customer": {"DisplayName": "No bId Ltd"}},
+            {"bId": "q", "Query": "select * from customer where DisplayName = 'Smith & Sons'"},
+            {"Query": "select count(*) from Item"},
+        ]
+    }
+    response = us.post("batch", body)
+    assert response.status_code == 200, response.text
+    created, queried, counted = response.json()["BatchItemResponse"]
+    assert "bId" not in created
+    assert created["Customer"]["DisplayName"] == "No bId Ltd"
+    assert queried["bId"] == "q"
+    assert queried["QueryResponse"]["Customer"][0]["DisplayName"] == "Smith & Sons"
+    assert counted == {"QueryResponse": {"totalCount": 5}}
+    assert len(us.rows("select * from Customer where DisplayName = 'No bId Ltd'")) == 1
+
+
+def test_batch_refuses_a_bid_used_twice(us: Api) -> None:
+    body = {
+        "BatchItemRequest": [{"bId": "1", "Query": "select * from Item"}, {"bId": "1", "Query": "select * from Term"}]
+    }
+    response = us.post("batch", body)
+    assert response.status_code == 400
+    assert response.json()["Fault"]["Error"][0]["element"] == "bId"
+
+
 def test_batch_requestid_replays(us: Api) -> None:
     body = {"BatchItemRequest": [{"bId": "1", "operation": "create", "Customer": {"DisplayName": "Once Only"}}]}
     first = us.post("batch", body, requestid="batch-1").json()

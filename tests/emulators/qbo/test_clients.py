@@ -15,7 +15,12 @@ from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
 from pypdf import PdfReader
 from quickbooks import QuickBooks
-from quickbooks.exceptions import AuthorizationException, QuickbooksException, ValidationException
+from quickbooks.exceptions import (
+    AuthorizationException,
+    QuickbooksException,
+    UnsupportedException,
+    ValidationException,
+)
 from quickbooks.objects.attachable import Attachable
 from quickbooks.objects.base import AttachableRef, CustomerMemo, Ref
 from quickbooks.objects.customer import Customer
@@ -88,9 +93,14 @@ def test_intuitlib_full_dance_refresh_and_revoke(emu: QboEmulator) -> None:
     assert client.refresh_token.startswith("RT1-")
     assert client.expires_in == 3600
     assert client.x_refresh_token_expires_in == 8_726_400
-    first_refresh = client.refresh_token
-    client.refresh()
+    first_refresh, first_access = client.refresh_token, client.access_token
+    client.refresh()  # within a day of its issue: Intuit answers with the same refresh token
+    assert client.refresh_token == first_refresh
+    assert client.access_token != first_access
+    emu.clock.advance(86_400)
+    client.refresh()  # a day later: a new value; the old one keeps working for another day
     assert client.refresh_token != first_refresh
+    emu.clock.advance(86_400)
     with pytest.raises(AuthClientError) as info:
         client.refresh(refresh_token=first_refresh)
     assert info.value.status_code == 400
@@ -98,6 +108,20 @@ def test_intuitlib_full_dance_refresh_and_revoke(emu: QboEmulator) -> None:
     assert not emu.is_connected(emu.US_REALM, emu.DEFAULT_CLIENT_ID)
     with pytest.raises(AuthClientError):
         client.refresh()
+
+
+def test_intuitlib_against_strict_rotation(emu: QboEmulator) -> None:
+    emu.set_rotation("strict")
+    client = auth_client(emu)
+    code, realm_id = consent(client)
+    client.get_bearer_token(code, realm_id=realm_id)
+    first_refresh = client.refresh_token
+    client.refresh()
+    assert client.refresh_token != first_refresh
+    with pytest.raises(AuthClientError) as info:
+        client.refresh(refresh_token=first_refresh)
+    assert info.value.status_code == 400
+    client.refresh()  # intuitlib keeps the newest value
 
 
 def test_intuitlib_code_reuse_is_rejected(emu: QboEmulator) -> None:
@@ -140,6 +164,14 @@ def test_python_quickbooks_company_info_and_preferences(qb: QuickBooks, emu: Qbo
     assert info.CompanyName == "Sandbox Company US"
     prefs = Preferences.get(qb=qb)
     assert prefs.SalesFormsPrefs.CustomTxnNumbers is False
+    assert [c.CompanyName for c in CompanyInfo.all(qb=qb)] == ["Sandbox Company US"]
+    assert CompanyInfo.count(qb=qb) == 1
+
+
+def test_python_quickbooks_report_is_an_unsupported_operation(qb: QuickBooks) -> None:
+    with pytest.raises(UnsupportedException) as info:
+        qb.get_report("ProfitAndLoss", qs={"start_date": "2026-01-01"})
+    assert info.value.error_code == 500
 
 
 def test_python_quickbooks_expired_token_raises_authorization_exception(qb: QuickBooks, emu: QboEmulator) -> None:

@@ -128,7 +128,55 @@ def test_unsupported_grant_type(emu: QboEmulator, http: httpx.Client) -> None:
     assert response.json()["error"] == "unsupported_grant_type"
 
 
-def test_refresh_rotates_and_old_refresh_token_dies(emu: QboEmulator, http: httpx.Client) -> None:
+def test_intuit_rotation_keeps_the_value_for_24_hours(emu: QboEmulator, http: httpx.Client) -> None:
+    assert emu.oauth.rotation == "intuit"  # the default
+    first = connect(http, emu)
+    emu.clock.advance(DAY - 60)
+    body = refresh(http, emu, first.refresh_token).json()
+    assert body["refresh_token"] == first.refresh_token
+    assert body["access_token"] != first.access_token
+    assert body["x_refresh_token_expires_in"] == 8_726_400  # the use extended the rolling window
+    assert refresh(http, emu, first.refresh_token).json()["refresh_token"] == first.refresh_token
+    outcomes = [p.outcome for p in emu.presented_refresh_tokens(family=first.refresh_token)]
+    assert outcomes == ["accepted", "accepted"]
+
+
+def test_intuit_rotation_keeps_a_replaced_value_working_for_24_hours(emu: QboEmulator, http: httpx.Client) -> None:
+    first = connect(http, emu)
+    emu.clock.advance(DAY)
+    second = refresh(http, emu, first.refresh_token).json()["refresh_token"]
+    assert second != first.refresh_token
+    emu.clock.advance(DAY - 60)
+    # The replaced value still works, and answers with the newest value, not a third one.
+    again = refresh(http, emu, first.refresh_token)
+    assert again.status_code == 200
+    assert again.json()["refresh_token"] == second
+    emu.clock.advance(60)
+    stale = refresh(http, emu, first.refresh_token)
+    assert stale.status_code == 400
+    assert stale.json()["error"] == "invalid_grant"
+    assert refresh(http, emu, second).status_code == 200
+    outcomes = [p.outcome for p in emu.presented_refresh_tokens(family=first.refresh_token)]
+    assert outcomes == ["accepted", "superseded", "already_rotated", "accepted"]
+
+
+def test_intuit_rotation_replaces_a_value_older_than_24_hours_even_when_the_old_one_is_used(
+    emu: QboEmulator, http: httpx.Client
+) -> None:
+    first = connect(http, emu)
+    emu.clock.advance(DAY)
+    second = refresh(http, emu, first.refresh_token).json()["refresh_token"]
+    emu.clock.advance(DAY - 1)  # the first value still works; the second is just under a day old
+    assert refresh(http, emu, first.refresh_token).json()["refresh_token"] == second
+    emu.clock.advance(1)  # the second value is a day old: the next refresh replaces it
+    third = refresh(http, emu, second).json()["refresh_token"]
+    assert third not in (first.refresh_token, second)
+    assert refresh(http, emu, first.refresh_token).status_code == 400  # its 24 hours are over
+    assert refresh(http, emu, second).json()["refresh_token"] == third
+
+
+def test_strict_rotation_kills_the_old_refresh_token_at_once(emu: QboEmulator, http: httpx.Client) -> None:
+    emu.set_rotation("strict")
     first = connect(http, emu)
     response = refresh(http, emu, first.refresh_token)
     assert response.status_code == 200
@@ -139,14 +187,18 @@ def test_refresh_rotates_and_old_refresh_token_dies(emu: QboEmulator, http: http
     assert stale.status_code == 400
     assert stale.json()["error"] == "invalid_grant"
     assert refresh(http, emu, second["refresh_token"]).status_code == 200
+    outcomes = [p.outcome for p in emu.presented_refresh_tokens(family=first.refresh_token)]
+    assert outcomes == ["accepted", "already_rotated", "accepted"]
 
 
-def test_rotation_never_returns_same_refresh_token(emu: QboEmulator, http: httpx.Client) -> None:
-    emu.set_rotation("never")
-    first = connect(http, emu)
-    body = refresh(http, emu, first.refresh_token).json()
-    assert body["refresh_token"] == first.refresh_token
-    assert refresh(http, emu, first.refresh_token).status_code == 200
+def test_rotation_is_intuit_or_strict(http: httpx.Client) -> None:
+    with pytest.raises(ValueError, match="rotation"):
+        QboEmulator(refresh_rotation="never")  # type: ignore[arg-type]
+    with QboEmulator(refresh_rotation="strict") as emu:
+        first = connect(http, emu)
+        assert refresh(http, emu, first.refresh_token).json()["refresh_token"] != first.refresh_token
+        with pytest.raises(ValueError, match="rotation"):
+            emu.set_rotation("always")  # type: ignore[arg-type]
 
 
 def test_refresh_token_is_bound_to_its_client(emu: QboEmulator, http: httpx.Client) -> None:

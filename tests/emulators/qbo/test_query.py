@@ -30,11 +30,50 @@ def test_post_query_with_application_text(us: Api) -> None:
     assert names(response.json()["QueryResponse"]["Customer"]) == ["Café Olé"]
 
 
-def test_keywords_case_insensitive_entity_case_sensitive(us: Api) -> None:
+def test_keywords_and_entity_names_are_case_insensitive(us: Api) -> None:
     assert len(us.rows("SeLeCt * FrOm Customer wHeRe Active = true")) == 6
-    response = us.query("select * from customer")
-    assert response.status_code == 400
-    assert response.json()["Fault"]["type"] == "ValidationFault"
+    # node-quickbooks writes entity names in camelCase (billPayment) or lower case (exchangerate);
+    # Intuit answers under the entity's own name.
+    body = us.query("select * from customer").json()["QueryResponse"]
+    assert len(body["Customer"]) == 6
+    assert set(body) == {"Customer", "startPosition", "maxResults"}
+    assert len(us.rows("Select * From taxCode Where Name = 'TAX'", "TaxCode")) == 1
+    assert us.query("select count(*) from CUSTOMER").json()["QueryResponse"] == {"totalCount": 6}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # node-quickbooks: lower-case keywords, "and" chains, orderby, startposition/maxresults always
+        (
+            "select * from customer where DisplayName like '%& %' and Active = true orderby DisplayName desc "
+            "startposition 1 maxresults 1000",
+            ["Smith & Sons", "O'Brien & Co."],
+        ),
+        # python-quickbooks: upper-case keywords, ORDER BY, escaped quotes
+        ("SELECT * FROM Customer WHERE DisplayName = 'O\\'Brien & Co.' ORDER BY DisplayName", ["O'Brien & Co."]),
+        # quickbooks-ruby / the PHP SDK: mixed case, IN lists, MAXRESULTS before STARTPOSITION
+        (
+            "Select * From Customer Where Id In ('1', '2', '3') And DisplayName Like 'A%' "
+            "MaxResults 10 StartPosition 1",
+            ["Amy's Bird Sanctuary"],
+        ),
+        # projections are accepted; every field comes back
+        ("select Id, DisplayName from Customer where DisplayName = 'Café Olé'", ["Café Olé"]),
+    ],
+)
+def test_what_long_lived_clients_send(us: Api, text: str, expected: list[str]) -> None:
+    assert names(us.rows(text, "Customer")) == expected
+
+
+def test_company_info_and_preferences_are_queryable(us: Api, uk: Api) -> None:
+    info = us.rows("select * from CompanyInfo", "CompanyInfo")
+    assert [row["CompanyName"] for row in info] == ["Sandbox Company US"]
+    assert info == [us.get(f"companyinfo/{us.tokens.realm_id}").json()["CompanyInfo"]]
+    assert names(uk.rows("SELECT * FROM companyinfo", "CompanyInfo"), "CompanyName") == ["Sandbox Company UK"]
+    preferences = us.rows("select * from Preferences", "Preferences")
+    assert preferences == [us.get("preferences").json()["Preferences"]]
+    assert us.query("select count(*) from preferences").json()["QueryResponse"] == {"totalCount": 1}
 
 
 @pytest.mark.parametrize(
@@ -66,6 +105,18 @@ def test_like_in_and_comparisons(us: Api) -> None:
     assert sorted(names(rows, "Name")) == ["Consulting", "Development"]
     rows = us.rows("select * from Customer where Id in ('1', '2')")
     assert len(rows) == 2
+
+
+def test_not_equal_which_intuit_accepts_undocumented(us: Api) -> None:
+    # python-quickbooks' integration suite sends this to the sandbox (tests/peer, test_transfer.py).
+    rows = us.rows("select * from Customer where DisplayName != 'Smith & Sons' and DisplayName like 'S%'")
+    assert names(rows) == []
+    others = names(us.rows("select * from Customer where DisplayName != 'Smith & Sons'"))
+    assert len(others) == 5
+    assert "Smith & Sons" not in others
+    items = us.rows("select * from Item where UnitPrice != 150", "Item")
+    assert "Consulting" not in names(items, "Name")
+    assert len(items) == 4
 
 
 def test_metadata_filter(us: Api) -> None:
@@ -122,7 +173,7 @@ def test_empty_result(us: Api) -> None:
         "select * from Customer where DisplayName = 'unterminated",
         "select from Customer",
         "select * Customer",
-        "select * from Customer where DisplayName != 'x'",
+        "select * from Customer where DisplayName <> 'x'",
         "select * from Customer maxresults ten",
         "",
     ],

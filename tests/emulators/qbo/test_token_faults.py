@@ -13,6 +13,7 @@ TOKEN_PATH = "/oauth2/v1/tokens/bearer"
 
 
 def test_commit_then_drop_rotates_but_the_answer_is_lost(emu: QboEmulator, http: httpx.Client) -> None:
+    emu.set_rotation("strict")
     first = connect(http, emu)
     issued_before = set(emu.issued_tokens())
     emu.faults.commit_then_drop_next_token_requests(1)
@@ -51,6 +52,7 @@ def test_api_drops_do_not_touch_the_token_endpoint(emu: QboEmulator, http: httpx
 
 
 def test_presented_refresh_tokens_tell_a_chain_and_its_stale_copies(emu: QboEmulator, http: httpx.Client) -> None:
+    emu.set_rotation("strict")
     mine = connect(http, emu)
     other = connect(http, emu, emu.UK_REALM)
     second = refresh(http, emu, mine.refresh_token).json()["refresh_token"]
