@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request
 
 from local.qbo_emulator import faults, jsonutil, query
 from local.qbo_emulator.clock import qbo_fault_time
-from local.qbo_emulator.entities import BY_PATH, render
+from local.qbo_emulator.entities import BY_PATH, SPECS, render, shown
 from local.qbo_emulator.store import CachedResponse, Realm
 
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -103,7 +103,7 @@ class Api:
         self.writers: dict[str, Handler] = {}
         # (entity path, sub-resource) -> handler for GET /{path}/{id}/{sub}
         self.subresources: dict[tuple[str, str], Handler] = {}
-        # top-level operations such as "upload"
+        # operations outside the entity paths, by their lowercase path: "upload", "taxservice/taxcode"
         self.operations: dict[str, Handler] = {}
 
     def handle(self, ctx: ApiContext) -> ApiResult:
@@ -112,17 +112,17 @@ class Api:
         if not segs:
             raise self._unsupported(ctx)
         head = segs[0]
-        if head == "companyinfo":
-            if method == "GET" and len(segs) == 2:
+        if head == "companyinfo" and method == "GET":
+            if len(segs) == 2:
                 return self.company_info(ctx, segs[1])
-        elif head == "preferences":
-            if method == "GET" and len(segs) == 1:
+        elif head == "preferences" and method == "GET":
+            if len(segs) == 1:
                 return json_result(ctx, {"Preferences": render(ctx.realm.preferences)})
         elif head == "query":
             if len(segs) == 1 and method in ("GET", "POST"):
                 return self.query(ctx)
-        elif head in self.operations and len(segs) == 1:
-            return self.operations[head](ctx)
+        elif "/".join(segs).lower() in self.operations:  # e.g. upload, cdc, taxservice/taxcode
+            return self.operations["/".join(segs).lower()](ctx)
         elif head in BY_PATH:
             spec = BY_PATH[head]
             if method == "GET" and len(segs) == 2 and spec.readable:
@@ -151,7 +151,7 @@ class Api:
         record = ctx.realm.snapshot(entity, object_id)
         if record is None:
             raise faults.object_not_found(entity, object_id)
-        return json_result(ctx, {entity: render(record)})
+        return json_result(ctx, {entity: shown(SPECS[entity], render(record), ctx.includes)})
 
     def query(self, ctx: ApiContext) -> ApiResult:
         text = ctx.request.args.get("query")
@@ -161,6 +161,9 @@ class Api:
         with ctx.realm.lock:
             records = ctx.realm.all(parsed.entity)
             response = query.execute(parsed, records, ctx.realm.tz)
+        spec = SPECS.get(parsed.entity)
+        for row in response.get(parsed.entity, []):
+            shown(spec, row, ctx.includes)
         return json_result(ctx, {"QueryResponse": response})
 
     def write(self, ctx: ApiContext, handler: Handler) -> ApiResult:

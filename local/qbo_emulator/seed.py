@@ -18,17 +18,11 @@ from decimal import Decimal
 from typing import Any
 
 from local.qbo_emulator.clock import qbo_time, zone
+from local.qbo_emulator.entities.currency import CURRENCY_NAMES
 from local.qbo_emulator.store import Realm, Record
 
 US_REALM = "9341453200000101"
 UK_REALM = "9341453200000202"
-
-CURRENCY_NAMES = {
-    "USD": "United States Dollar",
-    "GBP": "British Pound Sterling",
-    "EUR": "Euro",
-    "CAD": "Canadian Dollar",
-}
 
 
 def _meta(when: datetime, tz: tzinfo) -> dict[str, str]:
@@ -170,6 +164,24 @@ def _put(realm: Realm, entity: str, record: Record, when: datetime) -> Record:
     return realm.put(entity, record)
 
 
+def _currencies(realm: Realm, when: datetime, rates: dict[str, str]) -> None:
+    """The company's foreign currencies and their rates to the home currency."""
+    for code, rate in rates.items():
+        _put(realm, "CompanyCurrency", {"Code": code, "Name": CURRENCY_NAMES[code], "Active": True}, when)
+        realm.put(
+            "ExchangeRate",
+            {
+                "Id": code,
+                "SourceCurrencyCode": code,
+                "TargetCurrencyCode": realm.home_currency,
+                "Rate": Decimal(rate),
+                "AsOfDate": when.astimezone(realm.tz).date().isoformat(),
+                "SyncToken": "0",
+                "MetaData": _meta(when, realm.tz),
+            },
+        )
+
+
 def _accounts(realm: Realm, when: datetime) -> None:
     cur = _ref(realm.home_currency, CURRENCY_NAMES[realm.home_currency])
     rows = [
@@ -181,7 +193,7 @@ def _accounts(realm: Realm, when: datetime) -> None:
         ("6", "Checking" if realm.is_us else "Current Account", "Bank", "Checking", "Asset"),
     ]
     if not realm.is_us:
-        rows.append(("7", "VAT Control", "Other Current Liabilities", "GlobalTaxPayable", "Liability"))
+        rows.append(("7", "VAT Control", "Other Current Liability", "GlobalTaxPayable", "Liability"))
     for acc_id, name, acc_type, sub_type, classification in rows:
         _put(
             realm,
@@ -401,7 +413,7 @@ def seed_uk(realm: Realm, now: datetime) -> None:
     addr = _address("1 Poultry", "London", "", "EC2R 8EJ", "GBR", "1")
     realm.company_info = _company_info(realm, "Sandbox Company UK", addr, "noreply@sandbox-uk.example", when)
     realm.preferences = _preferences(realm, multicurrency=True, when=when, tax_group=None)
-    realm.exchange_rates.update({"EUR": Decimal("0.85"), "USD": Decimal("0.79")})
+    _currencies(realm, when, {"EUR": "0.85", "USD": "0.79"})
     _accounts(realm, when)
     _terms(realm, when)
     _tax_rate(realm, "1", "20.0% S", "20", when, "1")
