@@ -19,6 +19,7 @@ from typing import Any
 
 from local.qbo_emulator.clock import qbo_time, zone
 from local.qbo_emulator.entities.currency import CURRENCY_NAMES
+from local.qbo_emulator.entities.rates import put_rate
 from local.qbo_emulator.store import Realm, Record
 
 US_REALM = "9341453200000101"
@@ -168,18 +169,7 @@ def _currencies(realm: Realm, when: datetime, rates: dict[str, str]) -> None:
     """The company's foreign currencies and their rates to the home currency."""
     for code, rate in rates.items():
         _put(realm, "CompanyCurrency", {"Code": code, "Name": CURRENCY_NAMES[code], "Active": True}, when)
-        realm.put(
-            "ExchangeRate",
-            {
-                "Id": code,
-                "SourceCurrencyCode": code,
-                "TargetCurrencyCode": realm.home_currency,
-                "Rate": Decimal(rate),
-                "AsOfDate": when.astimezone(realm.tz).date().isoformat(),
-                "SyncToken": "0",
-                "MetaData": _meta(when, realm.tz),
-            },
-        )
+        put_rate(realm, code, Decimal(rate), when.astimezone(realm.tz).date().isoformat(), when, None)
 
 
 def _accounts(realm: Realm, when: datetime) -> None:

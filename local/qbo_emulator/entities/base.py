@@ -1034,6 +1034,7 @@ SPECS: dict[str, EntitySpec] = {
             },
             numeric=frozenset({"Id"}),
             operations=TXN_OPS,
+            id_space="txn",
         ),
         EntitySpec(
             "Attachable",

@@ -183,8 +183,17 @@ def voided(spec: EntitySpec, previous: Record) -> Record:
 # --- building a record ------------------------------------------------------------------------------
 
 
-def build(ctx: ApiContext, spec: EntitySpec, rules: Rules, source: Record, previous: Record | None) -> Record:
-    """Validate a body against the table, run the entity's rules, number it. Does not store."""
+def build(
+    ctx: ApiContext,
+    spec: EntitySpec,
+    rules: Rules,
+    source: Record,
+    previous: Record | None,
+    *,
+    template: bool = False,
+) -> Record:
+    """Validate a body against the table, run the entity's rules, number it. Does not store.
+    A ``template`` (a recurring transaction's) is not numbered and owes nothing."""
     if spec.fields:
         common.check_known(source, spec.fields, spec.name)
     data: Record = common.prune(
@@ -207,6 +216,8 @@ def build(ctx: ApiContext, spec: EntitySpec, rules: Rules, source: Record, previ
         check_unique(ctx, spec, data, previous)
     write = Write(ctx, spec, source, previous, data, targets)
     record = rules.build(write) if rules.build is not None else data
+    if template:
+        return record
     if spec.auto_number or spec.unique_doc_number:
         numbering.number(ctx, spec, record, source, previous)
     if spec.open_amount is not None:
