@@ -151,7 +151,8 @@ class Api:
         record = ctx.realm.snapshot(entity, object_id)
         if record is None:
             raise faults.object_not_found(entity, object_id)
-        return json_result(ctx, {entity: shown(SPECS[entity], render(record), ctx.includes)})
+        spec = SPECS[entity]
+        return json_result(ctx, {spec.wire: shown(spec, render(record), ctx.includes)})
 
     def query(self, ctx: ApiContext) -> ApiResult:
         text = ctx.request.args.get("query")
@@ -162,7 +163,7 @@ class Api:
             records = ctx.realm.all(parsed.entity)
             response = query.execute(parsed, records, ctx.realm.tz)
         spec = SPECS.get(parsed.entity)
-        for row in response.get(parsed.entity, []):
+        for row in response.get(spec.wire if spec else parsed.entity, []):
             shown(spec, row, ctx.includes)
         return json_result(ctx, {"QueryResponse": response})
 

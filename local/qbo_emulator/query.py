@@ -431,7 +431,12 @@ def execute(query: Query, records: Sequence[dict[str, Any]], tz: tzinfo) -> dict
         rows.sort(key=lambda r, k=key: evaluator.sort_key(r, k.field), reverse=key.descending)  # type: ignore[misc]
     max_results = min(query.max_results, MAX_MAX_RESULTS)
     start = query.start_position
+    first = [r for r in rows if str(r.get("Id")) in spec.listed_first]
+    if first:
+        rows = [r for r in rows if str(r.get("Id")) not in spec.listed_first]
     page = rows[start - 1 : start - 1 + max_results]
+    if start == 1:
+        page = first + page
     if not page:
         return {}
-    return {spec.name: [render(r) for r in page], "startPosition": start, "maxResults": len(page)}
+    return {spec.wire: [render(r) for r in page], "startPosition": start, "maxResults": len(page)}

@@ -116,9 +116,18 @@ class EntitySpec:
     # fields shown only when the request says include=<word>, e.g. {"invoiceLink": "InvoiceLink"}
     on_include: Mapping[str, str] = field(default_factory=dict)
     singleton: bool = False  # one record per company (Preferences, CompanyInfo)
+    # ids a query lists first on its first page, beyond MAXRESULTS (the US TaxCode pseudo codes, as
+    # QuickBooks does: python-quickbooks' integration suite notes "maxresults 1" answering 4 tax codes)
+    listed_first: frozenset[str] = frozenset()
+    json_name: str = ""  # the entity's name in answers when it is not ``name`` (CreditCardPaymentTxn)
 
     def allows(self, operation: str) -> bool:
         return operation in self.operations
+
+    @property
+    def wire(self) -> str:
+        """What answers call the entity: ``{"<wire>": {...}}`` and ``QueryResponse.<wire>``."""
+        return self.json_name or self.name
 
 
 def _fields(*names: str) -> frozenset[str]:
@@ -573,6 +582,7 @@ SPECS: dict[str, EntitySpec] = {
             filterable=_fields("Name", "Active", "Taxable", "TaxGroup"),
             sortable=_fields("Name"),
             cdc=True,
+            listed_first=frozenset({"TAX", "NON", "CustomSalesTax"}),
         ),
         EntitySpec(
             "TaxRate",
@@ -931,6 +941,7 @@ SPECS: dict[str, EntitySpec] = {
                 Ref("VendorRef", "Vendor"),
             ),
             id_space="txn",
+            json_name="CreditCardPaymentTxn",
             postings=(
                 Posting("BankAccountRef", False, "Amount"),
                 Posting("CreditCardAccountRef", True, "Amount"),

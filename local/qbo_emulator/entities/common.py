@@ -148,7 +148,8 @@ def parse_date(value: Any, name: str) -> date:
 
 
 def entity_result(ctx: ApiContext, entity: str, record: Record) -> ApiResult:
-    return json_result(ctx, {entity: shown(SPECS.get(entity), render(record), ctx.includes)})
+    spec = SPECS.get(entity)
+    return json_result(ctx, {spec.wire if spec else entity: shown(spec, render(record), ctx.includes)})
 
 
 def operation(ctx: ApiContext) -> str:

@@ -136,7 +136,7 @@ def _delete(ctx: ApiContext, spec: EntitySpec, rules: Rules, body: Record) -> Ap
     ctx.realm.remove(spec.name, object_id, ctx.now)
     ctx.emit(spec.name, object_id, "Delete")
     ledger.settle(ctx, spec, previous, None)
-    return json_result(ctx, {spec.name: {"Id": object_id, "status": "Deleted", "domain": "QBO"}})
+    return json_result(ctx, {spec.wire: {"Id": object_id, "status": "Deleted", "domain": "QBO"}})
 
 
 def _void(ctx: ApiContext, spec: EntitySpec, rules: Rules, body: Record) -> ApiResult:

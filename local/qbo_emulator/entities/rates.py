@@ -19,9 +19,9 @@ from local.qbo_emulator import faults
 from local.qbo_emulator.api import ApiContext, ApiResult, json_body
 from local.qbo_emulator.clock import qbo_time
 from local.qbo_emulator.entities import common
-from local.qbo_emulator.entities.base import SPECS
 from local.qbo_emulator.entities.currency import available, multicurrency
 from local.qbo_emulator.store import Realm, Record
+
 
 def put_rate(realm: Realm, code: str, rate: Decimal, as_of: str, when: datetime, previous: Record | None) -> Record:
     stamp = qbo_time(when, realm.tz)

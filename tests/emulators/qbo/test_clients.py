@@ -25,6 +25,7 @@ from quickbooks.objects.item import Item
 from quickbooks.objects.tax import TxnTaxDetail
 
 from local.qbo_emulator import QboEmulator
+from tests.emulators.qbo.helpers import next_doc_number, seeded
 
 
 @pytest.fixture(autouse=True)
@@ -109,9 +110,10 @@ def test_intuitlib_code_reuse_is_rejected(emu: QboEmulator) -> None:
     assert "invalid_grant" in info.value.content.decode()
 
 
-def test_python_quickbooks_query_filter_all_count(qb: QuickBooks) -> None:
+def test_python_quickbooks_query_filter_all_count(qb: QuickBooks, emu: QboEmulator) -> None:
+    active_customers = len(seeded(emu, emu.US_REALM, "Customer"))
     customers = Customer.all(qb=qb)
-    assert len(customers) == 6
+    assert len(customers) == active_customers
     amy = Customer.filter(DisplayName="Amy's Bird Sanctuary", qb=qb)
     assert [c.DisplayName for c in amy] == ["Amy's Bird Sanctuary"]
     assert amy[0].CurrencyRef.value == "USD"
@@ -119,11 +121,12 @@ def test_python_quickbooks_query_filter_all_count(qb: QuickBooks) -> None:
     assert [c.DisplayName for c in inactive] == ["Dormant Dynamics"]
     page = Customer.filter(Active=True, order_by="DisplayName", start_position=2, max_results=2, qb=qb)
     assert len(page) == 2
-    assert Customer.count(qb=qb) == 6
+    assert Customer.count(qb=qb) == active_customers
     picked = Customer.choose(["Smith & Sons", "O'Brien & Co."], field="DisplayName", qb=qb)
     assert sorted(c.DisplayName for c in picked) == ["O'Brien & Co.", "Smith & Sons"]
     items = Item.all(qb=qb)
-    assert sorted(i.Name for i in items) == ["Consulting", "Design", "Development", "Services", "Training"]
+    assert sorted(i.Name for i in items) == sorted(i["Name"] for i in seeded(emu, emu.US_REALM, "Item"))
+    assert {"Consulting", "Design", "Development", "Services", "Training"} <= {i.Name for i in items}
     assert Customer.get(1, qb=qb).DisplayName == "Amy's Bird Sanctuary"
 
 
@@ -157,6 +160,7 @@ def _ref(value: str) -> Any:
 
 
 def test_python_quickbooks_creates_customer_and_invoice(qb: Any, emu: QboEmulator) -> None:
+    number = next_doc_number(emu, emu.US_REALM)
     customer = Customer()
     customer.DisplayName = "Pythonic O'Hara & Co"
     customer.CompanyName = "Pythonic O'Hara & Co"
@@ -192,7 +196,7 @@ def test_python_quickbooks_creates_customer_and_invoice(qb: Any, emu: QboEmulato
     invoice.CustomerMemo = memo
     invoice.PrivateNote = "src:py-1"
     created = invoice.save(qb=qb, request_id="py-invoice-1")
-    assert created.DocNumber == "1001"
+    assert created.DocNumber == number
     assert Decimal(str(created.TotalAmt)) == Decimal("327.00")  # 300 + 21.75 + 5.25
     assert Decimal(str(created.TxnTaxDetail.TotalTax)) == Decimal("27.00")
     again = invoice.save(qb=qb, request_id="py-invoice-1")
