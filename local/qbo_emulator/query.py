@@ -431,7 +431,10 @@ def execute(query: Query, records: Sequence[dict[str, Any]], tz: tzinfo) -> dict
         rows.sort(key=lambda r, k=key: evaluator.sort_key(r, k.field), reverse=key.descending)  # type: ignore[misc]
     max_results = min(query.max_results, MAX_MAX_RESULTS)
     start = query.start_position
-    first = [r for r in rows if str(r.get("Id")) in spec.listed_first]
+    first = sorted(
+        (r for r in rows if str(r.get("Id")) in spec.listed_first),
+        key=lambda r: spec.listed_first.index(str(r.get("Id"))),
+    )
     if first:
         rows = [r for r in rows if str(r.get("Id")) not in spec.listed_first]
     page = rows[start - 1 : start - 1 + max_results]

@@ -118,7 +118,7 @@ class EntitySpec:
     singleton: bool = False  # one record per company (Preferences, CompanyInfo)
     # ids a query lists first on its first page, beyond MAXRESULTS (the US TaxCode pseudo codes, as
     # QuickBooks does: python-quickbooks' integration suite notes "maxresults 1" answering 4 tax codes)
-    listed_first: frozenset[str] = frozenset()
+    listed_first: tuple[str, ...] = ()
     json_name: str = ""  # the entity's name in answers when it is not ``name`` (CreditCardPaymentTxn)
 
     def allows(self, operation: str) -> bool:
@@ -582,7 +582,7 @@ SPECS: dict[str, EntitySpec] = {
             filterable=_fields("Name", "Active", "Taxable", "TaxGroup"),
             sortable=_fields("Name"),
             cdc=True,
-            listed_first=frozenset({"TAX", "NON", "CustomSalesTax"}),
+            listed_first=("TAX", "NON", "CustomSalesTax"),
         ),
         EntitySpec(
             "TaxRate",
