@@ -24,7 +24,6 @@ from local.qbo_emulator.entities import common
 from local.qbo_emulator.entities.common import money
 from local.qbo_emulator.entities.currency import currency_ref, exchange_rate
 from local.qbo_emulator.entities.engine import Rules, Write
-from local.qbo_emulator.entities.sales import UNDEPOSITED_FUNDS, txn_date
 from local.qbo_emulator.store import Realm, Record
 
 ZERO = Decimal("0")
@@ -62,7 +61,7 @@ def build_deposit(w: Write) -> Record:
             line["Amount"] = _deposited(w, linked, index, own)
             line["LinkedTxn"] = [{"TxnId": str(t["TxnId"]), "TxnType": t["TxnType"]} for t in linked]
             line["DetailType"] = "DepositLineDetail"
-            line["DepositLineDetail"] = {"AccountRef": _undeposited_funds(w)}
+            line["DepositLineDetail"] = {"AccountRef": common.undeposited_funds(w.ctx)}
         else:
             detail = copy.deepcopy(raw.get("DepositLineDetail") or {})
             if "AccountRef" not in detail:
@@ -83,7 +82,7 @@ def build_deposit(w: Write) -> Record:
     record["Line"] = out
     record["TotalAmt"] = money(total)
     record["HomeTotalAmt"] = money(total * rate)
-    record["TxnDate"] = txn_date(w.ctx, body).isoformat()
+    record["TxnDate"] = common.txn_date(w.ctx, body).isoformat()
     return record
 
 
@@ -97,7 +96,7 @@ def _deposited(w: Write, linked: list[Record], index: int, own: str | None) -> D
     txn = w.realm.get(kind, txn_id)
     if txn is None:
         raise common.invalid_reference(kind, txn_id, where)
-    if common.ref_value(txn.get("DepositToAccountRef")) != UNDEPOSITED_FUNDS:
+    if common.ref_value(txn.get("DepositToAccountRef")) != common.UNDEPOSITED_FUNDS:
         raise common.business_fault(f"{kind} {txn_id} was not received into Undeposited Funds", where)
     holder = deposit_of(w.realm, kind, txn_id)
     if holder is not None and holder != own:
@@ -115,18 +114,13 @@ def deposit_of(realm: Realm, kind: str, txn_id: str) -> str | None:
     return None
 
 
-def _undeposited_funds(w: Write) -> Record:
-    account = w.realm.get("Account", UNDEPOSITED_FUNDS)
-    return {"value": UNDEPOSITED_FUNDS, "name": str((account or {}).get("Name", "Undeposited Funds"))}
-
-
 def build_transfer(w: Write) -> Record:
     record = dict(w.record)
     record["Amount"] = _positive_amount(w)
     if record["FromAccountRef"]["value"] == record["ToAccountRef"]["value"]:
         raise common.business_fault("A transfer needs two different accounts", "ToAccountRef")
     _home_currency(w, record)
-    record["TxnDate"] = txn_date(w.ctx, w.record).isoformat()
+    record["TxnDate"] = common.txn_date(w.ctx, w.record).isoformat()
     return record
 
 
@@ -138,7 +132,7 @@ def build_credit_card_payment(w: Write) -> Record:
     if w.targets["BankAccountRef"].get("Classification") != "Asset":
         raise _invalid_account_type("BankAccountRef")
     _home_currency(w, record)
-    record["TxnDate"] = txn_date(w.ctx, w.record).isoformat()
+    record["TxnDate"] = common.txn_date(w.ctx, w.record).isoformat()
     return record
 
 
@@ -190,7 +184,7 @@ def build_journal_entry(w: Write) -> Record:
     record["Line"] = out
     record["TotalAmt"] = money(debits)
     record["HomeTotalAmt"] = money(debits * rate)
-    record["TxnDate"] = txn_date(w.ctx, body).isoformat()
+    record["TxnDate"] = common.txn_date(w.ctx, body).isoformat()
     record["Adjustment"] = body.get("Adjustment") is True
     return record
 

@@ -147,6 +147,40 @@ def parse_date(value: Any, name: str) -> date:
         ) from exc
 
 
+def txn_date(ctx: ApiContext, body: Record) -> date:
+    """A transaction's TxnDate: the one sent, else today in the company's time zone."""
+    return parse_date(body["TxnDate"], "TxnDate") if body.get("TxnDate") else today(ctx)
+
+
+def clamped_date(year: int, month: int, day: int) -> date:
+    """The day of that month, or its last day when the month is shorter (31 -> 30, 28 or 29)."""
+    while True:
+        try:
+            return date(year, month, day)
+        except ValueError:
+            day -= 1
+
+
+def too_long(field: str, limit: int) -> faults.QboFault:
+    return faults.validation(
+        "2050",
+        "String length is either shorter or longer than supported by specification",
+        f"{field} is longer than {limit} characters",
+        field,
+    )
+
+
+UNDEPOSITED_FUNDS = "4"
+
+
+def undeposited_funds(ctx: ApiContext) -> Record:
+    """A reference to Undeposited Funds, where received money waits unless a transaction names an account."""
+    account = ctx.realm.get("Account", UNDEPOSITED_FUNDS)
+    if account is None:
+        raise invalid_reference("Account", UNDEPOSITED_FUNDS, "DepositToAccountRef")
+    return {"value": UNDEPOSITED_FUNDS, "name": account["Name"]}
+
+
 def entity_result(ctx: ApiContext, entity: str, record: Record) -> ApiResult:
     spec = SPECS.get(entity)
     return json_result(ctx, {spec.wire if spec else entity: shown(spec, render(record), ctx.includes)})

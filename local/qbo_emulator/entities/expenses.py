@@ -35,7 +35,6 @@ from local.qbo_emulator.entities.common import money
 from local.qbo_emulator.entities.currency import currency_ref, exchange_rate
 from local.qbo_emulator.entities.engine import Rules, Write
 from local.qbo_emulator.entities.payment import apply_lines, party_currency, required_total
-from local.qbo_emulator.entities.sales import txn_date
 from local.qbo_emulator.store import Realm, Record
 
 ZERO = Decimal("0")
@@ -58,7 +57,7 @@ def build(w: Write) -> Record:
     record["Line"], total = lines(w)
     record["TotalAmt"] = money(total)
     record["HomeTotalAmt"] = money(total * rate)
-    when = txn_date(w.ctx, body)
+    when = common.txn_date(w.ctx, body)
     record["TxnDate"] = when.isoformat()
     if entity in ("Bill", "VendorCredit", "PurchaseOrder"):
         record["APAccountRef"] = body.get("APAccountRef") or payables_account(w.realm)
@@ -213,7 +212,7 @@ def build_bill_payment(w: Write) -> Record:
     record["Line"], net = apply_lines(w, "VendorRef", str(vendor["Id"]), charges=("Bill",), credits=("VendorCredit",))
     if net > total:
         raise common.business_fault(f"The amounts applied ({net}) are more than the payment's total ({total})")
-    record["TxnDate"] = txn_date(w.ctx, body).isoformat()
+    record["TxnDate"] = common.txn_date(w.ctx, body).isoformat()
     record["APAccountRef"] = body.get("APAccountRef") or payables_account(w.realm)
     for key in ("DocNumber", "PrivateNote", "DepartmentRef", "ProcessBillPayment"):
         if body.get(key) not in (None, "", {}):

@@ -81,20 +81,11 @@ TERM_TYPES = ("STANDARD", "DATE_DRIVEN")
 PAYMENT_METHOD_TYPES = ("CREDIT_CARD", "NON_CREDIT_CARD")
 
 
-def _too_long(field: str, limit: int) -> faults.QboFault:
-    return faults.validation(
-        "2050",
-        "String length is either shorter or longer than supported by specification",
-        f"{field} is longer than {limit} characters",
-        field,
-    )
-
-
 def build_account(w: Write) -> Record:
     record = w.record
     name = str(record["Name"]).strip()
     if len(name) > 100:
-        raise _too_long("Name", 100)
+        raise common.too_long("Name", 100)
     if any(ch in name for ch in (":", '"')):
         raise common.business_fault('Account.Name can not contain a colon (:) or double quotes (")', "Name")
     record["Name"] = name
@@ -160,7 +151,7 @@ def build_term(w: Write) -> Record:
 def build_payment_method(w: Write) -> Record:
     record = w.record
     if len(str(record["Name"])) > 31:
-        raise _too_long("Name", 31)
+        raise common.too_long("Name", 31)
     if record["Type"] not in PAYMENT_METHOD_TYPES:
         raise faults.invalid_enum("Type", record["Type"])
     return record

@@ -26,7 +26,6 @@ from local.qbo_emulator.entities.common import money
 from local.qbo_emulator.entities.currency import currency_ref, exchange_rate
 from local.qbo_emulator.entities.engine import Rules, Write
 from local.qbo_emulator.entities.ledger import ZERO, applied_to
-from local.qbo_emulator.entities.sales import UNDEPOSITED_FUNDS, txn_date
 from local.qbo_emulator.store import Record
 
 WORDS = {"Invoice": "invoice", "CreditMemo": "credit memo", "Bill": "bill", "VendorCredit": "vendor credit"}
@@ -46,8 +45,8 @@ def build(w: Write) -> Record:
         )
     record["Line"] = lines
     record["UnappliedAmt"] = money(total - net)
-    record["TxnDate"] = txn_date(w.ctx, body).isoformat()
-    record["DepositToAccountRef"] = body.get("DepositToAccountRef") or _undeposited_funds(w)
+    record["TxnDate"] = common.txn_date(w.ctx, body).isoformat()
+    record["DepositToAccountRef"] = body.get("DepositToAccountRef") or common.undeposited_funds(w.ctx)
     for key in ("PaymentRefNum", "PaymentMethodRef", "PrivateNote", "ARAccountRef", "CreditCardPayment"):
         if body.get(key) not in (None, "", {}):
             record[key] = copy.deepcopy(body[key])
@@ -136,13 +135,6 @@ def apply_lines(
             f"The credits applied are {-net} more than the charges they pay; apply them to a charge", "Line"
         )
     return lines, net
-
-
-def _undeposited_funds(w: Write) -> Record:
-    account = w.realm.get("Account", UNDEPOSITED_FUNDS)
-    if account is None:
-        raise common.invalid_reference("Account", UNDEPOSITED_FUNDS, "DepositToAccountRef")
-    return {"value": UNDEPOSITED_FUNDS, "name": account["Name"]}
 
 
 def sparse_source(previous: Record, body: Record) -> Record:

@@ -170,13 +170,5 @@ def _next_date(start: date, interval: str, every: int, today: date) -> date:
         else:
             months = step * (12 if interval == "Yearly" else 1)
             year, month = divmod(start.month - 1 + months, 12)
-            when = _clamped(start.year + year, month + 1, start.day)
+            when = common.clamped_date(start.year + year, month + 1, start.day)
     return when
-
-
-def _clamped(year: int, month: int, day: int) -> date:
-    while True:
-        try:
-            return date(year, month, day)
-        except ValueError:
-            day -= 1

@@ -28,7 +28,6 @@ from __future__ import annotations
 import copy
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from local.qbo_emulator import faults
 from local.qbo_emulator.api import ApiContext
@@ -40,7 +39,6 @@ from local.qbo_emulator.store import Record
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
-UNDEPOSITED_FUNDS = "4"
 LINE_TYPES = ("SalesItemLineDetail", "DiscountLineDetail", "DescriptionOnly", "SubTotalLineDetail", "GroupLineDetail")
 # Kept as sent (after removing empty values), on every sales form.
 PASS_THROUGH = (
@@ -328,14 +326,10 @@ def _numbered_lines(
     return out_lines
 
 
-def txn_date(ctx: ApiContext, body: Record) -> date:
-    return common.parse_date(body["TxnDate"], "TxnDate") if body.get("TxnDate") else common.today(ctx)
-
-
 def _dates(ctx: ApiContext, w: Write, customer: Record | None, record: Record) -> None:
     """TxnDate; an invoice's DueDate (sent, or TxnDate plus the sales term's days) and SalesTermRef."""
     body = w.record
-    when = txn_date(ctx, body)
+    when = common.txn_date(ctx, body)
     record["TxnDate"] = when.isoformat()
     term = w.targets.get("SalesTermRef")
     if term is not None:
@@ -368,20 +362,12 @@ def due_date(when: date, term: Record | None) -> date:
         return when
     if term.get("Type") == "DATE_DRIVEN" and term.get("DayOfMonthDue"):
         day = int(term["DayOfMonthDue"])
-        target = _clamped(when.year, when.month, day)
+        target = common.clamped_date(when.year, when.month, day)
         if target < when or (target - when).days < int(term.get("DueNextMonthDays") or 0):
             year, month = (when.year + 1, 1) if when.month == 12 else (when.year, when.month + 1)
-            target = _clamped(year, month, day)
+            target = common.clamped_date(year, month, day)
         return target
     return when + timedelta(days=int(term.get("DueDays") or 0))
-
-
-def _clamped(year: int, month: int, day: int) -> date:
-    while True:
-        try:
-            return date(year, month, day)
-        except ValueError:
-            day -= 1
 
 
 def _pass_through(entity: str, body: Record, record: Record) -> None:
@@ -393,19 +379,10 @@ def _pass_through(entity: str, body: Record, record: Record) -> None:
                 record[key] = value
     note = record.get("PrivateNote")
     if isinstance(note, str) and len(note) > 4000:
-        raise _too_long("PrivateNote", 4000)
+        raise common.too_long("PrivateNote", 4000)
     memo = record.get("CustomerMemo")
     if isinstance(memo, dict) and len(str(memo.get("value", ""))) > 1000:
-        raise _too_long("CustomerMemo", 1000)
-
-
-def _too_long(field: str, limit: int) -> faults.QboFault:
-    return faults.validation(
-        "2050",
-        "String length is either shorter or longer than supported by specification",
-        f"{field} is longer than {limit} characters",
-        field,
-    )
+        raise common.too_long("CustomerMemo", 1000)
 
 
 def _calculation_flags(ctx: ApiContext, body: Record, record: Record) -> None:
@@ -430,15 +407,8 @@ def _totals(entity: str, ctx: ApiContext, body: Record, record: Record, total: D
         record["LinkedTxn"] = []
     elif entity in ("SalesReceipt", "RefundReceipt"):
         record["Balance"] = ZERO
-        account = body.get("DepositToAccountRef") or _undeposited_funds(ctx)
+        account = body.get("DepositToAccountRef") or common.undeposited_funds(ctx)
         record["DepositToAccountRef"] = account
-
-
-def _undeposited_funds(ctx: ApiContext) -> dict[str, Any]:
-    account = ctx.realm.get("Account", UNDEPOSITED_FUNDS)
-    if account is None:
-        raise common.invalid_reference("Account", UNDEPOSITED_FUNDS, "DepositToAccountRef")
-    return {"value": UNDEPOSITED_FUNDS, "name": account["Name"]}
 
 
 RULES = Rules(build=build)

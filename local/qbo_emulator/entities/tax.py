@@ -13,7 +13,7 @@ Tax is computed per line, each line's tax rounded half-up to cents, then summed 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +44,6 @@ class TaxResult:
     detail: Record
     total: Decimal
     inclusive: bool
-    per_rate: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def tax_code(ctx: ApiContext, code_id: str, element: str) -> Record:
@@ -141,4 +140,4 @@ def compute(ctx: ApiContext, body: Record, lines: list[TaxedLine], subtotal: Dec
         )
     detail["TotalTax"] = money(total_tax)
     detail["TaxLine"] = tax_lines
-    return TaxResult(detail, money(total_tax), inclusive, per_rate)
+    return TaxResult(detail, money(total_tax), inclusive)

@@ -16,7 +16,6 @@ from local.qbo_emulator.clock import parse_qbo_datetime
 from local.qbo_emulator.entities import common
 from local.qbo_emulator.entities.engine import Rules, Write
 from local.qbo_emulator.entities.expenses import BILLABLE
-from local.qbo_emulator.entities.sales import txn_date
 from local.qbo_emulator.store import Record
 
 WHO = {"Employee": "EmployeeRef", "Vendor": "VendorRef"}
@@ -39,7 +38,7 @@ def build(w: Write) -> Record:
     for field in ("HourlyRate", "CostRate"):
         if field in record:
             record[field] = common.decimal_field(record[field], field)
-    record["TxnDate"] = txn_date(w.ctx, record).isoformat()
+    record["TxnDate"] = common.txn_date(w.ctx, record).isoformat()
     return record
 
 
