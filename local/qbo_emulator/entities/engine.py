@@ -102,7 +102,22 @@ def update(ctx: ApiContext, spec: EntitySpec, rules: Rules, body: Record) -> Rec
         source = body
     record = build(ctx, spec, rules, source, previous)
     common.stamp_update(ctx, record, previous)
+    if spec.hierarchy is not None and record.get("FullyQualifiedName") != previous.get("FullyQualifiedName"):
+        rename_children(ctx, spec.name, record, "Name")
     return _store(ctx, spec, previous, record, "Update")
+
+
+def rename_children(ctx: ApiContext, entity: str, parent: Record, name_field: str) -> None:
+    """A renamed parent's FullyQualifiedName flows down to its children (Parent:Child:Grandchild)."""
+    parent_id = str(parent["Id"])
+    for child in ctx.realm.all(entity):
+        if common.ref_value(child.get("ParentRef")) != parent_id:
+            continue
+        wanted = f"{parent['FullyQualifiedName']}:{child[name_field]}"
+        if child.get("FullyQualifiedName") != wanted:
+            child["FullyQualifiedName"] = wanted
+            child["ParentRef"] = {"value": parent_id, "name": parent["FullyQualifiedName"]}
+            rename_children(ctx, entity, child, name_field)
 
 
 def sparse_source(spec: EntitySpec, previous: Record, body: Record) -> Record:
@@ -209,7 +224,7 @@ def build(
     targets = resolve_refs(ctx, spec, data)
     check_tracking(ctx, spec, data)
     if spec.hierarchy is not None:
-        _place_in_hierarchy(spec, data, previous, targets)
+        _place_in_hierarchy(ctx.realm, spec, data, previous, targets)
     for key, value in spec.defaults.items():
         data.setdefault(key, copy.deepcopy(value))
     if spec.unique is not None:
@@ -241,7 +256,22 @@ def check_unique(ctx: ApiContext, spec: EntitySpec, data: Record, previous: Reco
             raise common.duplicate_list_name(spec.name, str(other["Id"]))
 
 
-def _place_in_hierarchy(spec: EntitySpec, data: Record, previous: Record | None, targets: dict[str, Record]) -> None:
+def is_descendant(realm: Realm, entity: str, candidate: str, ancestor: str) -> bool:
+    """Whether ``candidate`` is ``ancestor`` or below it (following ParentRef upwards)."""
+    seen: set[str] = set()
+    current: str | None = candidate
+    while current is not None and current not in seen:
+        if current == ancestor:
+            return True
+        seen.add(current)
+        record = realm.get(entity, current)
+        current = common.ref_value(record.get("ParentRef")) if record else None
+    return False
+
+
+def _place_in_hierarchy(
+    realm: Realm, spec: EntitySpec, data: Record, previous: Record | None, targets: dict[str, Record]
+) -> None:
     """Parent/child lists: the child flag needs a ParentRef; FullyQualifiedName is Parent:Child."""
     assert spec.hierarchy is not None
     flag = spec.hierarchy.flag
@@ -250,16 +280,18 @@ def _place_in_hierarchy(spec: EntitySpec, data: Record, previous: Record | None,
     if data.get(flag) is True or (parent is not None and flag not in data):
         if parent is None:
             raise faults.required_param("ParentRef", spec.name)
-        if previous is not None and str(parent["Id"]) == str(previous["Id"]):
-            raise common.business_fault(f"A {spec.name} cannot be its own parent", "ParentRef")
+        if previous is not None and is_descendant(realm, spec.name, str(parent["Id"]), str(previous["Id"])):
+            raise common.business_fault(f"A {spec.name} cannot be placed under itself or its children", "ParentRef")
         level = int(parent.get("Level", 0)) + 1
         if level > spec.hierarchy.max_depth:
             raise common.business_fault(
                 f"{spec.name} lists go at most {spec.hierarchy.max_depth + 1} levels deep", "ParentRef"
             )
+        parent_name = str(parent.get("FullyQualifiedName") or parent.get("Name"))
         data[flag] = True
         data["Level"] = level
-        data["FullyQualifiedName"] = f"{parent.get('FullyQualifiedName') or parent.get('Name')}:{name}"
+        data["ParentRef"] = {"value": str(parent["Id"]), "name": parent_name}
+        data["FullyQualifiedName"] = f"{parent_name}:{name}"
     else:
         data[flag] = False
         data.pop("ParentRef", None)

@@ -22,7 +22,7 @@ from local.qbo_emulator import faults
 from local.qbo_emulator.api import ApiContext
 from local.qbo_emulator.entities import common
 from local.qbo_emulator.entities.currency import check_available, currency_ref
-from local.qbo_emulator.entities.engine import Rules, Write
+from local.qbo_emulator.entities.engine import Rules, Write, is_descendant, rename_children
 from local.qbo_emulator.store import Record
 
 NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
@@ -83,7 +83,7 @@ def build(w: Write) -> Record:
             if record.get(key) is None:
                 record.pop(key, None)
         if previous is not None and previous.get("FullyQualifiedName") != record["FullyQualifiedName"]:
-            rename_children(ctx, {**record, "Id": previous["Id"]})
+            rename_children(ctx, "Customer", {**record, "Id": previous["Id"]}, "DisplayName")
     elif entity == "Vendor":
         record["Balance"] = previous.get("Balance", ZERO) if previous else ZERO
         record["CurrencyRef"] = _fixed_currency(w)
@@ -112,10 +112,8 @@ def _customer_fields(w: Write, name: str) -> dict[str, Any]:
     job = data.get("Job") is True and parent_id is not None
     if job and parent_id is not None:
         parent = common.require_ref(ctx, data, "ParentRef", "Customer")
-        if previous is not None and parent_id == str(previous["Id"]):
-            raise common.business_fault("a customer cannot be its own parent", "ParentRef")
-        if previous is not None and _is_descendant(ctx, parent_id, str(previous["Id"])):
-            raise common.business_fault("a customer cannot be placed under its own sub-customer", "ParentRef")
+        if previous is not None and is_descendant(ctx.realm, "Customer", parent_id, str(previous["Id"])):
+            raise common.business_fault("a customer cannot be placed under itself or its sub-customers", "ParentRef")
         level = int(parent.get("Level", 0)) + 1
         if level > MAX_LEVEL:
             raise common.business_fault("sub-customers go at most 5 levels deep", "ParentRef")
@@ -135,31 +133,6 @@ def _customer_fields(w: Write, name: str) -> dict[str, Any]:
     fields["Balance"] = previous.get("Balance", ZERO) if previous else ZERO
     fields["BalanceWithJobs"] = previous.get("BalanceWithJobs", ZERO) if previous else ZERO
     return fields
-
-
-def _is_descendant(ctx: ApiContext, candidate: str, ancestor: str) -> bool:
-    seen: set[str] = set()
-    current: str | None = candidate
-    while current is not None and current not in seen:
-        if current == ancestor:
-            return True
-        seen.add(current)
-        record = ctx.realm.get("Customer", current)
-        current = common.ref_value(record.get("ParentRef")) if record else None
-    return False
-
-
-def rename_children(ctx: ApiContext, record: Record) -> None:
-    """A customer's new FullyQualifiedName flows down to its sub-customers."""
-    parent_id = str(record["Id"])
-    for child in ctx.realm.all("Customer"):
-        if common.ref_value(child.get("ParentRef")) != parent_id:
-            continue
-        wanted = f"{record['FullyQualifiedName']}:{child['DisplayName']}"
-        if child.get("FullyQualifiedName") != wanted:
-            child["FullyQualifiedName"] = wanted
-            child["ParentRef"] = {"value": parent_id, "name": record["FullyQualifiedName"]}
-            rename_children(ctx, child)
 
 
 def sparse_source(previous: Record, body: Record) -> Record:

@@ -333,3 +333,28 @@ def test_sample_company_shape(us: Api, uk: Api) -> None:
         assert us.rows(f"select * from {entity}", entity), entity
         assert uk.rows(f"select * from {entity}", entity), entity
     assert uk.rows("select * from Invoice where Balance > '0'", "Invoice")
+
+
+def test_class_and_department_trees(us: Api) -> None:
+    regions = ok(us.post("class", {"Name": "Regions"}), "Class")
+    west = ok(us.post("class", {"Name": "West", "SubClass": True, "ParentRef": ref(regions["Id"])}), "Class")
+    assert west["FullyQualifiedName"] == "Regions:West"
+    assert west["ParentRef"] == {"value": regions["Id"], "name": "Regions"}
+    assert fault(us.post("class", {"Name": "West", "SubClass": True, "ParentRef": ref(regions["Id"])}))["code"] == (
+        "6240"
+    )
+    assert ok(us.post("class", {"Name": "West"}), "Class")["FullyQualifiedName"] == "West"  # another tree
+    assert fault(us.post("class", {"Name": "Nowhere", "SubClass": True}))["code"] == "2020"
+    renamed = {"Id": regions["Id"], "SyncToken": "0", "sparse": True, "Name": "Areas"}
+    assert ok(us.post("class", renamed), "Class")["FullyQualifiedName"] == "Areas"
+    assert ok(us.get(f"class/{west['Id']}"), "Class")["FullyQualifiedName"] == "Areas:West"
+    under_child = {
+        "Id": regions["Id"],
+        "SyncToken": "1",
+        "sparse": True,
+        "SubClass": True,
+        "ParentRef": ref(west["Id"]),
+    }
+    assert fault(us.post("class", under_child))["code"] == "6000"
+    online = ok(us.post("department", {"Name": "EU Shop", "SubDepartment": True, "ParentRef": ref("2")}), "Department")
+    assert online["FullyQualifiedName"] == "Online:EU Shop"
