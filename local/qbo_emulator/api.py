@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request
 
 from local.qbo_emulator import faults, jsonutil, query
 from local.qbo_emulator.clock import qbo_fault_time
-from local.qbo_emulator.entities import BY_PATH, SPECS, render, shown
+from local.qbo_emulator.entities import BY_PATH, BY_WIRE, SPECS, render, shown
 from local.qbo_emulator.store import CachedResponse, Realm
 
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -103,7 +103,7 @@ class Api:
         self.writers: dict[str, Handler] = {}
         # (entity path, sub-resource) -> handler for GET /{path}/{id}/{sub}
         self.subresources: dict[tuple[str, str], Handler] = {}
-        # operations outside the entity paths, by their lowercase path: "upload", "taxservice/taxcode"
+        # operations outside the entity paths, by their path: "upload", "taxservice/taxcode"
         self.operations: dict[str, Handler] = {}
 
     def handle(self, ctx: ApiContext) -> ApiResult:
@@ -121,8 +121,8 @@ class Api:
         elif head == "query":
             if len(segs) == 1 and method in ("GET", "POST"):
                 return self.query(ctx)
-        elif "/".join(segs).lower() in self.operations:  # e.g. upload, cdc, taxservice/taxcode
-            return self.operations["/".join(segs).lower()](ctx)
+        elif "/".join(segs) in self.operations:  # e.g. upload, cdc, taxservice/taxcode
+            return self.operations["/".join(segs)](ctx)
         elif head in BY_PATH:
             spec = BY_PATH[head]
             if method == "GET" and len(segs) == 2 and spec.readable:
@@ -152,7 +152,7 @@ class Api:
         if record is None:
             raise faults.object_not_found(entity, object_id)
         spec = SPECS[entity]
-        return json_result(ctx, {spec.wire: shown(spec, render(record), ctx.includes)})
+        return json_result(ctx, {spec.wire: shown(spec, record, render(record), ctx.includes)})
 
     def query(self, ctx: ApiContext) -> ApiResult:
         text = ctx.request.args.get("query")
@@ -162,9 +162,11 @@ class Api:
         with ctx.realm.lock:
             records = ctx.realm.all(parsed.entity)
             response = query.execute(parsed, records, ctx.realm.tz)
-        spec = SPECS.get(parsed.entity)
-        for row in response.get(spec.wire if spec else parsed.entity, []):
-            shown(spec, row, ctx.includes)
+            for key, rows in response.items():
+                spec = BY_WIRE.get(key)
+                if spec is not None and spec.on_include and isinstance(rows, list):
+                    for row in rows:
+                        shown(spec, ctx.realm.get(spec.name, str(row.get("Id"))), row, ctx.includes)
         return json_result(ctx, {"QueryResponse": response})
 
     def write(self, ctx: ApiContext, handler: Handler) -> ApiResult:

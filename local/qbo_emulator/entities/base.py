@@ -113,7 +113,8 @@ class EntitySpec:
     applies: tuple[str, ...] = ()  # the entities this one's lines apply to (Payment: Invoice, CreditMemo)
     # --- other ---------------------------------------------------------------------------------
     cdc: bool = False  # reported by change data capture
-    # fields shown only when the request says include=<word>, e.g. {"invoiceLink": "InvoiceLink"}
+    # fields shown only when the request says include=<word> (lowercase), e.g. {"invoicelink": "InvoiceLink"};
+    # they are stored as "_<field>", so nothing else (CDC, batch) ever shows them
     on_include: Mapping[str, str] = field(default_factory=dict)
     singleton: bool = False  # one record per company (Preferences, CompanyInfo)
     # ids a query lists first on its first page, beyond MAXRESULTS (the US TaxCode pseudo codes, as
@@ -1080,6 +1081,7 @@ SPECS: dict[str, EntitySpec] = {
 }
 
 BY_PATH: dict[str, EntitySpec] = {spec.path: spec for spec in SPECS.values()}
+BY_WIRE: dict[str, EntitySpec] = {spec.wire: spec for spec in SPECS.values()}
 
 
 def render(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -1090,11 +1092,13 @@ def render(record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def shown(spec: EntitySpec | None, row: dict[str, Any], included: Callable[[str], bool]) -> dict[str, Any]:
-    """Drop the fields QuickBooks returns only when asked for with ``include=`` (e.g. InvoiceLink);
-    ``included`` says whether the request includes a word (``ApiContext.includes``)."""
-    if spec is not None:
+def shown(
+    spec: EntitySpec | None, stored: Mapping[str, Any] | None, row: dict[str, Any], included: Callable[[str], bool]
+) -> dict[str, Any]:
+    """Add to a rendered record the fields QuickBooks returns only when asked for with ``include=``
+    (e.g. InvoiceLink); ``included`` says whether the request includes a word (``ApiContext.includes``)."""
+    if spec is not None and stored is not None:
         for word, name in spec.on_include.items():
-            if not included(word):
-                row.pop(name, None)
+            if included(word) and stored.get(f"_{name}") is not None:
+                row[name] = stored[f"_{name}"]
     return row

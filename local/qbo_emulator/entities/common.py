@@ -183,7 +183,7 @@ def undeposited_funds(ctx: ApiContext) -> Record:
 
 def entity_result(ctx: ApiContext, entity: str, record: Record) -> ApiResult:
     spec = SPECS.get(entity)
-    return json_result(ctx, {spec.wire if spec else entity: shown(spec, render(record), ctx.includes)})
+    return json_result(ctx, {spec.wire if spec else entity: shown(spec, record, render(record), ctx.includes)})
 
 
 def operation(ctx: ApiContext) -> str:

@@ -28,8 +28,9 @@ def build(w: Write) -> Record:
     record = sales.build(w)
     online = record.get("AllowOnlineCreditCardPayment") is True or record.get("AllowOnlineACHPayment") is True
     if online and (record.get("BillEmail") or {}).get("Address"):
-        previous_link = (w.previous or {}).get("InvoiceLink")
-        record["InvoiceLink"] = previous_link or _pay_link(w)
+        record["_InvoiceLink"] = (w.previous or {}).get("_InvoiceLink") or _pay_link(w)
+    else:
+        record["_InvoiceLink"] = None  # not kept from before: the invoice can no longer be paid online
     return record
 
 
@@ -40,7 +41,7 @@ def _pay_link(w: Write) -> str:
 
 def sparse_source(previous: Record, body: Record) -> Record:
     source = common.merged_for_sparse(previous, body)
-    for key in ("TotalAmt", "Balance", "HomeTotalAmt", "HomeBalance", "Deposit", "LinkedTxn", "InvoiceLink"):
+    for key in ("TotalAmt", "Balance", "HomeTotalAmt", "HomeBalance", "Deposit", "LinkedTxn"):
         source.pop(key, None)
     source = {k: v for k, v in source.items() if not k.startswith("_")}
     if "TxnTaxDetail" in source and "TxnTaxDetail" not in body:

@@ -184,8 +184,12 @@ def test_invoice_link_only_when_asked_for(us: Api) -> None:
         "invoice", {"Id": invoice["Id"], "SyncToken": "0", "sparse": True, "PrivateNote": "x"}, include="invoiceLink"
     )
     assert ok(updated, "Invoice")["InvoiceLink"] == linked["InvoiceLink"]  # the link stays the same
+    changes = us.get("cdc", entities="Invoice", changedSince=invoice["MetaData"]["CreateTime"]).json()
+    assert all("InvoiceLink" not in row for row in changes["CDCResponse"][0]["QueryResponse"][0]["Invoice"])
     offline = ok(us.post("invoice", {**body, "AllowOnlineCreditCardPayment": False}), "Invoice")
     assert "InvoiceLink" not in ok(us.get(f"invoice/{offline['Id']}", include="invoiceLink"), "Invoice")
+    switched_off = {"Id": invoice["Id"], "SyncToken": "1", "sparse": True, "AllowOnlineCreditCardPayment": False}
+    assert "InvoiceLink" not in ok(us.post("invoice", switched_off, include="invoiceLink"), "Invoice")
 
 
 def test_tax_service_creates_a_code_and_its_rates(us: Api) -> None:
