@@ -203,10 +203,17 @@ def _check_entity(w: Write, detail: Record, where: str) -> None:
         )
 
 
-def check_not_deposited(ctx: ApiContext, record: Record, operation: str) -> None:
-    """A payment or sales receipt in a deposit cannot be changed until the deposit lets it go (6540)."""
+# What a deposit depends on: a deposited transaction may change anything else (a memo, a reference number).
+DEPOSITED_FIELDS = ("TotalAmt", "Line", "CustomerRef", "DepositToAccountRef", "CurrencyRef", "ExchangeRate")
+
+
+def check_not_deposited(ctx: ApiContext, record: Record, operation: str, after: Record | None) -> None:
+    """A payment or sales receipt in a deposit cannot be deleted, voided or have its amounts changed until
+    the deposit lets it go (6540)."""
     kind = "Payment" if "UnappliedAmt" in record else "SalesReceipt"
     holder = deposit_of(ctx.realm, kind, str(record["Id"]))
+    if after is not None and all(after.get(key) == record.get(key) for key in DEPOSITED_FIELDS):
+        return
     if holder is not None:
         raise faults.QboFault(
             400,

@@ -52,8 +52,9 @@ class Rules:
     build: Callable[[Write], Record] | None = None
     # the source of a sparse update, when merging the body into the stored record is not enough
     sparse_source: Callable[[Record, Record], Record] | None = None
-    # refuse a change of a stored record (e.g. a deposited payment); the operation is given
-    check_change: Callable[[ApiContext, Record, str], None] | None = None
+    # refuse a change of a stored record (e.g. a deposited payment): the stored record, the operation
+    # (update, delete, void) and, for an update, the record it would become
+    check_change: Callable[[ApiContext, Record, str, Record | None], None] | None = None
     # the voided form of a record, when the generic one (amounts zeroed, "Voided" note) does not fit
     void: Callable[[Record], Record] | None = None
 
@@ -95,12 +96,13 @@ def update(ctx: ApiContext, spec: EntitySpec, rules: Rules, body: Record) -> Rec
     if not spec.allows("update"):
         raise faults.unsupported_operation(f"Operation update is not supported for {spec.name}.")
     previous = common.existing_for_write(ctx, body, spec.name)
-    _check_change(ctx, spec, rules, previous, "update")
+    _check_change(ctx, spec, rules, previous, "update", None)
     if common.is_sparse(body):
         source = rules.sparse_source(previous, body) if rules.sparse_source else sparse_source(spec, previous, body)
     else:
         source = body
     record = build(ctx, spec, rules, source, previous)
+    _check_change(ctx, spec, rules, previous, "update", record)
     common.stamp_update(ctx, record, previous)
     if spec.hierarchy is not None and record.get("FullyQualifiedName") != previous.get("FullyQualifiedName"):
         rename_children(ctx, spec.name, record, "Name")
@@ -133,11 +135,14 @@ def _store(ctx: ApiContext, spec: EntitySpec, previous: Record | None, record: R
     return record
 
 
-def _check_change(ctx: ApiContext, spec: EntitySpec, rules: Rules, previous: Record, operation: str) -> None:
-    if previous.get("_voided") and operation != "delete":
+def _check_change(
+    ctx: ApiContext, spec: EntitySpec, rules: Rules, previous: Record, operation: str, record: Record | None = None
+) -> None:
+    """Before an update is built (``record`` None: only the voided check) and after; before a delete or void."""
+    if record is None and previous.get("_voided") and operation != "delete":
         raise common.business_fault("A voided transaction cannot be edited")
-    if rules.check_change is not None:
-        rules.check_change(ctx, previous, operation)
+    if rules.check_change is not None and (record is not None or operation != "update"):
+        rules.check_change(ctx, previous, operation, record)
 
 
 def _delete(ctx: ApiContext, spec: EntitySpec, rules: Rules, body: Record) -> ApiResult:
@@ -282,20 +287,17 @@ def _place_in_hierarchy(
             raise faults.required_param("ParentRef", spec.name)
         if previous is not None and is_descendant(realm, spec.name, str(parent["Id"]), str(previous["Id"])):
             raise common.business_fault(f"A {spec.name} cannot be placed under itself or its children", "ParentRef")
-        level = int(parent.get("Level", 0)) + 1
-        if level > spec.hierarchy.max_depth:
+        parent_name = str(parent.get("FullyQualifiedName") or parent.get("Name"))
+        if parent_name.count(":") + 1 > spec.hierarchy.max_depth:
             raise common.business_fault(
                 f"{spec.name} lists go at most {spec.hierarchy.max_depth + 1} levels deep", "ParentRef"
             )
-        parent_name = str(parent.get("FullyQualifiedName") or parent.get("Name"))
         data[flag] = True
-        data["Level"] = level
         data["ParentRef"] = {"value": str(parent["Id"]), "name": parent_name}
         data["FullyQualifiedName"] = f"{parent_name}:{name}"
     else:
         data[flag] = False
         data.pop("ParentRef", None)
-        data.pop("Level", None)
         data["FullyQualifiedName"] = name
 
 

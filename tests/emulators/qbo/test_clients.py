@@ -317,3 +317,54 @@ def test_intuitlib_openid_id_token_and_user_info(emu: QboEmulator) -> None:
     assert info["email"] == "noreply@sandbox-us.example"
     assert info["givenName"] == "Sandbox"
     assert info["sub"]
+
+
+ROUND_TRIPPED = [
+    "Account",
+    "Bill",
+    "BillPayment",
+    "Customer",
+    "Deposit",
+    "Employee",
+    "Estimate",
+    "Invoice",
+    "Item",
+    "JournalEntry",
+    "Payment",
+    "PaymentMethod",
+    "Purchase",
+    "PurchaseOrder",
+    "RefundReceipt",
+    "SalesReceipt",
+    "Term",
+    "TimeActivity",
+    "Transfer",
+    "Vendor",
+    "VendorCredit",
+    "CreditMemo",
+    "Department",
+    "Class",
+    "CreditCardPayment",
+    "Attachable",
+    "RecurringTransaction",
+]
+
+
+@pytest.mark.parametrize("name", ROUND_TRIPPED)
+def test_python_quickbooks_saves_back_what_it_reads(qb: Any, name: str) -> None:
+    """A client reads seeded records and saves them back unchanged (a full update with everything the
+    emulator answered, plus the library's own defaults): nothing it sends may be refused."""
+    import quickbooks.objects as objects
+    from quickbooks.objects.creditcardpayment_entity import CreditCardPayment as CardPayment
+    from quickbooks.objects.recurringtransaction import RecurringTransaction
+    from quickbooks.objects.trackingclass import Class
+
+    cls = {"Class": Class, "CreditCardPayment": CardPayment, "RecurringTransaction": RecurringTransaction}.get(
+        name
+    ) or getattr(objects, name)
+    records = cls.all(max_results=3, qb=qb)
+    assert records
+    for record in records:
+        saved = record.save(qb=qb)
+        inner = getattr(saved, "Invoice", None) or getattr(saved, "Bill", None) or saved
+        assert int(inner.SyncToken) >= 1
