@@ -55,8 +55,6 @@ class Rules:
     # refuse a change of a stored record (e.g. a deposited payment): the stored record, the operation
     # (update, delete, void) and, for an update, the record it would become
     check_change: Callable[[ApiContext, Record, str, Record | None], None] | None = None
-    # the voided form of a record, when the generic one (amounts zeroed, "Voided" note) does not fit
-    void: Callable[[Record], Record] | None = None
 
 
 PLAIN = Rules()
@@ -165,7 +163,7 @@ def _void(ctx: ApiContext, spec: EntitySpec, rules: Rules, body: Record) -> ApiR
     previous = common.existing_for_write(ctx, body, spec.name)
     _check_change(ctx, spec, rules, previous, "void")
     ledger.check_unapplied(ctx, spec, previous, "void")
-    record = rules.void(previous) if rules.void else voided(spec, previous)
+    record = voided(spec, previous)
     common.stamp_update(ctx, record, previous)
     _store(ctx, spec, previous, record, "Void")
     return common.entity_result(ctx, spec.name, record)
