@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request
 
 from local.qbo_emulator import faults, jsonutil, query
 from local.qbo_emulator.clock import qbo_fault_time
-from local.qbo_emulator.entities import BY_PATH, render
+from local.qbo_emulator.entities import BY_PATH, BY_WIRE, SPECS, render, shown
 from local.qbo_emulator.store import CachedResponse, Realm
 
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -103,7 +103,7 @@ class Api:
         self.writers: dict[str, Handler] = {}
         # (entity path, sub-resource) -> handler for GET /{path}/{id}/{sub}
         self.subresources: dict[tuple[str, str], Handler] = {}
-        # top-level operations such as "upload"
+        # operations outside the entity paths, by their path: "upload", "taxservice/taxcode"
         self.operations: dict[str, Handler] = {}
 
     def handle(self, ctx: ApiContext) -> ApiResult:
@@ -112,11 +112,11 @@ class Api:
         if not segs:
             raise self._unsupported(ctx)
         head = segs[0]
-        if head == "companyinfo":
-            if method == "GET" and len(segs) == 2:
+        if head == "companyinfo" and method == "GET":
+            if len(segs) == 2:
                 return self.company_info(ctx, segs[1])
-        elif head == "preferences":
-            if method == "GET" and len(segs) == 1:
+        elif head == "preferences" and method == "GET":
+            if len(segs) == 1:
                 return json_result(ctx, {"Preferences": render(ctx.realm.preferences)})
         elif head == "reports":
             # Reports are not emulated: Intuit's answer to an operation it does not support.
@@ -124,8 +124,8 @@ class Api:
         elif head == "query":
             if len(segs) == 1 and method in ("GET", "POST"):
                 return self.query(ctx)
-        elif head in self.operations and len(segs) == 1:
-            return self.operations[head](ctx)
+        elif "/".join(segs) in self.operations:  # e.g. upload, cdc, taxservice/taxcode
+            return self.operations["/".join(segs)](ctx)
         elif head in BY_PATH:
             spec = BY_PATH[head]
             if method == "GET" and len(segs) == 2 and spec.readable:
@@ -154,13 +154,21 @@ class Api:
         record = ctx.realm.snapshot(entity, object_id)
         if record is None:
             raise faults.object_not_found(entity, object_id)
-        return json_result(ctx, {entity: render(record)})
+        spec = SPECS[entity]
+        return json_result(ctx, {spec.wire: shown(spec, record, render(record), ctx.includes)})
 
     def query(self, ctx: ApiContext) -> ApiResult:
         text = ctx.request.args.get("query")
         if ctx.request.method == "POST" and not text:
             text = decode_body(ctx)
-        return json_result(ctx, {"QueryResponse": query.run(text or "", ctx.realm)})
+        response = query.run(text or "", ctx.realm)
+        with ctx.realm.lock:
+            for key, rows in response.items():
+                spec = BY_WIRE.get(key)
+                if spec is not None and spec.on_include and isinstance(rows, list):
+                    for row in rows:
+                        shown(spec, ctx.realm.get(spec.name, str(row.get("Id"))), row, ctx.includes)
+        return json_result(ctx, {"QueryResponse": response})
 
     def write(self, ctx: ApiContext, handler: Handler) -> ApiResult:
         """Run a write, replaying the first successful answer for a repeated ``requestid``."""

@@ -13,18 +13,7 @@ from local.qbo_emulator.entities import SPECS, render
 
 CDC_LOOKBACK = timedelta(days=30)
 CDC_MAX_OBJECTS = 1000
-CDC_ENTITIES = (
-    "Customer",
-    "Vendor",
-    "Employee",
-    "Item",
-    "Account",
-    "Invoice",
-    "Payment",
-    "TaxCode",
-    "Term",
-    "Attachable",
-)
+CDC_ENTITIES = tuple(spec.name for spec in SPECS.values() if spec.cdc)
 BATCH_MAX_ITEMS = 30
 BATCH_OPERATIONS = ("create", "update", "delete")
 

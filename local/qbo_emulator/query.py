@@ -422,21 +422,12 @@ def entity_spec(name: str) -> EntitySpec:
     return spec
 
 
-def _records(realm: Realm, entity: str) -> list[dict[str, Any]]:
-    # A company's one CompanyInfo and one Preferences live beside its lists, not in them.
-    if entity == "CompanyInfo":
-        return [realm.company_info]
-    if entity == "Preferences":
-        return [realm.preferences]
-    return realm.all(entity)
-
-
 def run(text: str, realm: Realm) -> dict[str, Any]:
     """Parse and run a query against a company; returns the ``QueryResponse`` object."""
     parsed = parse(text)
     spec = entity_spec(parsed.entity)
     with realm.lock:
-        return execute(parsed, _records(realm, spec.name), realm.tz)
+        return execute(parsed, realm.all(spec.name), realm.tz)
 
 
 def execute(query: Query, records: Sequence[dict[str, Any]], tz: tzinfo) -> dict[str, Any]:
@@ -462,7 +453,15 @@ def execute(query: Query, records: Sequence[dict[str, Any]], tz: tzinfo) -> dict
         rows.sort(key=lambda r, k=key: evaluator.sort_key(r, k.field), reverse=key.descending)  # type: ignore[misc]
     max_results = min(query.max_results, MAX_MAX_RESULTS)
     start = query.start_position
+    first = sorted(
+        (r for r in rows if str(r.get("Id")) in spec.listed_first),
+        key=lambda r: spec.listed_first.index(str(r.get("Id"))),
+    )
+    if first:
+        rows = [r for r in rows if str(r.get("Id")) not in spec.listed_first]
     page = rows[start - 1 : start - 1 + max_results]
+    if start == 1:
+        page = first + page
     if not page:
         return {}
-    return {spec.name: [render(r) for r in page], "startPosition": start, "maxResults": len(page)}
+    return {spec.wire: [render(r) for r in page], "startPosition": start, "maxResults": len(page)}

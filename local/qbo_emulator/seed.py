@@ -18,17 +18,14 @@ from decimal import Decimal
 from typing import Any
 
 from local.qbo_emulator.clock import qbo_time, zone
+from local.qbo_emulator.entities.currency import CURRENCY_NAMES
+from local.qbo_emulator.entities.lists import ACCOUNT_TYPES
+from local.qbo_emulator.entities.rates import put_rate
+from local.qbo_emulator.seed_history import seed_uk_history, seed_us_history
 from local.qbo_emulator.store import Realm, Record
 
 US_REALM = "9341453200000101"
 UK_REALM = "9341453200000202"
-
-CURRENCY_NAMES = {
-    "USD": "United States Dollar",
-    "GBP": "British Pound Sterling",
-    "EUR": "Euro",
-    "CAD": "Canadian Dollar",
-}
 
 
 def _meta(when: datetime, tz: tzinfo) -> dict[str, str]:
@@ -91,8 +88,10 @@ def _preferences(realm: Realm, *, multicurrency: bool, when: datetime, tax_group
             "ClassTrackingPerTxn": False,
             "ClassTrackingPerTxnLine": False,
             "CustomerTerminology": "Customers",
-            "BookCloseDate": None,
+            "DepartmentTerminology": "Location",
+            "UseAccountNumbers": False,
             "FirstMonthOfFiscalYear": "January" if realm.is_us else "April",
+            "TaxYearMonth": "January" if realm.is_us else "April",
         },
         "ProductAndServicesPrefs": {
             "ForSales": True,
@@ -113,7 +112,7 @@ def _preferences(realm: Realm, *, multicurrency: bool, when: datetime, tax_group
             "CustomTxnNumbers": False,
             "AllowDeposit": True,
             "AllowDiscount": True,
-            "DefaultDiscountAccount": "3",
+            "DefaultDiscountAccount": "86",
             "AllowEstimates": True,
             "AllowServiceDate": False,
             "AllowShipping": False,
@@ -131,8 +130,20 @@ def _preferences(realm: Realm, *, multicurrency: bool, when: datetime, tax_group
                 "Subject": "Invoice [Invoice No.] from [Company Name]",
                 "Message": "Your invoice is attached.",
             },
+            "EstimateMessage": {
+                "Subject": "Estimate [Estimate No.] from [Company Name]",
+                "Message": "Please review the estimate below.",
+            },
+            "SalesReceiptMessage": {
+                "Subject": "Sales Receipt [Sales Receipt No.] from [Company Name]",
+                "Message": "Your sales receipt is attached.",
+            },
+            "StatementMessage": {
+                "Subject": "Statement from [Company Name]",
+                "Message": "Your statement is attached.",
+            },
         },
-        "VendorAndPurchasesPrefs": {"TrackingByCustomer": False, "BillableExpenseTracking": False, "POCustomField": []},
+        "VendorAndPurchasesPrefs": {"TrackingByCustomer": True, "BillableExpenseTracking": True, "POCustomField": []},
         "TimeTrackingPrefs": {
             "UseServices": True,
             "BillCustomers": False,
@@ -170,19 +181,57 @@ def _put(realm: Realm, entity: str, record: Record, when: datetime) -> Record:
     return realm.put(entity, record)
 
 
+def _currencies(realm: Realm, when: datetime, rates: dict[str, str]) -> None:
+    """The company's foreign currencies and their rates to the home currency."""
+    for code, rate in rates.items():
+        _put(realm, "CompanyCurrency", {"Code": code, "Name": CURRENCY_NAMES[code], "Active": True}, when)
+        put_rate(realm, code, Decimal(rate), when.astimezone(realm.tz).date().isoformat(), when, None)
+
+
 def _accounts(realm: Realm, when: datetime) -> None:
+    """A chart of accounts with every account type, at the ids clients of the sample company expect
+    (Undeposited Funds 4, Accounts Payable 33, Visa 42, Discounts given 86, ...)."""
     cur = _ref(realm.home_currency, CURRENCY_NAMES[realm.home_currency])
-    rows = [
-        ("1", "Services", "Income", "ServiceFeeIncome", "Revenue"),
-        ("2", "Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable", "Asset"),
-        ("3", "Discounts given", "Income", "DiscountsRefundsGiven", "Revenue"),
-        ("4", "Undeposited Funds", "Other Current Asset", "UndepositedFunds", "Asset"),
-        ("5", "Sales of Product Income", "Income", "SalesOfProductIncome", "Revenue"),
-        ("6", "Checking" if realm.is_us else "Current Account", "Bank", "Checking", "Asset"),
+    bank = "Checking" if realm.is_us else "Current Account"
+    rows: list[tuple[str, str, str, str, str]] = [
+        ("1", "Services", "Income", "ServiceFeeIncome", "0"),
+        ("2", "Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable", "0"),
+        ("3", "Sales Discounts", "Income", "DiscountsRefundsGiven", "0"),
+        ("4", "Undeposited Funds", "Other Current Asset", "UndepositedFunds", "0"),
+        ("5", "Sales of Product Income", "Income", "SalesOfProductIncome", "0"),
+        ("6", bank, "Bank", "Checking", "12000"),
+        (
+            "7",
+            "VAT Control" if not realm.is_us else "Advertising",
+            *(
+                ("Other Current Liability", "GlobalTaxPayable")
+                if not realm.is_us
+                else ("Expense", "AdvertisingPromotional")
+            ),
+            "0",
+        ),
+        ("33", "Accounts Payable (A/P)", "Accounts Payable", "AccountsPayable", "0"),
+        ("36", "Savings", "Bank", "Savings", "800"),
+        ("41", "Mastercard", "Credit Card", "CreditCard", "0"),
+        ("42", "Visa", "Credit Card", "CreditCard", "0"),
+        ("80", "Cost of Goods Sold", "Cost of Goods Sold", "SuppliesMaterialsCogs", "0"),
+        ("81", "Inventory Asset", "Other Current Asset", "Inventory", "0"),
+        ("86", "Discounts given", "Income", "DiscountsRefundsGiven", "0"),
+        ("90", "Opening Balance Equity", "Equity", "OpeningBalanceEquity", "12800"),
+        ("91", "Office Expenses", "Expense", "OfficeGeneralAdministrativeExpenses", "0"),
+        ("92", "Rent or Lease", "Expense", "RentOrLeaseOfBuildings", "0"),
+        ("93", "Legal & Professional Fees", "Expense", "LegalProfessionalFees", "0"),
+        ("94", "Truck", "Fixed Asset", "Vehicles", "0"),
+        ("95", "Security Deposits", "Other Asset", "SecurityDeposits", "0"),
+        ("96", "Notes Payable", "Long Term Liability", "NotesPayable", "0"),
+        ("97", "Loan Payable", "Other Current Liability", "OtherCurrentLiabilities", "0"),
+        ("98", "Depreciation", "Other Expense", "Depreciation", "0"),
+        ("99", "Interest Earned", "Other Income", "InterestEarned", "0"),
+        ("100", "Retained Earnings", "Equity", "RetainedEarnings", "0"),
     ]
-    if not realm.is_us:
-        rows.append(("7", "VAT Control", "Other Current Liabilities", "GlobalTaxPayable", "Liability"))
-    for acc_id, name, acc_type, sub_type, classification in rows:
+    if realm.is_us:
+        rows.append(("101", "Sales Tax Payable", "Other Current Liability", "SalesTaxPayable", "0"))
+    for acc_id, name, acc_type, sub_type, opening in rows:
         _put(
             realm,
             "Account",
@@ -192,12 +241,16 @@ def _accounts(realm: Realm, when: datetime) -> None:
                 "SubAccount": False,
                 "FullyQualifiedName": name,
                 "Active": True,
-                "Classification": classification,
+                "Classification": ACCOUNT_TYPES[acc_type][0],
                 "AccountType": acc_type,
                 "AccountSubType": sub_type,
                 "CurrentBalance": Decimal("0"),
                 "CurrentBalanceWithSubAccounts": Decimal("0"),
                 "CurrencyRef": dict(cur),
+                # what the account held before the seeded history (P&L accounts report no balance)
+                "_opening": Decimal(opening)
+                if ACCOUNT_TYPES[acc_type][0] in ("Asset", "Liability", "Equity")
+                else Decimal("0"),
             },
             when,
         )
@@ -209,6 +262,7 @@ def _terms(realm: Realm, when: datetime) -> None:
         ("2", "Net 15", 15),
         ("3", "Net 30", 30),
         ("4", "Net 60", 60),
+        ("5", "Net 10", 10),
     ):
         _put(
             realm,
@@ -351,6 +405,8 @@ def seed_us(realm: Realm, now: datetime) -> None:
     # TAX and NON are the pseudo codes US lines carry; the numeric codes go in TxnTaxCodeRef.
     _tax_code(realm, "TAX", "TAX", [], when, description="TAX")
     _tax_code(realm, "NON", "NON", [], when, taxable=False, description="NON")
+    # what a transaction uses when its sales tax is entered by hand (QuickBooks lists it with TAX and NON)
+    _tax_code(realm, "CustomSalesTax", "CustomSalesTax", [], when, description="Custom sales tax")
     _tax_code(
         realm,
         "2",
@@ -394,6 +450,8 @@ def seed_us(realm: Realm, now: datetime) -> None:
     _party(realm, "Vendor", "Northwind Traders", when, CompanyName="Northwind Traders")
     _party(realm, "Employee", "Emily Platt", when, GivenName="Emily", FamilyName="Platt")
     realm.reserve_ids("Invoice", 1000)
+    _currencies(realm, when, {"CAD": "0.73", "EUR": "1.08", "GBP": "1.27"})  # in use once multicurrency is on
+    seed_us_history(realm, when, realm.today(now))
 
 
 def seed_uk(realm: Realm, now: datetime) -> None:
@@ -401,7 +459,7 @@ def seed_uk(realm: Realm, now: datetime) -> None:
     addr = _address("1 Poultry", "London", "", "EC2R 8EJ", "GBR", "1")
     realm.company_info = _company_info(realm, "Sandbox Company UK", addr, "noreply@sandbox-uk.example", when)
     realm.preferences = _preferences(realm, multicurrency=True, when=when, tax_group=None)
-    realm.exchange_rates.update({"EUR": Decimal("0.85"), "USD": Decimal("0.79")})
+    _currencies(realm, when, {"EUR": "0.85", "USD": "0.79"})
     _accounts(realm, when)
     _terms(realm, when)
     _tax_rate(realm, "1", "20.0% S", "20", when, "1")
@@ -427,6 +485,7 @@ def seed_uk(realm: Realm, now: datetime) -> None:
     _party(realm, "Vendor", "Northwind Traders", when, CompanyName="Northwind Traders")
     _party(realm, "Employee", "Emily Platt", when, GivenName="Emily", FamilyName="Platt")
     realm.reserve_ids("Invoice", 2000)
+    seed_uk_history(realm, when, realm.today(now))
 
 
 def build_realm(realm_id: str, country: str, now: datetime, tz: str | tzinfo | None = None) -> Realm:

@@ -15,19 +15,16 @@ from decimal import Decimal
 from typing import Any
 
 from local.qbo_emulator.clock import pacific
+from local.qbo_emulator.entities.base import SPECS
 
 Record = dict[str, Any]
+SINGLETON_ID = "1"
 
-# Names (Customer, Vendor, Employee) share one Id sequence in QBO, as do transactions.
-ID_SPACES: dict[str, str] = {
-    "Customer": "name",
-    "Vendor": "name",
-    "Employee": "name",
-    "Invoice": "txn",
-    "Payment": "txn",
-    "SalesReceipt": "txn",
-    "CreditMemo": "txn",
-}
+
+def id_space(entity: str) -> str:
+    """Names (Customer, Vendor, Employee) share one Id sequence in QBO, as do transactions."""
+    spec = SPECS.get(entity)
+    return spec.id_space if spec is not None and spec.id_space else entity
 
 
 @dataclass
@@ -45,25 +42,47 @@ class Realm:
     country: str  # ISO 2-letter as CompanyInfo.Country: "US", "GB"
     home_currency: str
     tz: tzinfo = field(default_factory=pacific)
-    company_info: Record = field(default_factory=dict)
-    preferences: Record = field(default_factory=dict)
     records: dict[str, dict[str, Record]] = field(default_factory=dict)
     deleted: dict[str, dict[str, datetime]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     request_ids: dict[str, CachedResponse] = field(default_factory=dict)
-    exchange_rates: dict[str, Decimal] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def is_us(self) -> bool:
         return self.country == "US"
 
+    # Preferences and CompanyInfo are records like any other (queries, CDC), one per company.
+    @property
+    def preferences(self) -> Record:
+        return self.records.setdefault("Preferences", {}).setdefault(SINGLETON_ID, {})
+
+    @preferences.setter
+    def preferences(self, value: Record) -> None:
+        self.records.setdefault("Preferences", {})[SINGLETON_ID] = value
+
+    @property
+    def company_info(self) -> Record:
+        return self.records.setdefault("CompanyInfo", {}).setdefault(SINGLETON_ID, {})
+
+    @company_info.setter
+    def company_info(self, value: Record) -> None:
+        self.records.setdefault("CompanyInfo", {})[SINGLETON_ID] = value
+
+    @property
+    def exchange_rates(self) -> dict[str, Decimal]:
+        """Each foreign currency's current rate to the home currency (the ExchangeRate records)."""
+        return {
+            str(rate["SourceCurrencyCode"]): Decimal(rate["Rate"])
+            for rate in self.records.get("ExchangeRate", {}).values()
+        }
+
     def today(self, now: datetime) -> date:
         """The company's calendar date at the instant ``now``: what QBO puts in a TxnDate left out."""
         return now.astimezone(self.tz).date()
 
     def next_id(self, entity: str) -> str:
-        space = ID_SPACES.get(entity, entity)
+        space = id_space(entity)
         with self.lock:
             value = self.counters.get(space, 0) + 1
             self.counters[space] = value
@@ -71,7 +90,7 @@ class Realm:
 
     def reserve_ids(self, entity: str, up_to: int) -> None:
         """Make sure later ids of this entity's space start above ``up_to`` (used by the seed)."""
-        space = ID_SPACES.get(entity, entity)
+        space = id_space(entity)
         with self.lock:
             self.counters[space] = max(self.counters.get(space, 0), up_to)
 

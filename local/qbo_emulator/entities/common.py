@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -11,7 +12,7 @@ from typing import Any
 from local.qbo_emulator import faults
 from local.qbo_emulator.api import ApiContext, ApiResult, json_result
 from local.qbo_emulator.clock import qbo_time
-from local.qbo_emulator.entities.base import render
+from local.qbo_emulator.entities.base import SPECS, render, shown
 from local.qbo_emulator.store import Record
 
 CENT = Decimal("0.01")
@@ -79,7 +80,7 @@ def require_ref(ctx: ApiContext, body: Record, field: str, entity: str, *, activ
         raise faults.required_param(field, entity)
     record = ctx.realm.get(entity, value)
     if record is None:
-        raise faults.invalid_reference(entity, value, element=field)
+        raise invalid_reference(entity, value, field)
     if active and record.get("Active") is False:
         raise faults.inactive_reference(entity, value, element=field)
     return record
@@ -146,12 +147,83 @@ def parse_date(value: Any, name: str) -> date:
         ) from exc
 
 
+def txn_date(ctx: ApiContext, body: Record) -> date:
+    """A transaction's TxnDate: the one sent, else today in the company's time zone."""
+    return parse_date(body["TxnDate"], "TxnDate") if body.get("TxnDate") else today(ctx)
+
+
+def clamped_date(year: int, month: int, day: int) -> date:
+    """The day of that month, or its last day when the month is shorter (31 -> 30, 28 or 29)."""
+    while True:
+        try:
+            return date(year, month, day)
+        except ValueError:
+            day -= 1
+
+
+def too_long(field: str, limit: int) -> faults.QboFault:
+    return faults.validation(
+        "2050",
+        "String length is either shorter or longer than supported by specification",
+        f"{field} is longer than {limit} characters",
+        field,
+    )
+
+
+UNDEPOSITED_FUNDS = "4"
+
+
+def undeposited_funds(ctx: ApiContext) -> Record:
+    """A reference to Undeposited Funds, where received money waits unless a transaction names an account."""
+    account = ctx.realm.get("Account", UNDEPOSITED_FUNDS)
+    if account is None:
+        raise invalid_reference("Account", UNDEPOSITED_FUNDS, "DepositToAccountRef")
+    return {"value": UNDEPOSITED_FUNDS, "name": account["Name"]}
+
+
 def entity_result(ctx: ApiContext, entity: str, record: Record) -> ApiResult:
-    return json_result(ctx, {entity: render(record)})
+    spec = SPECS.get(entity)
+    return json_result(ctx, {spec.wire if spec else entity: shown(spec, record, render(record), ctx.includes)})
 
 
 def operation(ctx: ApiContext) -> str:
     return (ctx.param("operation") or "").strip().lower()
+
+
+def business_fault(detail: str, element: str = "") -> faults.QboFault:
+    return faults.business_validation(f"Business Validation Error: {detail}", element=element)
+
+
+def invalid_reference(entity: str, object_id: str, where: str) -> faults.QboFault:
+    """Intuit names the field without list positions: ``Invalid Reference Id : Line.SalesItemLineDetail.ItemRef``."""
+    path = re.sub(r"\[\d+\]", "", where)
+    return faults.QboFault(
+        400,
+        "2500",
+        "Invalid Reference Id",
+        f"Invalid Reference Id : {path} (no {entity} with Id {object_id})",
+        element=path,
+    )
+
+
+# How the duplicate-name fault names each list.
+LIST_WORDS = {
+    "Item": "product or service",
+    "PaymentMethod": "payment method",
+    "TaxAgency": "tax agency",
+    "CompanyCurrency": "currency",
+}
+
+
+def duplicate_list_name(entity: str, existing_id: str) -> faults.QboFault:
+    what = LIST_WORDS.get(entity, entity.lower())
+    return faults.QboFault(
+        400,
+        "6240",
+        "Duplicate Name Exists Error",
+        f"The name supplied already exists. : Another {what} is already using this name. Please use a different "
+        f"name. Id={existing_id}",
+    )
 
 
 def check_name_chars(value: Any, name: str) -> None:

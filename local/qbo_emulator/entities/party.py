@@ -1,11 +1,16 @@
-"""Customer (and Vendor, Employee) writes.
+"""Customer, Vendor and Employee rules.
 
-* DisplayName is unique across Customer, Vendor and Employee, inactive ones included, compared
-  case-insensitively -> 6240 "Duplicate Name Exists Error".
+* DisplayName is unique across Customer, Vendor and Employee, inactive ones and sub-customers included,
+  compared case-insensitively -> 6240 "Duplicate Name Exists Error".
 * DisplayName and the name parts must not contain ``:``, tab or newline.
 * Without DisplayName it is built from Title/GivenName/MiddleName/FamilyName/Suffix; one is required.
-* Customer.CurrencyRef is fixed at creation and defaults to the home currency.
-* Customers are never deleted: ``operation=delete`` is unsupported; set ``Active: false`` instead.
+* Customer.CurrencyRef (and Vendor's) is fixed at creation and defaults to the home currency.
+* Sub-customers and jobs: ``Job: true`` with ``ParentRef`` (an active customer, not itself) makes a
+  sub-customer at ``Level`` parent+1 (at most 4 levels below a top-level customer) with
+  ``FullyQualifiedName`` ``Parent:Child``; renaming a customer renames its sub-customers' names too.
+  ``BillWithParent`` only for sub-customers.
+* Balances are computed (``ledger.py``); customers are never deleted: ``operation=delete`` is
+  unsupported; set ``Active: false`` instead.
 """
 
 from __future__ import annotations
@@ -14,102 +19,17 @@ from decimal import Decimal
 from typing import Any
 
 from local.qbo_emulator import faults
-from local.qbo_emulator.api import ApiContext, ApiResult, json_body
+from local.qbo_emulator.api import ApiContext
 from local.qbo_emulator.entities import common
-from local.qbo_emulator.seed import CURRENCY_NAMES
+from local.qbo_emulator.entities.currency import check_available, currency_ref
+from local.qbo_emulator.entities.engine import Rules, Write, is_descendant, rename_children
 from local.qbo_emulator.store import Record
 
 NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
 NAME_FIELDS = (*NAME_PARTS, "DisplayName", "PrintOnCheckName")
 PARTIES = ("Customer", "Vendor", "Employee")
-READ_ONLY = frozenset({"Balance", "BalanceWithJobs", "FullyQualifiedName", "Level", "V4IDPseudonym"})
-
-_COMMON = {
-    *NAME_FIELDS,
-    "CompanyName",
-    "Active",
-    "PrimaryPhone",
-    "AlternatePhone",
-    "Mobile",
-    "Fax",
-    "PrimaryEmailAddr",
-    "WebAddr",
-    "Notes",
-    "Balance",
-    "Other",
-    "OtherContactInfo",
-    "V4IDPseudonym",
-}
-KNOWN: dict[str, set[str]] = {
-    "Customer": _COMMON
-    | {
-        "FullyQualifiedName",
-        "BillAddr",
-        "ShipAddr",
-        "Taxable",
-        "Job",
-        "BillWithParent",
-        "ParentRef",
-        "Level",
-        "IsProject",
-        "BalanceWithJobs",
-        "PreferredDeliveryMethod",
-        "ResaleNum",
-        "OpenBalanceDate",
-        "PrimaryTaxIdentifier",
-        "SecondaryTaxIdentifier",
-        "DefaultTaxCodeRef",
-        "SalesTermRef",
-        "PaymentMethodRef",
-        "CurrencyRef",
-        "ARAccountRef",
-        "CustomerTypeRef",
-        "TaxExemptionReasonId",
-        "GSTIN",
-        "GSTRegistrationType",
-        "BusinessNumber",
-        "ClientEntityId",
-        "Source",
-        "CustomField",
-        "TaxRegimeId",
-        "TaxIdentifier",
-    },
-    "Vendor": _COMMON
-    | {
-        "BillAddr",
-        "OtherAddr",
-        "TaxIdentifier",
-        "AcctNum",
-        "Vendor1099",
-        "CurrencyRef",
-        "TermRef",
-        "APAccountRef",
-        "BillRate",
-        "CostRate",
-        "VendorPaymentBankDetail",
-        "TaxReportingBasis",
-        "GSTIN",
-        "BusinessNumber",
-        "T4AEligible",
-        "T5018Eligible",
-        "HasTPAR",
-        "Source",
-    },
-    "Employee": _COMMON
-    | {
-        "PrimaryAddr",
-        "EmployeeNumber",
-        "SSN",
-        "BillableTime",
-        "BillRate",
-        "CostRate",
-        "BirthDate",
-        "Gender",
-        "HiredDate",
-        "ReleasedDate",
-        "Organization",
-    },
-}
+MAX_LEVEL = 4
+ZERO = Decimal("0")
 
 
 def _display_name(body: Record) -> str | None:
@@ -130,23 +50,8 @@ def _check_unique(ctx: ApiContext, name: str, own: tuple[str, str] | None) -> No
                 raise faults.duplicate_name(name, kind, str(record["Id"]))
 
 
-def _currency(ctx: ApiContext, body: Record) -> dict[str, str]:
-    realm = ctx.realm
-    home = realm.home_currency
-    wanted = common.ref_value(body.get("CurrencyRef")) or home
-    multicurrency = bool(realm.preferences.get("CurrencyPrefs", {}).get("MultiCurrencyEnabled"))
-    if wanted != home and (not multicurrency or wanted not in realm.exchange_rates):
-        raise faults.business_validation(
-            f"Business Validation Error: currency {wanted} is not available in this company "
-            f"(multicurrency {'on' if multicurrency else 'off'}, home currency {home})",
-            element="CurrencyRef",
-        )
-    return {"value": wanted, "name": CURRENCY_NAMES.get(wanted, wanted)}
-
-
-def _build(ctx: ApiContext, entity: str, body: Record, previous: Record | None) -> Record:
-    common.check_known(body, KNOWN[entity], entity)
-    data = common.prune({k: v for k, v in body.items() if k not in common.ENVELOPE and k not in READ_ONLY})
+def build(w: Write) -> Record:
+    ctx, data, previous, entity = w.ctx, w.record, w.previous, w.spec.name
     for field in NAME_FIELDS:
         common.check_name_chars(data.get(field), field)
     name = _display_name(data)
@@ -173,83 +78,71 @@ def _build(ctx: ApiContext, entity: str, body: Record, previous: Record | None) 
     record.setdefault("PrintOnCheckName", name)
     record["Active"] = data.get("Active", True) is not False
     if entity == "Customer":
-        record.update(_customer_fields(ctx, data, previous, name))
+        record.update(_customer_fields(w, name))
+        for key in ("ParentRef", "Level"):
+            if record.get(key) is None:
+                record.pop(key, None)
+        if previous is not None and previous.get("FullyQualifiedName") != record["FullyQualifiedName"]:
+            rename_children(ctx, "Customer", {**record, "Id": previous["Id"]}, "DisplayName")
     elif entity == "Vendor":
-        record["Balance"] = previous.get("Balance", Decimal("0")) if previous else Decimal("0")
-        record["CurrencyRef"] = previous["CurrencyRef"] if previous else _currency(ctx, data)
+        record["Balance"] = previous.get("Balance", ZERO) if previous else ZERO
+        record["CurrencyRef"] = _fixed_currency(w)
     return record
 
 
-def _customer_fields(ctx: ApiContext, data: Record, previous: Record | None, name: str) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
+def _fixed_currency(w: Write) -> dict[str, str]:
+    realm, previous = w.realm, w.previous
     if previous is not None:
-        currency = previous["CurrencyRef"]
-        sent = common.ref_value(data.get("CurrencyRef"))
+        currency: dict[str, str] = previous["CurrencyRef"]
+        sent = common.ref_value(w.record.get("CurrencyRef"))
         if sent is not None and sent != currency["value"]:
-            raise faults.business_validation(
-                "Business Validation Error: a customer's currency cannot be changed once it is set",
-                element="CurrencyRef",
+            raise common.business_fault(
+                f"a {w.spec.name.lower()}'s currency cannot be changed once it is set", "CurrencyRef"
             )
-    else:
-        currency = _currency(ctx, data)
-    fields["CurrencyRef"] = currency
+        return currency
+    wanted = common.ref_value(w.record.get("CurrencyRef")) or realm.home_currency
+    check_available(realm, wanted)
+    return currency_ref(realm, wanted)
+
+
+def _customer_fields(w: Write, name: str) -> dict[str, Any]:
+    ctx, data, previous = w.ctx, w.record, w.previous
+    fields: dict[str, Any] = {"CurrencyRef": _fixed_currency(w)}
     parent_id = common.ref_value(data.get("ParentRef"))
     job = data.get("Job") is True and parent_id is not None
     if job and parent_id is not None:
         parent = common.require_ref(ctx, data, "ParentRef", "Customer")
-        if previous is not None and parent_id == str(previous["Id"]):
-            raise faults.business_validation("Business Validation Error: a customer cannot be its own parent")
+        if previous is not None and is_descendant(ctx.realm, "Customer", parent_id, str(previous["Id"])):
+            raise common.business_fault("a customer cannot be placed under itself or its sub-customers", "ParentRef")
         level = int(parent.get("Level", 0)) + 1
-        if level > 4:
-            raise faults.business_validation("Business Validation Error: sub-customers go at most 5 levels deep")
-        fields["ParentRef"] = {"value": parent_id}
+        if level > MAX_LEVEL:
+            raise common.business_fault("sub-customers go at most 5 levels deep", "ParentRef")
+        parent_name = str(parent.get("FullyQualifiedName") or parent["DisplayName"])
+        fields["ParentRef"] = {"value": parent_id, "name": parent_name}
         fields["Level"] = level
-        fields["FullyQualifiedName"] = f"{parent.get('FullyQualifiedName', parent['DisplayName'])}:{name}"
+        fields["FullyQualifiedName"] = f"{parent_name}:{name}"
     else:
         fields["FullyQualifiedName"] = name
-        fields.pop("ParentRef", None)
+        fields["ParentRef"] = None
+        fields["Level"] = None
     fields["Job"] = job
     fields["BillWithParent"] = bool(data.get("BillWithParent", False)) and job
     fields["Taxable"] = data.get("Taxable", ctx.realm.is_us) is not False
     fields["IsProject"] = False
     fields["PreferredDeliveryMethod"] = data.get("PreferredDeliveryMethod", "Print")
-    zero = Decimal("0")
-    fields["Balance"] = previous.get("Balance", zero) if previous else zero
-    fields["BalanceWithJobs"] = previous.get("BalanceWithJobs", zero) if previous else zero
+    fields["Balance"] = previous.get("Balance", ZERO) if previous else ZERO
+    fields["BalanceWithJobs"] = previous.get("BalanceWithJobs", ZERO) if previous else ZERO
     return fields
 
 
-def make_writer(entity: str) -> Any:
-    def write(ctx: ApiContext) -> ApiResult:
-        body = json_body(ctx)
-        op = common.operation(ctx)
-        realm = ctx.realm
-        with realm.lock:
-            if op in ("delete", "void"):
-                raise faults.unsupported_operation(
-                    f"Operation {op} is not supported for {entity}; make it inactive (Active=false) instead."
-                )
-            if op not in ("", "create", "update"):
-                raise faults.unsupported_operation(f"Operation {op} is not supported for {entity}.")
-            if body.get("Id") not in (None, "") and op != "create":
-                previous = common.existing_for_write(ctx, body, entity)
-                if common.is_sparse(body):
-                    source = common.merged_for_sparse(previous, body)
-                    for key in READ_ONLY | {"PrintOnCheckName"}:
-                        if key not in body:
-                            source.pop(key, None)
-                    if "PrintOnCheckName" in previous and "PrintOnCheckName" not in body:
-                        source["PrintOnCheckName"] = previous["PrintOnCheckName"]
-                else:
-                    source = body
-                record = _build(ctx, entity, source, previous)
-                common.stamp_update(ctx, record, previous)
-                ctx.emit(entity, record["Id"], "Update")
-            else:
-                record = _build(ctx, entity, body, None)
-                common.stamp_new(ctx, record, entity)
-                ctx.emit(entity, record["Id"], "Create")
-            realm.put(entity, record)
-            return common.entity_result(ctx, entity, record)
+def sparse_source(previous: Record, body: Record) -> Record:
+    source = common.merged_for_sparse(previous, body)
+    for key in ("Balance", "BalanceWithJobs", "FullyQualifiedName", "Level", "V4IDPseudonym", "PrintOnCheckName"):
+        if key not in body:
+            source.pop(key, None)
+    if "PrintOnCheckName" in previous and "PrintOnCheckName" not in body:
+        source["PrintOnCheckName"] = previous["PrintOnCheckName"]
+    return {k: v for k, v in source.items() if not k.startswith("_")}
 
-    return write
+
+RULES = Rules(build=build, sparse_source=sparse_source)

@@ -1,60 +1,84 @@
-"""Wire the entity handlers into the API router."""
+"""Wire the entities into the API router: the generic write handler (``engine.py``) of every writable
+entity in the table, with the rules of the entities that have their own, and the operations outside it."""
 
 from __future__ import annotations
 
-from local.qbo_emulator import changes, faults
+from dataclasses import replace
+
+from local.qbo_emulator import changes
 from local.qbo_emulator.api import Api, ApiContext, ApiResult
-from local.qbo_emulator.clock import qbo_time
-from local.qbo_emulator.entities import attachable, common, invoice, item, party, payment
-from local.qbo_emulator.pdf import invoice_pdf
+from local.qbo_emulator.entities import (
+    attachable,
+    banking,
+    company,
+    engine,
+    expenses,
+    invoice,
+    item,
+    lists,
+    party,
+    payment,
+    rates,
+    recurring,
+    sales,
+    taxservice,
+    timeactivity,
+)
+from local.qbo_emulator.entities.base import SPECS
+from local.qbo_emulator.entities.engine import Rules
+
+RULES: dict[str, Rules] = {
+    "Customer": party.RULES,
+    "Vendor": party.RULES,
+    "Employee": party.RULES,
+    "Item": item.RULES,
+    "Account": lists.ACCOUNT,
+    "Term": lists.TERM,
+    "PaymentMethod": lists.PAYMENT_METHOD,
+    "CompanyCurrency": lists.COMPANY_CURRENCY,
+    "Invoice": invoice.RULES,
+    "Estimate": sales.RULES,
+    "CreditMemo": sales.RULES,
+    "SalesReceipt": replace(sales.RULES, check_change=banking.check_not_deposited),
+    "RefundReceipt": sales.RULES,
+    "Payment": replace(payment.RULES, check_change=banking.check_not_deposited),
+    "Bill": expenses.RULES,
+    "VendorCredit": expenses.RULES,
+    "PurchaseOrder": expenses.RULES,
+    "Purchase": expenses.RULES,
+    "BillPayment": expenses.BILL_PAYMENT,
+    "Deposit": banking.DEPOSIT,
+    "Transfer": banking.TRANSFER,
+    "CreditCardPayment": banking.CREDIT_CARD_PAYMENT,
+    "JournalEntry": banking.JOURNAL_ENTRY,
+    "TimeActivity": timeactivity.RULES,
+}
 
 
-def _invoice_pdf(ctx: ApiContext) -> ApiResult:
-    if ctx.request.method != "GET":
-        raise faults.unsupported_operation("pdf accepts GET only", status=405)
-    invoice_id = ctx.segments[1]
-    record = ctx.realm.snapshot("Invoice", invoice_id)
-    if record is None:
-        raise faults.object_not_found("Invoice", invoice_id)
-    return ApiResult(200, invoice_pdf(record, ctx.realm.company_info), content_type="application/pdf")
-
-
-def _invoice_send(ctx: ApiContext) -> ApiResult:
-    if ctx.request.method != "POST":
-        raise faults.unsupported_operation("send accepts POST only", status=405)
-    invoice_id = ctx.segments[1]
-    realm = ctx.realm
-    with realm.lock:
-        previous = realm.get("Invoice", invoice_id)
-        if previous is None:
-            raise faults.object_not_found("Invoice", invoice_id, status=400)
-        record = dict(previous)
-        send_to = ctx.param("sendTo")
-        if send_to:
-            record["BillEmail"] = {"Address": send_to}
-        if not record.get("BillEmail", {}).get("Address"):
-            raise faults.business_validation(
-                "Business Validation Error: an email address is required (BillEmail or sendTo)", "BillEmail"
-            )
-        record["EmailStatus"] = "EmailSent"
-        record["DeliveryInfo"] = {"DeliveryType": "Email", "DeliveryTime": qbo_time(ctx.now, realm.tz)}
-        common.stamp_update(ctx, record, previous)
-        realm.put("Invoice", record)
-        ctx.emit("Invoice", invoice_id, "Emailed")
-        result = common.entity_result(ctx, "Invoice", record)
-    result.is_write = True
-    return result
+def rules_for(entity: str) -> Rules:
+    return RULES.get(entity, engine.PLAIN)
 
 
 def register(api: Api) -> None:
-    for entity in party.PARTIES:
-        api.writers[entity.lower()] = party.make_writer(entity)
-    api.writers["item"] = item.write
-    api.writers["invoice"] = invoice.write
-    api.writers["attachable"] = attachable.write
-    api.writers["payment"] = payment.write
-    api.subresources[("invoice", "pdf")] = _invoice_pdf
-    api.subresources[("invoice", "send")] = _invoice_send
+    own_writers = {
+        "Attachable": attachable.write,
+        "Preferences": company.write_preferences,
+        "CompanyInfo": company.write_company_info,
+        "RecurringTransaction": recurring.make_writer(rules_for),
+    }
+    for spec in SPECS.values():
+        if spec.name in own_writers:
+            api.writers[spec.path] = own_writers[spec.name]
+        elif spec.operations & {"create", "update", "delete", "void"}:
+            api.writers[spec.path] = engine.writer(spec, rules_for(spec.name))
+    api.subresources[("invoice", "pdf")] = invoice.pdf
+    api.subresources[("invoice", "send")] = invoice.send
     api.operations["upload"] = lambda ctx: api.write(ctx, attachable.upload)
     api.operations["cdc"] = changes.cdc
     api.operations["batch"] = changes.make_batch(api)
+    api.operations["taxservice/taxcode"] = lambda ctx: api.write(ctx, taxservice.create)
+
+    def exchange_rate(ctx: ApiContext) -> ApiResult:
+        return api.write(ctx, rates.handle) if ctx.request.method == "POST" else rates.handle(ctx)
+
+    api.operations["exchangerate"] = exchange_rate

@@ -137,3 +137,15 @@ class Api:
         body = response.json()["QueryResponse"]
         name = entity or text.split()[3]
         return list(body.get(name, []))
+
+
+def seeded(emu: QboEmulator, realm_id: str, entity: str, *, active_only: bool = True) -> list[dict[str, Any]]:
+    """What the seed put in a company (read from the store, not through the API under test)."""
+    records = emu.store.require(realm_id).all(entity)
+    return [r for r in records if not active_only or r.get("Active", True) is not False]
+
+
+def next_doc_number(emu: QboEmulator, realm_id: str, entity: str = "Invoice") -> str:
+    """The DocNumber QuickBooks gives the next transaction: the seeded history's last number plus one."""
+    numbers = [int(r["DocNumber"]) for r in seeded(emu, realm_id, entity) if str(r.get("DocNumber", "")).isdigit()]
+    return str(max(numbers, default=1000) + 1)

@@ -30,6 +30,7 @@ from quickbooks.objects.item import Item
 from quickbooks.objects.tax import TxnTaxDetail
 
 from local.qbo_emulator import QboEmulator
+from tests.emulators.qbo.helpers import next_doc_number, seeded
 
 
 @pytest.fixture(autouse=True)
@@ -133,9 +134,10 @@ def test_intuitlib_code_reuse_is_rejected(emu: QboEmulator) -> None:
     assert "invalid_grant" in info.value.content.decode()
 
 
-def test_python_quickbooks_query_filter_all_count(qb: QuickBooks) -> None:
+def test_python_quickbooks_query_filter_all_count(qb: QuickBooks, emu: QboEmulator) -> None:
+    active_customers = len(seeded(emu, emu.US_REALM, "Customer"))
     customers = Customer.all(qb=qb)
-    assert len(customers) == 6
+    assert len(customers) == active_customers
     amy = Customer.filter(DisplayName="Amy's Bird Sanctuary", qb=qb)
     assert [c.DisplayName for c in amy] == ["Amy's Bird Sanctuary"]
     assert amy[0].CurrencyRef.value == "USD"
@@ -143,11 +145,12 @@ def test_python_quickbooks_query_filter_all_count(qb: QuickBooks) -> None:
     assert [c.DisplayName for c in inactive] == ["Dormant Dynamics"]
     page = Customer.filter(Active=True, order_by="DisplayName", start_position=2, max_results=2, qb=qb)
     assert len(page) == 2
-    assert Customer.count(qb=qb) == 6
+    assert Customer.count(qb=qb) == active_customers
     picked = Customer.choose(["Smith & Sons", "O'Brien & Co."], field="DisplayName", qb=qb)
     assert sorted(c.DisplayName for c in picked) == ["O'Brien & Co.", "Smith & Sons"]
     items = Item.all(qb=qb)
-    assert sorted(i.Name for i in items) == ["Consulting", "Design", "Development", "Services", "Training"]
+    assert sorted(i.Name for i in items) == sorted(i["Name"] for i in seeded(emu, emu.US_REALM, "Item"))
+    assert {"Consulting", "Design", "Development", "Services", "Training"} <= {i.Name for i in items}
     assert Customer.get(1, qb=qb).DisplayName == "Amy's Bird Sanctuary"
 
 
@@ -189,6 +192,7 @@ def _ref(value: str) -> Any:
 
 
 def test_python_quickbooks_creates_customer_and_invoice(qb: Any, emu: QboEmulator) -> None:
+    number = next_doc_number(emu, emu.US_REALM)
     customer = Customer()
     customer.DisplayName = "Pythonic O'Hara & Co"
     customer.CompanyName = "Pythonic O'Hara & Co"
@@ -224,7 +228,7 @@ def test_python_quickbooks_creates_customer_and_invoice(qb: Any, emu: QboEmulato
     invoice.CustomerMemo = memo
     invoice.PrivateNote = "src:py-1"
     created = invoice.save(qb=qb, request_id="py-invoice-1")
-    assert created.DocNumber == "1001"
+    assert created.DocNumber == number
     assert Decimal(str(created.TotalAmt)) == Decimal("327.00")  # 300 + 21.75 + 5.25
     assert Decimal(str(created.TxnTaxDetail.TotalTax)) == Decimal("27.00")
     again = invoice.save(qb=qb, request_id="py-invoice-1")
@@ -345,3 +349,54 @@ def test_intuitlib_openid_id_token_and_user_info(emu: QboEmulator) -> None:
     assert info["email"] == "noreply@sandbox-us.example"
     assert info["givenName"] == "Sandbox"
     assert info["sub"]
+
+
+ROUND_TRIPPED = [
+    "Account",
+    "Bill",
+    "BillPayment",
+    "Customer",
+    "Deposit",
+    "Employee",
+    "Estimate",
+    "Invoice",
+    "Item",
+    "JournalEntry",
+    "Payment",
+    "PaymentMethod",
+    "Purchase",
+    "PurchaseOrder",
+    "RefundReceipt",
+    "SalesReceipt",
+    "Term",
+    "TimeActivity",
+    "Transfer",
+    "Vendor",
+    "VendorCredit",
+    "CreditMemo",
+    "Department",
+    "Class",
+    "CreditCardPayment",
+    "Attachable",
+    "RecurringTransaction",
+]
+
+
+@pytest.mark.parametrize("name", ROUND_TRIPPED)
+def test_python_quickbooks_saves_back_what_it_reads(qb: Any, name: str) -> None:
+    """A client reads seeded records and saves them back unchanged (a full update with everything the
+    emulator answered, plus the library's own defaults): nothing it sends may be refused."""
+    import quickbooks.objects as objects
+    from quickbooks.objects.creditcardpayment_entity import CreditCardPayment as CardPayment
+    from quickbooks.objects.recurringtransaction import RecurringTransaction
+    from quickbooks.objects.trackingclass import Class
+
+    cls = {"Class": Class, "CreditCardPayment": CardPayment, "RecurringTransaction": RecurringTransaction}.get(
+        name
+    ) or getattr(objects, name)
+    records = cls.all(max_results=3, qb=qb)
+    assert records
+    for record in records:
+        saved = record.save(qb=qb)
+        inner = getattr(saved, "Invoice", None) or getattr(saved, "Bill", None) or saved
+        assert int(inner.SyncToken) >= 1

@@ -10,7 +10,7 @@ import httpx
 from pypdf import PdfReader
 
 from local.qbo_emulator import QboEmulator
-from tests.emulators.qbo.helpers import Api
+from tests.emulators.qbo.helpers import Api, next_doc_number
 
 
 def sales_line(item: str, qty: str, price: str, amount: str | None = None, tax: str | None = None) -> dict[str, Any]:
@@ -59,9 +59,10 @@ US_BODY: dict[str, Any] = {
 }
 
 
-def test_us_invoice_tax_and_totals(us: Api) -> None:
+def test_us_invoice_tax_and_totals(emu: QboEmulator, us: Api) -> None:
+    number = next_doc_number(emu, emu.US_REALM)
     inv = create(us, US_BODY)
-    assert inv["DocNumber"] == "1001"
+    assert inv["DocNumber"] == number  # the sample company's invoices are numbered before it
     assert inv["TxnDate"] == "2026-07-01"
     assert inv["DueDate"] == "2026-07-31"  # company default terms: Net 30
     assert inv["CurrencyRef"]["value"] == "USD"
@@ -81,7 +82,7 @@ def test_us_invoice_tax_and_totals(us: Api) -> None:
     assert inv["CustomerMemo"] == {"value": "Thanks!"}
     assert inv["SyncToken"] == "0"
     assert inv["MetaData"]["CreateTime"]
-    assert create(us, US_BODY)["DocNumber"] == "1002"
+    assert create(us, US_BODY)["DocNumber"] == str(int(number) + 1)
 
 
 def test_us_discount_before_and_after_tax(us: Api) -> None:
@@ -276,11 +277,12 @@ def test_delete_and_void(us: Api) -> None:
 
 
 def test_requestid_replays_first_response(us: Api) -> None:
+    before = us.query("select count(*) from Invoice").json()["QueryResponse"]["totalCount"]
     first = post_json(us, "invoice", US_BODY, requestid="req-123")
     second = post_json(us, "invoice", US_BODY, requestid="req-123")
     assert first.status_code == second.status_code == 200
     assert first.json()["Invoice"]["Id"] == second.json()["Invoice"]["Id"]
-    assert us.query("select count(*) from Invoice").json()["QueryResponse"]["totalCount"] == 1
+    assert us.query("select count(*) from Invoice").json()["QueryResponse"]["totalCount"] == before + 1
     other = post_json(us, "invoice", US_BODY, requestid="req-456")
     assert other.json()["Invoice"]["Id"] != first.json()["Invoice"]["Id"]
 
@@ -300,7 +302,7 @@ def test_invoice_pdf(us: Api) -> None:
     assert response.headers["content-type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
-    assert "1001" in text
+    assert f"Invoice no. {inv['DocNumber']}" in text
     assert "Amy's Bird Sanctuary" in text
     assert "1,192.51" in text
     assert "Sandbox Company US" in text
