@@ -9,6 +9,7 @@ import threading
 from dataclasses import asdict
 
 from local.productive_emulator.emulator import ProductiveEmulator
+from local.productive_emulator.money import ROUNDINGS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,10 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--no-rate-limit", action="store_true", help="switch Productive's rate limits off")
+    parser.add_argument("--rounding", choices=ROUNDINGS, default="half_up", help="how amounts round to cents")
     parser.add_argument("--json", action="store_true", help="print the seeded ids as one JSON object")
     args = parser.parse_args(argv)
 
-    emu = ProductiveEmulator(host=args.host, port=args.port)
+    emu = ProductiveEmulator(host=args.host, port=args.port, rounding=args.rounding)
     ids = emu.seed_demo()
     if args.no_rate_limit:
         emu.set_rate_limit(enabled=False)

@@ -14,7 +14,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from local.productive_emulator.app import ProductiveApp
 from local.productive_emulator.control import Faults, LoggedRequest, RateLimiter
-from local.productive_emulator.money import to_decimal
+from local.productive_emulator.money import ROUNDINGS, Rounding, to_decimal
 from local.productive_emulator.resources import CUSTOM_FIELD_DATA_TYPES
 from local.productive_emulator.store import Clock, Organization, Store
 
@@ -49,12 +49,15 @@ class ProductiveEmulator:
     >>> org_id, token = emu.create_organization(name="Agency")
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, access_log: bool = False) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, access_log: bool = False, rounding: Rounding = "half_up"
+    ) -> None:
         self.host = host
         self.port = port
         self.access_log = access_log
         self.clock = Clock()
         self.store = Store(self.clock)
+        self.set_rounding(rounding)
         self.rate_limiter = RateLimiter(self.clock)
         self.faults = Faults()
         self._log_lock = threading.Lock()
@@ -123,6 +126,18 @@ class ProductiveEmulator:
         """Record one served request (the WSGI app calls this; tests read ``request_log``)."""
         with self._log_lock:
             self._request_log.append(entry)
+
+    @property
+    def rounding(self) -> Rounding:
+        return self.store.rounding
+
+    def set_rounding(self, rounding: Rounding) -> None:
+        """How line amounts, discounts and taxes are rounded to cents from now on: "half_up" (the
+        default) or "half_even". Amounts are derived on every read, so existing invoices follow."""
+        if rounding not in ROUNDINGS:
+            raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}")
+        with self.store.lock:
+            self.store.rounding = rounding
 
     def set_rate_limit(
         self,

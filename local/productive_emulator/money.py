@@ -1,7 +1,8 @@
 """Money arithmetic of the emulator: how an invoice's derived amounts are computed.
 
-Every amount is a `Decimal`; rounding is ROUND_HALF_UP to cents and happens per line (as both
-Productive and QuickBooks show money per line). The steps, for an invoice with invoice-level
+Every amount is a `Decimal`; rounding is to cents and happens per line (as both Productive and
+QuickBooks show money per line), half up unless the emulator is set to round half even
+(`Rounding`, see the README "Money"). The steps, for an invoice with invoice-level
 discount `D` percent and lines `i` with quantity `q`, unit price `p`, line discount `d` percent and
 a tax rate with component percentages `t1`, `t2`:
 
@@ -20,15 +21,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Literal, get_args
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 
+Rounding = Literal["half_up", "half_even"]
+ROUNDINGS: tuple[Rounding, ...] = get_args(Rounding)
+_DECIMAL_ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
-def round_cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+def round_cents(value: Decimal, rounding: Rounding = "half_up") -> Decimal:
+    return value.quantize(CENT, rounding=_DECIMAL_ROUNDING[rounding])
 
 
 def to_decimal(value: object) -> Decimal | None:
@@ -101,25 +107,26 @@ class InvoiceTotals:
     lines: tuple[LineTotals, ...]
 
 
-def line_amount(line: LineInput) -> Decimal:
-    return round_cents(line.quantity * line.unit_price * (1 - line.discount / HUNDRED))
+def line_amount(line: LineInput, rounding: Rounding = "half_up") -> Decimal:
+    return round_cents(line.quantity * line.unit_price * (1 - line.discount / HUNDRED), rounding)
 
 
 def compute_invoice(
     lines: Iterable[LineInput],
     discount_percent: Decimal | None,
     payments: Iterable[tuple[Decimal, bool]],
+    rounding: Rounding = "half_up",
 ) -> InvoiceTotals:
-    """`payments` is (amount, written_off) pairs."""
+    """`payments` is (amount, written_off) pairs; `rounding` rounds every step 1-6 to cents."""
     factor = 1 - (discount_percent or ZERO) / HUNDRED
     line_totals: list[LineTotals] = []
     for line in lines:
-        net = line_amount(line)
+        net = line_amount(line, rounding)
         base = net * factor
-        tax = sum((round_cents(base * rate / HUNDRED) for rate in line.tax_components), ZERO)
+        tax = sum((round_cents(base * rate / HUNDRED, rounding) for rate in line.tax_components), ZERO)
         line_totals.append(LineTotals(amount=net, amount_tax=tax))
     subtotal = sum((lt.amount for lt in line_totals), ZERO)
-    discount_amount = round_cents(subtotal * (discount_percent or ZERO) / HUNDRED)
+    discount_amount = round_cents(subtotal * (discount_percent or ZERO) / HUNDRED, rounding)
     amount = subtotal - discount_amount
     amount_tax = sum((lt.amount_tax for lt in line_totals), ZERO)
     paid = ZERO

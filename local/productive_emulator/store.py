@@ -18,6 +18,7 @@ from local.productive_emulator.money import (
     ZERO,
     InvoiceTotals,
     LineInput,
+    Rounding,
     compute_invoice,
     money_str,
     plain_str,
@@ -70,8 +71,9 @@ def _timestamp(moment: datetime) -> str:
 
 
 class Store:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, rounding: Rounding = "half_up") -> None:
         self.clock = clock
+        self.rounding: Rounding = rounding  # how derived amounts are rounded to cents (money.py)
         self.lock = threading.RLock()
         self.organizations: dict[str, Organization] = {}
         self.tokens: dict[str, Token] = {}
@@ -370,7 +372,7 @@ class Store:
             (p["amount"], p.get("written_off_on") is not None)
             for p in self.where(org, "payments", "invoice_id", invoice["id"])
         ]
-        return compute_invoice(inputs, invoice.get("discount"), payments), lines
+        return compute_invoice(inputs, invoice.get("discount"), payments, self.rounding), lines
 
     def computed(self, org: Organization, resource_type: str, record: Record) -> dict[str, Any]:
         """Read-only attributes of a record (wire form)."""

@@ -83,7 +83,7 @@ def stack(log_records: RecordingHandler, productive: ProductiveEmulator) -> Iter
 def knobs_put_back(stack: LocalStack, productive: ProductiveEmulator) -> Iterator[None]:
     """Put back, on leaving, what was set on the shared stack and emulators: the QuickBooks emulator's
     clock, faults, token lifetimes, rotation, throttling, company time zones and one-shot consent,
-    Productive's faults,
+    Productive's faults and rounding,
     and the service clock."""
     emulator = stack.emulator
     lifetimes = dataclasses.asdict(emulator.oauth.lifetimes)
@@ -91,6 +91,7 @@ def knobs_put_back(stack: LocalStack, productive: ProductiveEmulator) -> Iterato
     throttling = emulator.throttle.enabled
     zones = {realm: emulator.timezone(realm) for realm in (emulator.US_REALM, emulator.UK_REALM)}
     drift = emulator.clock.now() - datetime.now(UTC)
+    rounding = productive.rounding
     try:
         yield
     finally:
@@ -104,6 +105,7 @@ def knobs_put_back(stack: LocalStack, productive: ProductiveEmulator) -> Iterato
             emulator.set_timezone(realm, zone)
         emulator.next_consent()  # a one-shot consent nobody used
         productive.faults.clear()
+        productive.set_rounding(rounding)
         stack.shift_service_clock_reset()
 
 

@@ -1,4 +1,5 @@
-"""The emulator's money rules against an independent exact-fraction computation, and its CLI."""
+"""The emulator's money rules (half up or half even) against an independent exact-fraction computation,
+and its CLI."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ from decimal import Decimal
 from fractions import Fraction
 
 import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from local.productive_emulator.money import LineInput, compute_invoice
+from local.productive_emulator import ProductiveEmulator
+from local.productive_emulator.money import LineInput, Rounding, compute_invoice
 
 
-def _round_half_up(value: Fraction) -> Fraction:
+def _round(value: Fraction, rounding: Rounding = "half_up") -> Fraction:
     cents = value * 100
     sign = -1 if cents < 0 else 1
     whole, rest = divmod(abs(cents), 1)
-    if rest >= Fraction(1, 2):
+    if rest > Fraction(1, 2) or (rest == Fraction(1, 2) and (rounding == "half_up" or whole % 2 == 1)):
         whole += 1
     return Fraction(sign * int(whole), 100)
 
@@ -32,18 +35,27 @@ lines = st.lists(st.tuples(quantities, prices, percents, rates), min_size=1, max
 
 
 @settings(max_examples=200, deadline=None)
-@given(lines=lines, discount=percents, paid=st.decimals(min_value=0, max_value=1000, places=2))
+@given(
+    lines=lines,
+    discount=percents,
+    paid=st.decimals(min_value=0, max_value=1000, places=2),
+    rounding=st.sampled_from(["half_up", "half_even"]),
+)
 def test_invoice_totals_match_exact_reference(
-    lines: list[tuple[Decimal, Decimal, Decimal, tuple[Decimal, ...]]], discount: Decimal, paid: Decimal
+    lines: list[tuple[Decimal, Decimal, Decimal, tuple[Decimal, ...]]],
+    discount: Decimal,
+    paid: Decimal,
+    rounding: Rounding,
 ) -> None:
-    totals = compute_invoice([LineInput(q, p, d, r) for q, p, d, r in lines], discount, [(paid, False)])
+    totals = compute_invoice([LineInput(q, p, d, r) for q, p, d, r in lines], discount, [(paid, False)], rounding)
+
     factor = 1 - Fraction(discount) / 100
-    nets = [_round_half_up(Fraction(q) * Fraction(p) * (1 - Fraction(d) / 100)) for q, p, d, _ in lines]
+    nets = [_round(Fraction(q) * Fraction(p) * (1 - Fraction(d) / 100), rounding) for q, p, d, _ in lines]
     subtotal = sum(nets, Fraction(0))
-    amount = subtotal - _round_half_up(subtotal * Fraction(discount) / 100)
+    amount = subtotal - _round(subtotal * Fraction(discount) / 100, rounding)
     tax = sum(
         (
-            _round_half_up(net * factor * Fraction(rate) / 100)
+            _round(net * factor * Fraction(rate) / 100, rounding)
             for net, (_, _, _, rs) in zip(nets, lines, strict=True)
             for rate in rs
         ),
@@ -55,6 +67,36 @@ def test_invoice_totals_match_exact_reference(
     assert Fraction(totals.amount_unpaid) == amount + tax - Fraction(paid)
     for value in (totals.amount, totals.amount_tax, totals.amount_with_tax):
         assert value == value.quantize(Decimal("0.01"))
+
+
+def test_rounding_is_set_per_emulator_and_changes_line_amounts_and_totals() -> None:
+    # 1.5 x 0.07 = 0.105 and 3 x 0.015 = 0.045: ties, 0.11 and 0.05 half up, 0.10 and 0.04 half even.
+    with ProductiveEmulator(rounding="half_even") as emu, ProductiveEmulator() as other:
+        for emulator in (emu, other):
+            org, _ = emulator.create_organization(name="Agency")
+            sub = emulator.create_subsidiary(org, "Agency Inc.")
+            tax = emulator.create_tax_rate(org, sub, "None", "0")
+            company = emulator.create_company(org, "Acme", default_currency="USD")
+            invoice = emulator.create_invoice(
+                org,
+                company,
+                currency="USD",
+                subsidiary_id=sub,
+                line_items=[
+                    {"description": "a", "quantity": "1.5", "unit_price": "0.07", "tax_rate_id": tax},
+                    {"description": "b", "quantity": "3", "unit_price": "0.015", "tax_rate_id": tax},
+                ],
+            )
+            if emulator is emu:
+                assert emu.rounding == "half_even"
+                assert [line["amount"] for line in emu.line_items(invoice)] == ["0.10", "0.04"]
+                assert emu.invoice(invoice)["amount"] == "0.14"
+                emu.set_rounding("half_up")  # derived on every read: the same invoice follows
+            assert emulator.rounding == "half_up"
+            assert [line["amount"] for line in emulator.line_items(invoice)] == ["0.11", "0.05"]
+            assert emulator.invoice(invoice)["amount"] == "0.16"
+        with pytest.raises(ValueError, match="half_up, half_even"):
+            emu.set_rounding("down")  # type: ignore[arg-type]
 
 
 def test_cli_serves_a_seeded_demo() -> None:

@@ -9,17 +9,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from qbosync.domain.connection import CompanyProfile, ConnectionSettings
 from qbosync.domain.errors import InvalidInput
-from qbosync.domain.money import HUNDRED, cents
+from qbosync.domain.money import CENT, HUNDRED, cents
 
 DOC_NUMBER_MAX = 21
 PRIVATE_NOTE_MAX = 4000
 CUSTOMER_MEMO_MAX = 1000
 DESCRIPTION_MAX = 4000
+# QuickBooks keeps up to 7 decimals of a line's Qty and UnitPrice, and checks that its Amount is
+# Qty x UnitPrice rounded half up to the cent (fault 6070 otherwise).
+UNIT_PRICE_STEP = Decimal("1E-7")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class SourceLine:
     service_type_id: str | None
     service_type_name: str | None = None
     taxable: bool = True
+    amount: Decimal | None = None  # Productive's line amount (net of the line discount); None: computed
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,10 @@ class TaxChoice:
 
 
 def line_amount(line: SourceLine) -> Decimal:
-    """quantity x unit price less the line discount, rounded to cents per line."""
+    """Productive's own line amount, whatever rounding made it; only when Productive gave none,
+    quantity x unit price less the line discount, rounded half up to cents."""
+    if line.amount is not None:
+        return line.amount
     return cents(line.quantity * effective_unit_price(line))
 
 
@@ -70,11 +77,44 @@ def effective_unit_price(line: SourceLine) -> Decimal:
     return line.unit_price * (HUNDRED - line.discount_percent) / HUNDRED
 
 
+def unit_price(line: SourceLine) -> Decimal:
+    """The line's QuickBooks UnitPrice: Productive's (less the line discount) while QuickBooks' rounding
+    of Qty x UnitPrice gives Productive's line amount; else one fitted to that amount."""
+    price = effective_unit_price(line)
+    amount = line_amount(line)
+    if cents(line.quantity * price) == amount:
+        return price
+    return unit_price_for(line.quantity, amount)
+
+
+def unit_price_for(quantity: Decimal, amount: Decimal) -> Decimal:
+    """A UnitPrice of at most 7 decimals with quantity x price rounding (half up) to `amount`: the one
+    nearest amount / quantity, so that the product lies within quantity x 0.00000005 of the amount and any
+    rounding of it, half up or half even or away from zero, gives the amount. Sign-symmetric: negating the
+    quantity or the amount negates the price (credit notes carry negative prices). Beyond about 100,000
+    units no 7-decimal price may fit; the exact quotient is sent then."""
+    if not quantity:
+        if amount:
+            raise InvalidInput(
+                f"A line with no quantity cannot carry the amount {amount} in QuickBooks.",
+                code="line_amount_without_quantity",
+                details={"amount": str(amount)},
+            )
+        return Decimal(0)
+    magnitude, size = abs(amount), abs(quantity)
+    exact = magnitude / size
+    nearest = exact.quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
+    lowest = ((magnitude - CENT / 2) / size).quantize(UNIT_PRICE_STEP, rounding=ROUND_CEILING)
+    price = next((p for p in (nearest, lowest) if cents(size * p) == magnitude), exact)
+    return -price if (amount < 0) != (quantity < 0) and price else price
+
+
 def subtotal(invoice: SourceInvoice) -> Decimal:
     return sum((line_amount(line) for line in invoice.lines), Decimal(0))
 
 
 def discount_amount(invoice: SourceInvoice) -> Decimal:
+    """What QuickBooks takes off for the invoice's discount percent (half up, on the subtotal)."""
     return cents(subtotal(invoice) * invoice.discount_percent / HUNDRED)
 
 
@@ -178,7 +218,7 @@ def _sales_lines(
         detail: dict[str, Any] = {
             "ItemRef": {"value": item_for(line, settings)},
             "Qty": line.quantity,
-            "UnitPrice": effective_unit_price(line),
+            "UnitPrice": unit_price(line),
         }
         if company.is_us:
             detail["TaxCodeRef"] = {"value": "TAX" if tax.code_id and line.taxable else "NON"}
@@ -196,14 +236,21 @@ def _sales_lines(
             }
         )
     if invoice.discount_percent:
-        lines.append(
-            {
-                "DetailType": "DiscountLineDetail",
-                "Amount": discount_amount(invoice),
-                "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": invoice.discount_percent},
-            }
-        )
+        lines.append(_discount_line(invoice))
     return lines
+
+
+def _discount_line(invoice: SourceInvoice) -> dict[str, Any]:
+    """The invoice discount: a percent while QuickBooks' rounding of it gives Productive's (the subtotal
+    less Productive's net `amount`); else Productive's amount, fixed."""
+    productive = subtotal(invoice) - invoice.amount
+    if productive == discount_amount(invoice):
+        return {
+            "DetailType": "DiscountLineDetail",
+            "Amount": productive,
+            "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": invoice.discount_percent},
+        }
+    return {"DetailType": "DiscountLineDetail", "Amount": productive, "DiscountLineDetail": {"PercentBased": False}}
 
 
 def _private_note(invoice: SourceInvoice, marker: str) -> str:

@@ -1,4 +1,5 @@
-"""Money is Decimal end to end. QuickBooks rounds each line to cents, half up; so do we."""
+"""Money is Decimal end to end. QuickBooks rounds each line to cents, half up; so do we wherever we compute
+an amount (a copy carries Productive's own line amounts: domain/invoice_copy.py)."""
 
 from __future__ import annotations
 

@@ -355,6 +355,7 @@ def _source_invoice(invoice: ProductiveInvoice, lines: list[ProductiveLineItem])
                 service_type_id=line.service_type_id,
                 service_type_name=line.service_type_name,
                 taxable=bool(line.tax_rate_value and line.tax_rate_value > 0),
+                amount=line.amount,
             )
             for line in ordered
         ),
