@@ -589,13 +589,16 @@ class _CopyJob:
                     if current is None:
                         raise self._copy_gone() from fault
                     sync_token = str(current["SyncToken"])
-                    self.warnings.append(
-                        CopyWarning(
-                            code="quickbooks_edits_overwritten",
-                            message="The QuickBooks invoice had been edited in QuickBooks since the last copy; "
-                            "those edits were replaced by this update.",
+                    # Applying a credit memo changes its SyncToken in QuickBooks (its LinkedTxn): after
+                    # our own application that is no edit by someone else.
+                    if last.credit_application is None:
+                        self.warnings.append(
+                            CopyWarning(
+                                code="quickbooks_edits_overwritten",
+                                message="The QuickBooks invoice had been edited in QuickBooks since the last copy; "
+                                "those edits were replaced by this update.",
+                            )
                         )
-                    )
                     continue
                 if fault.fault_code == QuickBooksFault.OBJECT_NOT_FOUND or fault.http_status == 404:
                     raise self._copy_gone() from fault
