@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 from pypdf import PdfReader
 
+from local.qbo_payments import PaymentDriver
 from qbosync.adapters.dynamodb_copies import DynamoCopyRepository
 from tests.integration.conftest import connect
 from tests.integration.copy_world import World
@@ -251,3 +252,18 @@ def test_a_credit_note_whose_parent_went_to_another_company_is_409_and_leaves_no
     assert error["details"]["parent_invoice_id"] == parent_id
     assert len(us.stack.emulator.store.require(us.realm).all("CreditMemo")) == memos_before
     assert us.productive.invoice(note_id)["exported"] is False
+
+
+def test_a_parent_paid_in_quickbooks_leaves_the_credit_unapplied_with_a_warning(us: World) -> None:
+    parent_id = _parent(us)
+    parent_copy = _copied(us, parent_id)
+    with PaymentDriver(us.stack, us.productive, us.cid, us.realm) as payments:
+        payments.pay((parent_copy["quickbooks_id"], "524.97"))
+    note_id = _credit_note(us, parent_id, "-100")
+
+    copy = _copied(us, note_id)
+
+    assert copy["credit_application"] is None
+    assert [(w["code"], w["reason"]) for w in copy["warnings"]] == [("credit_not_applied", "parent_not_open")]
+    [memo] = us.qbo_copies("CreditMemo", note_id)
+    assert memo["RemainingCredit"] == Decimal("100.00")
