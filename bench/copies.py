@@ -4,7 +4,11 @@ Targets (issue 3): 2 QuickBooks calls (the invoice write + one to move the PDF; 
 cached) and at most 4 Productive calls (invoice, line items, PDF, write-back) for a copy whose
 customer is known and whose items are mapped; p50 <= 40 ms with the emulators at zero latency.
 AWS calls per copy are listed too (connection, token secret, customer mapping, the lock that also
-records the attempt, the one batch write that finishes the copy)."""
+records the attempt, the one batch write that finishes the copy).
+
+A credit note copied with apply_credit_notes on (parent copied, known customer): target 3 QuickBooks
+calls (the credit memo create, the PDF move, the Payment that applies it), plus the read of the parent
+invoice's open balance that the amount applied depends on."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import resource
 import statistics
 import time
 import tracemalloc
+from typing import Any
 
 from bench.stack import aws_calls, bench_stack, connect_demo
 
@@ -66,6 +71,8 @@ def run() -> list[str]:
             lines.append("      QuickBooks:  " + ", ".join(f"{m} {_short(p)}" for m, p, _ in qbo_calls))
             lines.append("      Productive:  " + ", ".join(f"{e.method} {e.path}" for e in productive_calls))
 
+        lines.extend(_credit_note_lines(productive, stack, demo, connection_id, wiring, domain_copies))
+
         samples = [copy("productive") for _ in range(COPIES)]
         # Allocation tracing slows Python down, so memory is measured on separate copies.
         tracemalloc.start()
@@ -85,6 +92,42 @@ def run() -> list[str]:
             f"process peak RSS {max_rss_mb:.0f} MB (whole process: emulators, moto, gateway included)"
         )
     return lines
+
+
+def _credit_note_lines(
+    productive: Any, stack: Any, demo: Any, connection_id: str, wiring: Any, domain_copies: Any
+) -> list[str]:
+    """One credit note copy with apply_credit_notes on, its parent invoice copied before."""
+
+    def copy(invoice_id: str) -> Any:
+        return wiring.copy_service().copy(
+            domain_copies.CopyRequest(
+                connection_id=connection_id, invoice_id=invoice_id, customer_id=None, tax_code_id="2", mode="create"
+            )
+        )
+
+    parent = copy(demo.invoice_usd_id)
+    note_id = productive.create_credit_note(
+        demo.organization_id,
+        demo.invoice_usd_id,
+        line_items=[
+            {"description": "Credit", "quantity": "1", "unit_price": "-100", "tax_rate_id": demo.tax_rate_us_exempt_id}
+        ],
+    )
+    stack.emulator.reset_request_log()
+    productive.reset_request_log()
+    with aws_calls() as calls:
+        record = copy(note_id)
+    assert record.credit_application is not None, record
+    assert record.credit_application.quickbooks_invoice_id == parent.quickbooks_id
+    qbo_calls = [e for e in stack.emulator.request_log if e[1].startswith("/v3/")]
+    return [
+        f"  credit note, applied: QuickBooks calls: {len(qbo_calls)} (target 3 + the parent's balance read)   "
+        f"Productive calls: {len(productive.request_log)}",
+        f"      AWS calls: {len(calls)}  ({', '.join(map(str, calls))})",
+        "      QuickBooks:  " + ", ".join(f"{m} {_short(p)}" for m, p, _ in qbo_calls),
+        "      Productive:  " + ", ".join(f"{e.method} {e.path}" for e in productive.request_log),
+    ]
 
 
 def _short(path: str) -> str:

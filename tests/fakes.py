@@ -17,7 +17,7 @@ from qbosync.domain.connection import (
     ConnectionStatus,
     TokenSet,
 )
-from qbosync.domain.copies import CopyRecord, InvoiceHead, PendingCopy
+from qbosync.domain.copies import CopyRecord, InvoiceHead, PendingCopy, QuickBooksType
 from qbosync.domain.errors import ReauthorizationRequired
 from qbosync.domain.events import EntityEvent, QueuedItem, QueueUnavailable
 from qbosync.domain.payments import PaymentLink
@@ -320,6 +320,7 @@ class InMemoryCopies:
         self.copies: dict[tuple[str, str, int], CopyRecord] = {}
         self.customers: dict[tuple[str, str, str], str] = {}
         self.caches: dict[tuple[str, str], str] = {}
+        self.credit_applications: dict[tuple[str, str], tuple[str, str, int]] = {}
         self.lock_calls: list[datetime | None] = []
 
     def items(self) -> int:
@@ -389,7 +390,28 @@ class InMemoryCopies:
         return self.customers.get((connection_id, company_id, currency))
 
     def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:
-        return next((r for r in self.copies.values() if r.quickbooks_invoice_id == quickbooks_invoice_id), None)
+        return self.copy_of_quickbooks_object(realm_id, "Invoice", quickbooks_invoice_id)
+
+    def copy_of_quickbooks_object(
+        self, realm_id: str, quickbooks_type: QuickBooksType, quickbooks_id: str
+    ) -> CopyRecord | None:
+        return next(
+            (
+                r
+                for r in self.copies.values()
+                if (r.realm_id, r.quickbooks_type, r.quickbooks_id) == (realm_id, quickbooks_type, quickbooks_id)
+            ),
+            None,
+        )
+
+    def record_credit_application(
+        self, realm_id: str, quickbooks_payment_id: str, *, connection_id: str, invoice_id: str, sequence: int
+    ) -> None:
+        self.journal.append("ddb:record_credit_application")
+        self.credit_applications[(realm_id, quickbooks_payment_id)] = (connection_id, invoice_id, sequence)
+
+    def is_our_credit_application(self, realm_id: str, quickbooks_payment_id: str) -> bool:
+        return (realm_id, quickbooks_payment_id) in self.credit_applications
 
     def cached(self, connection_id: str, key: str) -> str | None:
         self.journal.append("ddb:cached")

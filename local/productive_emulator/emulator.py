@@ -310,13 +310,22 @@ class ProductiveEmulator:
         custom_fields: Mapping[str, Any] | None = None,
         bill_to_id: str | None = None,
         line_items: Sequence[Mapping[str, Any]] = (),
+        invoice_type_id: int | None = None,
+        parent_invoice_id: str | None = None,
     ) -> str:
         """Line items are mappings of create_line_item's keyword arguments. `bill_to_id` defaults to
-        the company's billing contact entry."""
+        the company's billing contact entry. A credit note is `invoice_type_id=2` with its
+        `parent_invoice_id` (see create_credit_note)."""
+        kind: dict[str, Any] = {}
+        if invoice_type_id is not None:
+            kind["invoice_type_id"] = invoice_type_id
+        if parent_invoice_id is not None:
+            kind["parent_invoice_id"] = parent_invoice_id
         invoice_id = self._create(
             organization_id,
             "invoices",
             {
+                **kind,
                 "company_id": company_id,
                 "currency": currency,
                 "invoiced_on": _iso(invoiced_on) or self.clock.today().isoformat(),
@@ -334,6 +343,37 @@ class ProductiveEmulator:
         for position, line in enumerate(line_items, start=1):
             self.create_line_item(organization_id, invoice_id, **{"position": position, **line})
         return invoice_id
+
+    def create_credit_note(
+        self,
+        organization_id: str,
+        parent_invoice_id: str,
+        *,
+        line_items: Sequence[Mapping[str, Any]],
+        number: str | None = None,
+        invoiced_on: date | str | None = None,
+        subject: str | None = None,
+        note: str | None = None,
+    ) -> str:
+        """A credit note of an invoice: its client, currency and subsidiary; lines with negative unit
+        prices credit the parent (its `amount_credited` goes up, its `amount_unpaid` down)."""
+        parent = self.invoice(parent_invoice_id)
+        resource = self.resource("invoices", parent_invoice_id)
+        company = resource["relationships"]["company"]["data"]["id"]
+        subsidiary = (resource["relationships"]["subsidiary"]["data"] or {}).get("id")
+        return self.create_invoice(
+            organization_id,
+            company,
+            currency=parent["currency"],
+            subsidiary_id=subsidiary,
+            number=number,
+            subject=subject,
+            note=note,
+            invoiced_on=invoiced_on,
+            line_items=line_items,
+            invoice_type_id=2,
+            parent_invoice_id=parent_invoice_id,
+        )
 
     def create_line_item(
         self,

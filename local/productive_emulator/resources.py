@@ -72,6 +72,7 @@ SPECS: dict[str, Spec] = {
                 "exported": "bool",
                 "export_id": "str",
                 "export_invoice_url": "str",
+                "invoice_type_id": "int",
             },
             rels=(
                 Rel("company", "companies", "company_id"),
@@ -87,6 +88,7 @@ SPECS: dict[str, Spec] = {
                 "company_id": ID,
                 "subsidiary_id": ID,
                 "parent_invoice_id": ID,
+                "invoice_type_id": Filter("int"),
                 "number": Filter("str"),
                 "purchase_order_number": Filter("str"),
                 "currency": Filter("str"),
@@ -285,6 +287,11 @@ SPECS: dict[str, Spec] = {
         ),
     )
 }
+
+# Invoice types: an invoice, or a credit note (which credits its `parent_invoice`).
+INVOICE_TYPES = {1: "invoice", 2: "credit_note"}
+INVOICE = 1
+CREDIT_NOTE = 2
 
 CUSTOM_FIELD_DATA_TYPES = {
     1: "text",

@@ -25,7 +25,14 @@ from local.productive_emulator.money import (
     price_str,
     to_decimal,
 )
-from local.productive_emulator.resources import CUSTOM_FIELD_DATA_TYPES, SPECS, Spec
+from local.productive_emulator.resources import (
+    CREDIT_NOTE,
+    CUSTOM_FIELD_DATA_TYPES,
+    INVOICE,
+    INVOICE_TYPES,
+    SPECS,
+    Spec,
+)
 
 Record = dict[str, Any]
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -172,6 +179,7 @@ class Store:
 
     def _defaults(self, org: Organization, spec: Spec, record: Record) -> None:
         if spec.type == "invoices":
+            record["invoice_type_id"] = INVOICE
             record["exported"] = False
             record["custom_fields"] = {}
             record["tag_list"] = []
@@ -321,7 +329,9 @@ class Store:
                 errors.append(invalid(f"{name} can't be blank", pointer))
         if errors:
             raise ApiError(422, errors)
-        if spec.type == "line_items":
+        if spec.type == "invoices":
+            errors.extend(self._check_invoice_type(org, record, is_create=is_create, changes=changes))
+        elif spec.type == "line_items":
             invoice = org.tables["invoices"][record["invoice_id"]]
             rate = org.tables["tax_rates"][record["tax_rate_id"]]
             if invoice.get("subsidiary_id") and rate["subsidiary_id"] != invoice["subsidiary_id"]:
@@ -344,6 +354,40 @@ class Store:
                 errors.append(invalid("options belong to select fields only", "/data/relationships/custom_field"))
         if errors:
             raise ApiError(422, errors)
+
+    def _check_invoice_type(
+        self, org: Organization, record: Record, *, is_create: bool, changes: Record
+    ) -> list[dict[str, Any]]:
+        """A credit note credits one invoice of the same client and currency; an invoice credits nothing."""
+        type_id = record.get("invoice_type_id")
+        if type_id not in INVOICE_TYPES:
+            return [
+                invalid("invoice_type_id must be 1 (invoice) or 2 (credit note)", "/data/attributes/invoice_type_id")
+            ]
+        if not is_create and "invoice_type_id" in changes:
+            return [invalid("invoice_type_id cannot change", "/data/attributes/invoice_type_id")]
+        pointer = "/data/relationships/parent_invoice"
+        parent_id = record.get("parent_invoice_id")
+        if type_id == INVOICE:
+            return [invalid("only a credit note has a parent invoice", pointer)] if parent_id else []
+        if not parent_id:
+            return [invalid("a credit note needs a parent invoice", pointer)]
+        parent = org.tables["invoices"][parent_id]
+        if parent.get("invoice_type_id") != INVOICE or parent_id == record.get("id"):
+            return [invalid("a credit note's parent must be an invoice", pointer)]
+        if parent.get("company_id") != record.get("company_id") or parent.get("currency") != record.get("currency"):
+            return [invalid("a credit note has its parent invoice's company and currency", pointer)]
+        return []
+
+    def credited(self, org: Organization, invoice: Record) -> tuple[Decimal, Decimal]:
+        """What an invoice's credit notes take off it: (net, with tax), as positive amounts."""
+        net = with_tax = ZERO
+        for note in self.where(org, "invoices", "parent_invoice_id", invoice["id"]):
+            if note.get("invoice_type_id") == CREDIT_NOTE:
+                totals, _ = self.invoice_totals(org, note)
+                net -= totals.amount
+                with_tax -= totals.amount_with_tax
+        return net, with_tax
 
     # ---------------------------------------------------------------- derived values
 
@@ -380,15 +424,23 @@ class Store:
         if resource_type == "invoices":
             totals, _ = self.invoice_totals(org, record)
             payments = self.where(org, "payments", "invoice_id", record["id"])
+            credit_note = record.get("invoice_type_id") == CREDIT_NOTE
+            credited, credited_with_tax = (ZERO, ZERO) if credit_note else self.credited(org, record)
+            # A credit note owes nothing itself: what it credits comes off its parent's unpaid amount.
+            unpaid = ZERO if credit_note else totals.amount_unpaid - credited_with_tax
             paid_on = None
-            if totals.amount_with_tax > 0 and totals.amount_unpaid <= 0 and payments:
+            if totals.amount_with_tax > 0 and unpaid <= 0 and payments:
                 paid_on = max(p["paid_on"] for p in payments)
             extra.update(
+                invoice_type=INVOICE_TYPES.get(record.get("invoice_type_id") or INVOICE),
                 amount=money_str(totals.amount),
                 amount_tax=money_str(totals.amount_tax),
                 amount_with_tax=money_str(totals.amount_with_tax),
                 amount_paid=money_str(totals.amount_paid),
-                amount_unpaid=money_str(totals.amount_unpaid),
+                amount_unpaid=money_str(unpaid),
+                amount_credited=money_str(credited),
+                amount_credited_with_tax=money_str(credited_with_tax),
+                credited=credited_with_tax > 0,
                 amount_written_off=money_str(totals.amount_written_off),
                 paid_on=paid_on,
                 exported_at=record.get("exported_at"),

@@ -1,4 +1,5 @@
-"""Invoice PDFs (``GET /invoice/{id}/pdf``), drawn with fpdf2's core fonts."""
+"""Invoice and credit memo PDFs (``GET /invoice/{id}/pdf``, ``GET /creditmemo/{id}/pdf``), drawn with
+fpdf2's core fonts."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ def _money(value: Any, currency: str) -> str:
     return f"{currency} {amount:,.2f}"
 
 
-def invoice_pdf(invoice: Record, company: Record) -> bytes:
+def invoice_pdf(invoice: Record, company: Record, entity: str = "Invoice") -> bytes:
+    credit = entity == "CreditMemo"
+    word = "Credit memo" if credit else "Invoice"
     currency = invoice.get("CurrencyRef", {}).get("value", "")
     pdf = FPDF(format="A4")
-    pdf.set_title(_text(f"Invoice {invoice.get('DocNumber') or invoice['Id']}"))
+    pdf.set_title(_text(f"{word} {invoice.get('DocNumber') or invoice['Id']}"))
     pdf.set_creator("QBO emulator")
     pdf.set_author(_text(company.get("CompanyName", "")))
     pdf.add_page()
@@ -35,15 +38,16 @@ def invoice_pdf(invoice: Record, company: Record) -> bytes:
     pdf.cell(0, 5, _text(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font("Helvetica", "B", 20)
-    title = "INVOICE" if not invoice.get("_voided") else "INVOICE (VOID)"
+    title = word.upper() if not invoice.get("_voided") else f"{word.upper()} (VOID)"
     pdf.cell(0, 12, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
     facts = [
-        ("Invoice no.", invoice.get("DocNumber") or "-"),
+        (f"{word} no.", invoice.get("DocNumber") or "-"),
         ("Date", invoice.get("TxnDate", "")),
-        ("Due date", invoice.get("DueDate", "")),
         ("Bill to", invoice.get("CustomerRef", {}).get("name", "")),
     ]
+    if not credit:
+        facts.insert(2, ("Due date", invoice.get("DueDate", "")))
     if invoice.get("SalesTermRef", {}).get("name"):
         facts.append(("Terms", invoice["SalesTermRef"]["name"]))
     for label, value in facts:
@@ -79,7 +83,10 @@ def invoice_pdf(invoice: Record, company: Record) -> bytes:
             totals.append(("Discount", -Decimal(str(item["Amount"]))))
     totals.append(("Tax", invoice.get("TxnTaxDetail", {}).get("TotalTax", Decimal("0"))))
     totals.append(("Total", invoice.get("TotalAmt", Decimal("0"))))
-    totals.append(("Balance due", invoice.get("Balance", Decimal("0"))))
+    if credit:
+        totals.append(("Remaining credit", invoice.get("RemainingCredit", Decimal("0"))))
+    else:
+        totals.append(("Balance due", invoice.get("Balance", Decimal("0"))))
     for label, value in totals:
         pdf.set_font("Helvetica", "B" if label in ("Total", "Balance due") else "", 10)
         pdf.cell(sum(widths[:3]), 7, label, align="R")

@@ -50,9 +50,13 @@ class World:
         return list(response.json()["items"])
 
     def qbo_invoices(self, invoice_id: str) -> list[dict[str, Any]]:
+        return self.qbo_copies("Invoice", invoice_id)
+
+    def qbo_copies(self, entity: str, invoice_id: str) -> list[dict[str, Any]]:
+        """The QuickBooks invoices (or credit memos) copied from one Productive invoice, by their marker."""
         marker = f"qbosync:{self.cid[:8]}:{invoice_id}:"
         realm = self.stack.emulator.store.require(self.realm)
-        return [record for record in realm.all("Invoice") if marker in str(record.get("PrivateNote", ""))]
+        return [record for record in realm.all(entity) if marker in str(record.get("PrivateNote", ""))]
 
     def qbo(self, entity: str, entity_id: str) -> dict[str, Any]:
         record = self.stack.emulator.store.require(self.realm).get(entity, entity_id)

@@ -393,7 +393,7 @@ def test_a_customer_someone_else_started_using_is_left_active() -> None:
 def test_a_refused_update_keeps_the_copy_and_leaves_no_attempt() -> None:
     w = World()
     first = w.copy()
-    w.qbo.invoices[first.quickbooks_invoice_id]["SyncToken"] = "0"
+    w.qbo.invoices[first.quickbooks_id]["SyncToken"] = "0"
     original = w.qbo.update
 
     def refuse(
@@ -422,7 +422,7 @@ def test_a_lost_answer_keeps_the_attempt_and_the_customer_and_the_retry_finds_th
     w.journal.clear()
     record = w.copy(mode="create")
     assert "qbo:create Invoice" not in w.journal  # found by its marker
-    assert list(w.qbo.invoices) == [record.quickbooks_invoice_id]
+    assert list(w.qbo.invoices) == [record.quickbooks_id]
     assert w.copies.heads[("c1", "41")] == {"last_sequence": 1}
 
 

@@ -124,7 +124,7 @@ class FakeCopies:
             invoice_id=found[1],
             sequence=1,
             copy_id="x",
-            quickbooks_invoice_id=quickbooks_invoice_id,
+            quickbooks_id=quickbooks_invoice_id,
             doc_number=None,
             total_amount=Decimal(0),
             currency="USD",

@@ -111,6 +111,22 @@ def test_get_invoice_without_bill_to_looks_up_the_billing_contact(
     assert invoice.company.billing_address.zipcode == "EC4Y 1AA"
 
 
+def test_a_credit_note_and_its_parent(emu: ProductiveEmulator, client: ProductiveClient, demo: DemoIds) -> None:
+    line = {"description": "Credit", "quantity": "2", "unit_price": "-25", "tax_rate_id": demo.tax_rate_us_exempt_id}
+    note_id = emu.create_credit_note(demo.organization_id, demo.invoice_usd_id, line_items=[line])
+    note = client.get_invoice(note_id)
+    assert note.is_credit_note
+    assert (note.invoice_type_id, note.invoice_type, note.parent_invoice_id) == (2, "credit_note", demo.invoice_usd_id)
+    assert note.amount_with_tax == Decimal("-50.00")
+    [item] = client.list_line_items(note_id)
+    assert item.unit_price == Decimal("-25")
+    parent = client.get_invoice(demo.invoice_usd_id)
+    assert not parent.is_credit_note
+    assert parent.parent_invoice_id is None
+    assert (parent.amount_credited, parent.amount_credited_with_tax) == (Decimal("50.00"), Decimal("50.00"))
+    assert parent.amount_unpaid == Decimal("6236.67")
+
+
 def test_list_line_items(client: ProductiveClient, demo: DemoIds) -> None:
     items = client.list_line_items(demo.invoice_usd_id)
     assert [li.id for li in items] == demo.invoice_usd_line_item_ids

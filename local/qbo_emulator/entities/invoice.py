@@ -4,8 +4,9 @@
   one that moves TxnDate or SalesTermRef without a DueDate gets its DueDate computed again.
 * ``InvoiceLink`` (returned with ``include=invoiceLink``): the customer's pay-online link, made when online
   card or bank payment is allowed and the invoice has a BillEmail, as QuickBooks makes it.
-* ``GET /invoice/{id}/pdf`` renders the invoice; ``POST /invoice/{id}/send[?sendTo=]`` marks it
-  EmailSent with DeliveryInfo (an address is needed: BillEmail or sendTo) and announces it as Emailed.
+* ``GET /invoice/{id}/pdf`` renders the invoice (``GET /creditmemo/{id}/pdf`` a credit memo);
+  ``POST /invoice/{id}/send[?sendTo=]`` marks it EmailSent with DeliveryInfo (an address is needed:
+  BillEmail or sendTo) and announces it as Emailed.
 * Delete and void are refused while payments are applied (``ledger.py``).
 """
 
@@ -58,14 +59,20 @@ def sparse_source(previous: Record, body: Record) -> Record:
 RULES = Rules(build=build, sparse_source=sparse_source)
 
 
+# The sales forms QuickBooks renders as PDF here: path segment -> entity.
+PDF_ENTITIES = {"invoice": "Invoice", "creditmemo": "CreditMemo"}
+
+
 def pdf(ctx: ApiContext) -> ApiResult:
+    """``GET /invoice/{id}/pdf`` and ``GET /creditmemo/{id}/pdf``."""
     if ctx.request.method != "GET":
         raise faults.unsupported_operation("pdf accepts GET only", status=405)
-    invoice_id = ctx.segments[1]
-    record = ctx.realm.snapshot("Invoice", invoice_id)
+    entity = PDF_ENTITIES[ctx.segments[0].lower()]
+    record_id = ctx.segments[1]
+    record = ctx.realm.snapshot(entity, record_id)
     if record is None:
-        raise faults.object_not_found("Invoice", invoice_id)
-    return ApiResult(200, invoice_pdf(record, ctx.realm.company_info), content_type="application/pdf")
+        raise faults.object_not_found(entity, record_id)
+    return ApiResult(200, invoice_pdf(record, ctx.realm.company_info, entity), content_type="application/pdf")
 
 
 def send(ctx: ApiContext) -> ApiResult:

@@ -71,7 +71,8 @@ def register(api: Api) -> None:
             api.writers[spec.path] = own_writers[spec.name]
         elif spec.operations & {"create", "update", "delete", "void"}:
             api.writers[spec.path] = engine.writer(spec, rules_for(spec.name))
-    api.subresources[("invoice", "pdf")] = invoice.pdf
+    for path in invoice.PDF_ENTITIES:
+        api.subresources[(path, "pdf")] = invoice.pdf
     api.subresources[("invoice", "send")] = invoice.send
     api.operations["upload"] = lambda ctx: api.write(ctx, attachable.upload)
     api.operations["cdc"] = changes.cdc

@@ -309,3 +309,21 @@ def test_invoice_pdf(us: Api) -> None:
     missing = us.http.get(f"{us.base}/invoice/424242/pdf", headers=us.headers())
     assert missing.status_code == 404
     assert missing.json()["Fault"]["Error"][0]["code"] == "610"
+
+
+def test_credit_memo_pdf(us: Api) -> None:
+    response = post_json(us, "creditmemo", US_BODY)
+    assert response.status_code == 200, response.text
+    memo = response.json()["CreditMemo"]
+    pdf = us.http.get(f"{us.base}/creditmemo/{memo['Id']}/pdf", headers=us.headers({"Accept": "application/pdf"}))
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "CREDIT MEMO" in text
+    assert f"Credit memo no. {memo['DocNumber']}" in text
+    assert "Remaining credit" in text
+    assert "Due date" not in text
+    # An invoice's id is no credit memo.
+    inv = create(us, US_BODY)
+    missing = us.http.get(f"{us.base}/creditmemo/{inv['Id']}/pdf", headers=us.headers())
+    assert missing.status_code == 404

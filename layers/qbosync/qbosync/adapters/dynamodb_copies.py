@@ -7,6 +7,10 @@
                                                      create (one call); deleted again when a request on a
                                                      never-copied invoice fails with nothing in flight
 - QBOINVOICE#<realm>#<qbo invoice id> / COPY         which copy a QuickBooks invoice is (payment sync)
+- QBOCREDITMEMO#<realm>#<qbo credit memo id> / COPY  which copy a QuickBooks credit memo is
+- QBOPAYMENT#<realm>#<qbo payment id> / CREDIT_APPLICATION
+                                                     a Payment a copy made to apply a credit memo to its
+                                                     parent invoice (payment sync never mirrors it)
 - CONNECTION#<connection> / CUSTOMER#<company>#<cur> the QuickBooks customer of a Productive company
 - CONNECTION#<connection> / CACHE#<key>              small facts read from QuickBooks once (written with
                                                      the first copy that used them)"""
@@ -23,7 +27,14 @@ from boto3.dynamodb.conditions import Key
 
 from qbosync.adapters.dynamodb_common import query_all
 from qbosync.adapters.dynamodb_lease import Clause, Lease
-from qbosync.domain.copies import CopyRecord, CopyWarning, InvoiceHead, PendingCopy
+from qbosync.domain.copies import (
+    CopyRecord,
+    CopyWarning,
+    CreditApplication,
+    InvoiceHead,
+    PendingCopy,
+    QuickBooksType,
+)
 
 # The per-invoice copy lock on the HEAD item (docs/decisions/0002-head-lock-and-copy-marker.md).
 COPY_LOCK = Lease(owner_attribute="lock_owner", until_attribute="lock_until")
@@ -35,6 +46,21 @@ def _invoice_pk(connection_id: str, invoice_id: str) -> str:
 
 def _head_key(connection_id: str, invoice_id: str) -> dict[str, str]:
     return {"pk": _invoice_pk(connection_id, invoice_id), "sk": "HEAD"}
+
+
+# The index of QuickBooks objects we made, per type: its partition prefix and its item `type`.
+_OBJECT_INDEX: dict[str, tuple[str, str]] = {
+    "Invoice": ("QBOINVOICE", "quickbooks_invoice"),
+    "CreditMemo": ("QBOCREDITMEMO", "quickbooks_credit_memo"),
+}
+
+
+def _object_key(realm_id: str, quickbooks_type: QuickBooksType, quickbooks_id: str) -> dict[str, str]:
+    return {"pk": f"{_OBJECT_INDEX[quickbooks_type][0]}#{realm_id}#{quickbooks_id}", "sk": "COPY"}
+
+
+def _credit_application_key(realm_id: str, quickbooks_payment_id: str) -> dict[str, str]:
+    return {"pk": f"QBOPAYMENT#{realm_id}#{quickbooks_payment_id}", "sk": "CREDIT_APPLICATION"}
 
 
 class DynamoCopyRepository:
@@ -68,9 +94,8 @@ class DynamoCopyRepository:
             batch.put_item(Item=self._copy_item(record))
             batch.put_item(
                 Item={
-                    "pk": f"QBOINVOICE#{record.realm_id}#{record.quickbooks_invoice_id}",
-                    "sk": "COPY",
-                    "type": "quickbooks_invoice",
+                    **_object_key(record.realm_id, record.quickbooks_type, record.quickbooks_id),
+                    "type": _OBJECT_INDEX[record.quickbooks_type][1],
                     "connection_id": record.connection_id,
                     "invoice_id": record.invoice_id,
                     "sequence": record.sequence,
@@ -90,7 +115,7 @@ class DynamoCopyRepository:
 
     @staticmethod
     def _copy_item(record: CopyRecord) -> dict[str, Any]:
-        return {
+        item: dict[str, Any] = {
             "pk": _invoice_pk(record.connection_id, record.invoice_id),
             "sk": f"COPY#{record.sequence:06d}",
             "type": "copy",
@@ -98,7 +123,8 @@ class DynamoCopyRepository:
             "invoice_id": record.invoice_id,
             "sequence": record.sequence,
             "copy_id": record.copy_id,
-            "quickbooks_invoice_id": record.quickbooks_invoice_id,
+            "quickbooks_type": record.quickbooks_type,
+            "quickbooks_id": record.quickbooks_id,
             "doc_number": record.doc_number,
             "total_amount": record.total_amount,
             "currency": record.currency,
@@ -112,6 +138,16 @@ class DynamoCopyRepository:
             "update_count": record.update_count,
             "warnings": [{"code": w.code, "message": w.message, "details": w.details} for w in record.warnings],
         }
+        if record.quickbooks_type == "Invoice":
+            item["quickbooks_invoice_id"] = record.quickbooks_id  # what copies stored before credit memos
+        if (application := record.credit_application) is not None:
+            item["credit_application"] = {
+                "payment_id": application.payment_id,
+                "quickbooks_invoice_id": application.quickbooks_invoice_id,
+                "amount": application.amount,
+                "sync_token": application.sync_token,
+            }
+        return item
 
     # -- the lock and the create in flight (the HEAD item) -----------------------------------------
 
@@ -171,10 +207,13 @@ class DynamoCopyRepository:
         )
 
     def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:
-        """The copy a QuickBooks invoice was made as, if this service made it (payment sync)."""
-        index = self._table.get_item(Key={"pk": f"QBOINVOICE#{realm_id}#{quickbooks_invoice_id}", "sk": "COPY"}).get(
-            "Item"
-        )
+        return self.copy_of_quickbooks_object(realm_id, "Invoice", quickbooks_invoice_id)
+
+    def copy_of_quickbooks_object(
+        self, realm_id: str, quickbooks_type: QuickBooksType, quickbooks_id: str
+    ) -> CopyRecord | None:
+        """The copy a QuickBooks invoice or credit memo was made as, if this service made it."""
+        index = self._table.get_item(Key=_object_key(realm_id, quickbooks_type, quickbooks_id)).get("Item")
         if not index:
             return None
         item = self._table.get_item(
@@ -184,6 +223,23 @@ class DynamoCopyRepository:
             }
         ).get("Item")
         return self._to_record(item) if item else None
+
+    def record_credit_application(
+        self, realm_id: str, quickbooks_payment_id: str, *, connection_id: str, invoice_id: str, sequence: int
+    ) -> None:
+        self._table.put_item(
+            Item={
+                **_credit_application_key(realm_id, quickbooks_payment_id),
+                "type": "credit_application",
+                "connection_id": connection_id,
+                "invoice_id": invoice_id,
+                "sequence": sequence,
+            }
+        )
+
+    def is_our_credit_application(self, realm_id: str, quickbooks_payment_id: str) -> bool:
+        item = self._table.get_item(Key=_credit_application_key(realm_id, quickbooks_payment_id)).get("Item")
+        return item is not None
 
     # -- customers and small caches --------------------------------------------------------------
 
@@ -204,7 +260,7 @@ class DynamoCopyRepository:
             invoice_id=item["invoice_id"],
             sequence=int(item["sequence"]),
             copy_id=item["copy_id"],
-            quickbooks_invoice_id=item["quickbooks_invoice_id"],
+            quickbooks_id=str(item.get("quickbooks_id") or item["quickbooks_invoice_id"]),
             doc_number=item.get("doc_number"),
             total_amount=Decimal(str(item["total_amount"])),
             currency=item["currency"],
@@ -220,4 +276,17 @@ class DynamoCopyRepository:
                 for w in item.get("warnings", [])
             ),
             update_count=int(item.get("update_count", 0)),
+            quickbooks_type="CreditMemo" if item.get("quickbooks_type") == "CreditMemo" else "Invoice",
+            credit_application=_credit_application(item.get("credit_application")),
         )
+
+
+def _credit_application(stored: Any) -> CreditApplication | None:
+    if not stored:
+        return None
+    return CreditApplication(
+        payment_id=str(stored["payment_id"]),
+        quickbooks_invoice_id=str(stored["quickbooks_invoice_id"]),
+        amount=Decimal(str(stored["amount"])),
+        sync_token=str(stored["sync_token"]),
+    )

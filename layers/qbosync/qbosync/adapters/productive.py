@@ -559,6 +559,11 @@ def _decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
+def _int(value: Any) -> int | None:
+    text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
+    return int(text) if text.isdigit() else None
+
+
 def _money(value: Any) -> Decimal:
     return _decimal(value) or Decimal("0.00")
 
@@ -660,6 +665,11 @@ def _invoice(resource: Resource, company: ProductiveCompany | None) -> Productiv
         subsidiary_id=_rel_id(resource, "subsidiary"),
         bill_to_id=_rel_id(resource, "bill_to"),
         company=company,
+        invoice_type_id=_int(attrs.get("invoice_type_id")),
+        invoice_type=_text(attrs.get("invoice_type")),
+        parent_invoice_id=_rel_id(resource, "parent_invoice"),
+        amount_credited=_money(attrs.get("amount_credited")),
+        amount_credited_with_tax=_money(attrs.get("amount_credited_with_tax")),
     )
 
 

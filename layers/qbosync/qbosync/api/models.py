@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from qbosync.domain.connection import Connection, ConnectionSettings
 
@@ -142,9 +142,21 @@ class CopyWarningView(BaseModel):
     message: str
 
 
+class CreditApplicationView(BaseModel):
+    quickbooks_payment_id: str = Field(description="The QuickBooks Payment (total 0) that applies the credit memo.")
+    quickbooks_invoice_id: str = Field(description="The parent invoice's QuickBooks copy it is applied to.")
+    amount: str = Field(description="Decimal string: the amount applied.")
+
+
 class CopyView(BaseModel):
     copy_id: str
-    quickbooks_invoice_id: str
+    quickbooks_type: Literal["Invoice", "CreditMemo"] = Field(
+        description="What the copy is in QuickBooks: an Invoice, or a CreditMemo for a Productive credit note."
+    )
+    quickbooks_id: str = Field(description="The QuickBooks Invoice or CreditMemo id.")
+    quickbooks_invoice_id: str | None = Field(
+        description="The QuickBooks invoice id (the same as quickbooks_id); null for a credit memo."
+    )
     doc_number: str | None
     total_amount: str = Field(description="Decimal string, as QuickBooks computed it.")
     currency: str
@@ -153,11 +165,25 @@ class CopyView(BaseModel):
     created_at: datetime
     updated_at: datetime
     warnings: list[CopyWarningView]
+    credit_application: CreditApplicationView | None = Field(
+        default=None, description="A credit memo's application to its parent invoice; null when not applied."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_before_credit_memos(cls, data: Any) -> Any:
+        # A copy response kept by its Idempotency-Key before credit memos existed: an invoice.
+        if isinstance(data, dict) and "quickbooks_id" not in data and data.get("quickbooks_invoice_id"):
+            return {"quickbooks_type": "Invoice", "quickbooks_id": data["quickbooks_invoice_id"], **data}
+        return data
 
     @classmethod
     def of(cls, record: Any) -> CopyView:
+        application = record.credit_application
         return cls(
             copy_id=record.copy_id,
+            quickbooks_type=record.quickbooks_type,
+            quickbooks_id=record.quickbooks_id,
             quickbooks_invoice_id=record.quickbooks_invoice_id,
             doc_number=record.doc_number,
             total_amount=f"{record.total_amount:.2f}",
@@ -167,6 +193,13 @@ class CopyView(BaseModel):
             created_at=record.created_at,
             updated_at=record.updated_at,
             warnings=[CopyWarningView(code=w.code, message=w.message, **w.details) for w in record.warnings],
+            credit_application=None
+            if application is None
+            else CreditApplicationView(
+                quickbooks_payment_id=application.payment_id,
+                quickbooks_invoice_id=application.quickbooks_invoice_id,
+                amount=f"{application.amount:.2f}",
+            ),
         )
 
 

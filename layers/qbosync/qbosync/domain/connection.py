@@ -52,6 +52,11 @@ class ConnectionSettings(BaseModel):
     service_type_items: dict[str, str] = Field(
         default_factory=dict, description="Productive service type id -> QuickBooks Item id."
     )
+    apply_credit_notes: bool = Field(
+        default=True,
+        description="A credit note copied as a QuickBooks credit memo is applied to its parent invoice's copy "
+        "while that invoice is open in QuickBooks (up to its open balance).",
+    )
 
     @model_validator(mode="after")
     def _custom_field_needs_an_id(self) -> ConnectionSettings:

@@ -1,4 +1,5 @@
-"""Copies: each QuickBooks invoice made from a Productive invoice, and the in-flight attempt."""
+"""Copies: each QuickBooks invoice (or credit memo, from a Productive credit note) made from a Productive
+invoice, and the in-flight attempt."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any, Literal, Protocol
 from qbosync.domain.invoice_copy import copy_marker
 
 CopyMode = Literal["create", "update"]
+#: What a copy is in QuickBooks: an Invoice, or a CreditMemo for a Productive credit note.
+QuickBooksType = Literal["Invoice", "CreditMemo"]
 
 
 @dataclass(frozen=True)
@@ -33,14 +36,27 @@ class CopyWarning:
 
 
 @dataclass(frozen=True)
+class CreditApplication:
+    """How a credit memo copy was applied to its parent invoice's copy: one QuickBooks Payment of total
+    0 with a line linking the invoice and one linking the credit memo, each of `amount`."""
+
+    payment_id: str
+    quickbooks_invoice_id: str
+    amount: Decimal
+    sync_token: str
+
+
+@dataclass(frozen=True)
 class CopyRecord:
-    """One QuickBooks invoice made from a Productive invoice (the history lists these)."""
+    """One QuickBooks invoice (or credit memo) made from a Productive invoice (or credit note); the
+    history lists these."""
 
     connection_id: str
     invoice_id: str
     sequence: int
     copy_id: str
-    quickbooks_invoice_id: str
+    #: The QuickBooks object's id (an Invoice or a CreditMemo, as `quickbooks_type` says).
+    quickbooks_id: str
     doc_number: str | None
     total_amount: Decimal
     currency: str
@@ -53,6 +69,15 @@ class CopyRecord:
     realm_id: str
     warnings: tuple[CopyWarning, ...] = ()
     update_count: int = 0
+    #: Copies stored before credit notes carry no type: they are invoices.
+    quickbooks_type: QuickBooksType = "Invoice"
+    #: A credit memo's application to its parent invoice's copy (None: not applied).
+    credit_application: CreditApplication | None = None
+
+    @property
+    def quickbooks_invoice_id(self) -> str | None:
+        """The QuickBooks invoice id; None for a credit memo."""
+        return self.quickbooks_id if self.quickbooks_type == "Invoice" else None
 
 
 @dataclass(frozen=True)
@@ -85,6 +110,11 @@ class InvoiceHead:
     last_sequence: int
     pending: PendingCopy | None
     pending_is_new: bool = False
+
+
+def credit_application_marker(connection_id: str, invoice_id: str, sequence: int) -> str:
+    """Stamped into the PrivateNote of the Payment that applies a credit memo copy to its parent invoice."""
+    return f"qbosync-credit:{connection_id[:8]}:{invoice_id}:{sequence}"
 
 
 def request_id_for(*parts: object) -> str:
@@ -131,6 +161,30 @@ class CopyRepository(Protocol):
 
     def customer_for(self, connection_id: str, company_id: str, currency: str) -> str | None: ...
 
-    def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None: ...
+    def copy_of_quickbooks_object(
+        self, realm_id: str, quickbooks_type: QuickBooksType, quickbooks_id: str
+    ) -> CopyRecord | None:
+        """The copy a QuickBooks invoice or credit memo was made as, if this service made it (by any
+        connection to that company; older copies too)."""
+        ...
+
+    def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:
+        """copy_of_quickbooks_object for an Invoice."""
+        ...
+
+    def record_credit_application(
+        self, realm_id: str, quickbooks_payment_id: str, *, connection_id: str, invoice_id: str, sequence: int
+    ) -> None:
+        """Remember that this QuickBooks Payment is ours: the one that applies the credit memo of copy
+        `sequence` of the Productive credit note `invoice_id`. Written as soon as QuickBooks made the
+        payment (before the copy completes), and kept: the payment stays ours after an update or delete."""
+        ...
+
+    def is_our_credit_application(self, realm_id: str, quickbooks_payment_id: str) -> bool:
+        """True when this QuickBooks Payment (of this company) was made by a copy to apply a credit memo to
+        its parent invoice: payment sync must never mirror it into Productive (the credit note already
+        lowers what the parent invoice owes there). One read by key; such payments also carry the
+        `qbosync-credit:` prefix of `credit_application_marker` in their PrivateNote."""
+        ...
 
     def cached(self, connection_id: str, key: str) -> str | None: ...

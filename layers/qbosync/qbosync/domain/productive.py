@@ -117,6 +117,11 @@ def in_invoice_order(lines: list[ProductiveLineItem]) -> list[ProductiveLineItem
     return sorted(lines, key=key)
 
 
+#: Productive's `invoice_type_id` of a credit note (1 is an invoice); the API also names it in
+#: `invoice_type` ("credit_note"). See docs/architecture.md "Productive API".
+CREDIT_NOTE_TYPE_ID = 2
+
+
 @dataclass(frozen=True)
 class ProductiveInvoice:
     id: str
@@ -141,6 +146,17 @@ class ProductiveInvoice:
     subsidiary_id: str | None = None
     bill_to_id: str | None = None
     company: ProductiveCompany | None = None
+    invoice_type_id: int | None = None
+    invoice_type: str | None = None
+    #: A credit note's invoice: the one it credits.
+    parent_invoice_id: str | None = None
+    #: On an invoice: what its credit notes take off it (positive), net and with tax.
+    amount_credited: Decimal = Decimal(0)
+    amount_credited_with_tax: Decimal = Decimal(0)
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.invoice_type_id == CREDIT_NOTE_TYPE_ID or self.invoice_type == "credit_note"
 
 
 @dataclass(frozen=True)

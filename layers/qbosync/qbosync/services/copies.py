@@ -1,5 +1,7 @@
 """Copy a Productive invoice to QuickBooks Online, or update its last copy (docs/architecture.md "Copy";
-README "Copy to QuickBooks"; docs/decisions/0002-head-lock-and-copy-marker.md).
+README "Copy to QuickBooks"; docs/decisions/0002-head-lock-and-copy-marker.md). A Productive credit note
+goes the same way as a QuickBooks CreditMemo (the document type is part of the prepared copy), and is
+then applied to its parent invoice's copy (qbosync.domain.credit_notes).
 
 No duplicates, ever:
 - one copy of an invoice runs at a time (a lock per invoice);
@@ -36,9 +38,19 @@ from qbosync.domain.copies import (
     CopyRepository,
     CopyRequest,
     CopyWarning,
+    CreditApplication,
     InvoiceHead,
     PendingCopy,
+    QuickBooksType,
+    credit_application_marker,
     request_id_for,
+)
+from qbosync.domain.credit_notes import (
+    ParentCopy,
+    application_amount,
+    application_payment,
+    not_applied,
+    partly_applied,
 )
 from qbosync.domain.errors import (
     Conflict,
@@ -62,7 +74,7 @@ from qbosync.domain.money import cents, decimal_or_zero
 from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApi, QuickBooksApiFactory
 from qbosync.domain.productive import ProductiveApi, ProductiveInvoice, ProductiveLineItem, in_invoice_order
 from qbosync.domain.qbo_query import quote, quote_list
-from qbosync.services.customers import CustomerPlan, CustomerResolver
+from qbosync.services.customers import CustomerPlan, CustomerResolver, UseCustomer
 from qbosync.services.tokens import TokenService
 
 COPY_LOCK = timedelta(seconds=60)
@@ -121,11 +133,12 @@ class CopyService:
         # Reads and checks only: a request refused here has written nothing.
         prepared = _prepare(
             request,
-            connection.settings,
+            connection,
             company,
             qbo=qbo,
             productive=productive,
             copies=self._copies,
+            connections=self._connections,
             customers=customers,
         )
         owner = uuid.uuid4().hex
@@ -195,6 +208,8 @@ class PreparedCopy:
 
     settings: ConnectionSettings
     company: CompanyProfile
+    #: "CreditMemo" for a Productive credit note (its source amounts are already turned positive).
+    document: QuickBooksType
     source: SourceInvoice
     #: The Productive client company, the key of the customer mapping saved with the copy.
     company_id: str | None
@@ -204,9 +219,12 @@ class PreparedCopy:
     customer: CustomerPlan | None
     #: What was looked up in QuickBooks to be cached; saved with the copy, never by a refused request.
     cache: Mapping[str, str]
+    #: A credit note's parent invoice as copied to this company (None: not copied, or not a credit note).
+    parent: ParentCopy | None = None
 
-    def invoice_body(self, customer_id: str, marker: str) -> dict[str, Any]:
-        return build_invoice(
+    def body(self, customer_id: str, marker: str) -> dict[str, Any]:
+        """The QuickBooks Invoice or CreditMemo body: the same rules; a CreditMemo has no due date."""
+        body = build_invoice(
             invoice=self.source,
             settings=self.settings,
             company=self.company,
@@ -215,47 +233,104 @@ class PreparedCopy:
             memo=self.memo,
             marker=marker,
         )
+        if self.document == "CreditMemo":
+            body.pop("DueDate", None)
+        return body
 
 
 def _prepare(
     request: CopyRequest,
-    settings: ConnectionSettings,
+    connection: Connection,
     company: CompanyProfile,
     *,
     qbo: QuickBooksApi,
     productive: ProductiveApi,
     copies: CopyRepository,
+    connections: ConnectionRepository,
     customers: CustomerResolver,
 ) -> PreparedCopy:
     """Everything that can refuse the request without QuickBooks' answer to the invoice write: reads
     and checks only."""
     iid = request.invoice_id
+    settings = connection.settings
     invoice = productive.get_invoice(iid)
-    source = _source_invoice(invoice, productive.list_line_items(iid))
+    document: QuickBooksType = "CreditMemo" if invoice.is_credit_note else "Invoice"
+    # A credit note whose parent went to another company is refused before anything else is read.
+    parent = _parent_copy(invoice, connection, company, copies, connections, productive)
+    source = _source_invoice(invoice, productive.list_line_items(iid), credit=invoice.is_credit_note)
     memo = memo_for(source, settings, _custom_field_text(invoice, settings, productive))
     tax, cache = _tax_choice(request, company, copies, qbo)
     prepared = PreparedCopy(
         settings=settings,
         company=company,
+        document=document,
         source=source,
         company_id=invoice.company_id,
         memo=memo,
         tax=tax,
         customer=None,
         cache=cache,
+        parent=parent,
     )
-    # The whole QuickBooks invoice, built once with stand-ins for the customer and the marker:
-    # lines, items, tax, currency, number and memo are all checked here.
-    draft = prepared.invoice_body("0", copy_marker(request.connection_id, iid, 0))
-    plan = customers.plan(picked=request.customer_id, invoice=invoice, currency=source.currency)
+    # The whole QuickBooks invoice (or credit memo), built once with stand-ins for the customer and the
+    # marker: lines, items, tax, currency, number and memo are all checked here.
+    draft = prepared.body("0", copy_marker(request.connection_id, iid, 0))
+    plan: CustomerPlan | None
+    if parent is not None:
+        # The credit memo goes to the parent's customer: only then can it be applied to the parent.
+        if request.customer_id and request.customer_id != parent.customer_id:
+            raise InvalidInput(
+                "A credit note goes to the QuickBooks customer its parent invoice was copied to; "
+                "leave the customer empty or pick that one.",
+                code="credit_note_customer_mismatch",
+                details={"parent_customer_id": parent.customer_id},
+            )
+        plan = UseCustomer(parent.customer_id)
+    else:
+        plan = customers.plan(picked=request.customer_id, invoice=invoice, currency=source.currency)
     if plan is None and request.mode == "create":
         raise _no_customer()
     if plan is not None and plan.writes:
-        _check_references(draft, request, qbo)
+        _check_references(draft, request, qbo, document)
     return replace(prepared, customer=plan)
 
 
-def _check_references(draft: dict[str, Any], request: CopyRequest, qbo: QuickBooksApi) -> None:
+def _parent_copy(
+    invoice: ProductiveInvoice,
+    connection: Connection,
+    company: CompanyProfile,
+    copies: CopyRepository,
+    connections: ConnectionRepository,
+    productive: ProductiveApi,
+) -> ParentCopy | None:
+    """Where a credit note's parent invoice went in this connection's QuickBooks company: its last copy by
+    this connection; else the copy its Productive export fields name, made by another connection of the
+    same organization to the same company. None when the parent was not copied. 409 when it was exported
+    somewhere else: a credit memo here could never be applied to it."""
+    parent_id = invoice.parent_invoice_id
+    if not invoice.is_credit_note or not parent_id:
+        return None
+    last = next(iter(copies.history(connection.connection_id, parent_id)), None)
+    if last is not None and last.quickbooks_type == "Invoice":
+        return ParentCopy(parent_id, last.quickbooks_id, last.customer_id)
+    parent = productive.get_invoice(parent_id)
+    if not parent.export_id:
+        return None
+    found = copies.copy_of_quickbooks_object(company.realm_id, "Invoice", parent.export_id)
+    if found is not None and found.invoice_id == parent_id:
+        owner = connections.get(found.connection_id)
+        if owner is not None and owner.organization_id == connection.organization_id:
+            return ParentCopy(parent_id, found.quickbooks_id, found.customer_id)
+    raise Conflict(
+        f"The credit note's parent invoice {parent.number or parent_id} was copied to another QuickBooks "
+        f"company (or by another tool), not to {company.company_name}; copy the credit note through the "
+        "connection its invoice was copied with.",
+        code="parent_copied_elsewhere",
+        details={"parent_invoice_id": parent_id, "parent_export_id": parent.export_id},
+    )
+
+
+def _check_references(draft: dict[str, Any], request: CopyRequest, qbo: QuickBooksApi, document: str) -> None:
     """Before a customer is created or reactivated for this invoice: would QuickBooks take the
     invoice? Its items and tax codes must be active, its number free. (QuickBooks cannot delete
     a customer, so a refusal found only after creating one would leave it behind.)"""
@@ -284,14 +359,14 @@ def _check_references(draft: dict[str, Any], request: CopyRequest, qbo: QuickBoo
                 details={"tax_code_ids": missing},
             )
     if number := draft.get("DocNumber"):
-        rows = qbo.query(f"select * from Invoice where DocNumber = {quote(str(number))}")
+        rows = qbo.query(f"select * from {document} where DocNumber = {quote(str(number))}")
         if request.mode == "update":  # the last copy keeps its number
             ours = copy_marker_prefix(request.connection_id, request.invoice_id)
             rows = [row for row in rows if ours not in str(row.get("PrivateNote", ""))]
         if rows:
             raise Conflict(
-                f"QuickBooks already has an invoice numbered {number}; change the number in Productive or "
-                "let QuickBooks number the invoices.",
+                f"QuickBooks already has {'a credit memo' if document == 'CreditMemo' else 'an invoice'} numbered "
+                f"{number}; change the number in Productive or let QuickBooks number the invoices.",
                 code="duplicate_doc_number",
                 details={"doc_number": str(number), "quickbooks_invoice_id": str(rows[0]["Id"])},
             )
@@ -332,8 +407,11 @@ def _tax_choice(
     )
 
 
-def _source_invoice(invoice: ProductiveInvoice, lines: list[ProductiveLineItem]) -> SourceInvoice:
+def _source_invoice(invoice: ProductiveInvoice, lines: list[ProductiveLineItem], *, credit: bool) -> SourceInvoice:
+    """The invoice as the copy rules see it. A credit note's prices and totals are negative in Productive
+    and positive on a QuickBooks credit memo: `credit` turns their sign."""
     ordered = in_invoice_order(lines)
+    sign = Decimal(-1) if credit else Decimal(1)
     return SourceInvoice(
         invoice_id=invoice.id,
         number=invoice.number,
@@ -344,13 +422,13 @@ def _source_invoice(invoice: ProductiveInvoice, lines: list[ProductiveLineItem])
         pay_on=invoice.pay_on,
         currency=invoice.currency.upper(),
         discount_percent=invoice.discount or Decimal(0),
-        amount=invoice.amount,
-        amount_with_tax=invoice.amount_with_tax,
+        amount=sign * invoice.amount,
+        amount_with_tax=sign * invoice.amount_with_tax,
         lines=tuple(
             SourceLine(
                 description=line.description,
                 quantity=line.quantity,
-                unit_price=line.unit_price,
+                unit_price=sign * line.unit_price,
                 discount_percent=line.discount or Decimal(0),
                 service_type_id=line.service_type_id,
                 service_type_name=line.service_type_name,
@@ -388,6 +466,7 @@ class _CopyJob:
         self.request = request
         self.prepared = prepared
         self.settings = prepared.settings
+        self.document = prepared.document
         self.head = head  # as read by the lock that `owner` holds
         self.owner = owner
         self.qbo = qbo
@@ -452,7 +531,7 @@ class _CopyJob:
             self.invoice_write = "uncertain"
             try:
                 created = self.qbo.create(
-                    "Invoice", self.prepared.invoice_body(customer_id, pending.marker), request_id=pending.request_id
+                    self.document, self.prepared.body(customer_id, pending.marker), request_id=pending.request_id
                 )
             except QuickBooksFault as fault:
                 if fault.is_refusal:
@@ -462,13 +541,17 @@ class _CopyJob:
         # A failure from here on leaves the pending record: the retry finds this invoice by its
         # marker and finishes the job (moving the PDF again at worst).
         self._move_pdf(str(created["Id"]), pending.request_id)
-        return self._finish(created, sequence=pending.sequence, mode="create", created_at=now)
+        application = self._apply_credit(created, sequence=pending.sequence, previous=None, step=0)
+        return self._finish(
+            created, sequence=pending.sequence, mode="create", created_at=now, credit_application=application
+        )
 
     def _find_by_marker(self, customer_id: str, pending: PendingCopy) -> dict[str, Any] | None:
         """After an uncertain outcome, our own invoice may already exist: look before creating."""
         since = (pending.started_at - timedelta(minutes=5)).isoformat()
         rows = self.qbo.query(
-            f"select * from Invoice where CustomerRef = {quote(customer_id)} and MetaData.CreateTime >= {quote(since)}"
+            f"select * from {self.document} where CustomerRef = {quote(customer_id)} "
+            f"and MetaData.CreateTime >= {quote(since)}"
         )
         for row in rows:
             if pending.marker in str(row.get("PrivateNote", "")):
@@ -479,7 +562,7 @@ class _CopyJob:
 
     def _update(self, last: CopyRecord) -> CopyRecord:
         customer_id = self._customer_id() if self.prepared.customer is not None else last.customer_id
-        body = self.prepared.invoice_body(
+        body = self.prepared.body(
             customer_id, copy_marker(self.request.connection_id, self.request.invoice_id, last.sequence)
         )
         if self.settings.invoice_numbering == "quickbooks" and last.doc_number:
@@ -489,12 +572,13 @@ class _CopyJob:
             self.request.connection_id, self.request.invoice_id, last.sequence, "update", update_number
         )
         sync_token = last.sync_token
+        application = self._make_room_for(last, update_number)
         for attempt in range(2):
             try:
                 self.invoice_write = "uncertain"
                 updated = self.qbo.update(
-                    "Invoice",
-                    {**body, "Id": last.quickbooks_invoice_id, "SyncToken": sync_token, "sparse": True},
+                    self.document,
+                    {**body, "Id": last.quickbooks_id, "SyncToken": sync_token, "sparse": True},
                     request_id=f"{request_id[:33]}-{attempt}",
                 )
                 break
@@ -502,29 +586,34 @@ class _CopyJob:
                 if fault.is_refusal:
                     self.invoice_write = "none"
                 if fault.fault_code == QuickBooksFault.STALE_OBJECT and attempt == 0:
-                    current = self.qbo.get("Invoice", last.quickbooks_invoice_id)
+                    current = self.qbo.get(self.document, last.quickbooks_id)
                     if current is None:
                         raise self._copy_gone() from fault
                     sync_token = str(current["SyncToken"])
-                    self.warnings.append(
-                        CopyWarning(
-                            code="quickbooks_edits_overwritten",
-                            message="The QuickBooks invoice had been edited in QuickBooks since the last copy; "
-                            "those edits were replaced by this update.",
+                    # Applying a credit memo changes its SyncToken in QuickBooks (its LinkedTxn): after
+                    # our own application that is no edit by someone else.
+                    if last.credit_application is None:
+                        self.warnings.append(
+                            CopyWarning(
+                                code="quickbooks_edits_overwritten",
+                                message="The QuickBooks invoice had been edited in QuickBooks since the last copy; "
+                                "those edits were replaced by this update.",
+                            )
                         )
-                    )
                     continue
                 if fault.fault_code == QuickBooksFault.OBJECT_NOT_FOUND or fault.http_status == 404:
                     raise self._copy_gone() from fault
                 raise
         self.invoice_write = "done"
         self._move_pdf(str(updated["Id"]), request_id)
+        application = self._apply_credit(updated, sequence=last.sequence, previous=application, step=update_number)
         return self._finish(
             updated,
             sequence=last.sequence,
             mode="update",
             created_at=last.created_at,
             update_count=update_number,
+            credit_application=application,
         )
 
     @staticmethod
@@ -544,12 +633,13 @@ class _CopyJob:
         mode: CopyMode,
         created_at: datetime,
         update_count: int = 0,
+        credit_application: CreditApplication | None = None,
     ) -> CopyRecord:
         cid, iid = self.request.connection_id, self.request.invoice_id
         source = self.prepared.source
         qbo_id = str(qbo_invoice["Id"])
         doc_number = qbo_invoice.get("DocNumber")
-        url = f"{self.app_url}/app/invoice?txnId={qbo_id}"
+        url = f"{self.app_url}/app/{self.document.lower()}?txnId={qbo_id}"
         total = decimal_or_zero(qbo_invoice.get("TotalAmt"))
         number_back = doc_number if self.settings.invoice_numbering == "quickbooks" and doc_number else None
         if self.settings.invoice_numbering == "quickbooks" and not doc_number:
@@ -580,7 +670,7 @@ class _CopyJob:
             invoice_id=iid,
             sequence=sequence,
             copy_id=f"{iid}-{sequence}",
-            quickbooks_invoice_id=qbo_id,
+            quickbooks_id=qbo_id,
             doc_number=str(doc_number) if doc_number else None,
             total_amount=total,
             currency=source.currency,
@@ -593,6 +683,8 @@ class _CopyJob:
             realm_id=self.prepared.company.realm_id,
             warnings=tuple(self.warnings),
             update_count=update_count,
+            quickbooks_type=self.document,
+            credit_application=credit_application,
         )
         self.copies.complete(record, company_id=self.prepared.company_id, cache=self.prepared.cache)
         return record
@@ -600,15 +692,158 @@ class _CopyJob:
     def _move_pdf(self, qbo_id: str, request_id: str) -> None:
         iid = self.request.invoice_id
         if self.settings.pdf_source == "quickbooks":
-            pdf = self.qbo.download_pdf("Invoice", qbo_id)
-            self.productive.attach_pdf_to_invoice(iid, f"quickbooks-invoice-{qbo_id}.pdf", pdf)
+            pdf = self.qbo.download_pdf(self.document, qbo_id)
+            kind = "credit-memo" if self.document == "CreditMemo" else "invoice"
+            self.productive.attach_pdf_to_invoice(iid, f"quickbooks-{kind}-{qbo_id}.pdf", pdf)
         else:
             pdf = self.productive.download_invoice_pdf(iid)
             self.qbo.upload_attachment(
-                entity="Invoice",
+                entity=self.document,
                 entity_id=qbo_id,
                 filename=f"productive-invoice-{iid}.pdf",
                 content=pdf,
                 content_type="application/pdf",
                 request_id=f"{request_id[:30]}-pdf",
             )
+
+    # -- a credit memo's application to its parent invoice ------------------------------------------
+
+    def _make_room_for(self, last: CopyRecord, update_number: int) -> CreditApplication | None:
+        """Before a credit memo's update: QuickBooks refuses a credit memo total below what is applied from
+        it, so an application larger than the new total (Productive's) is lowered to it first."""
+        previous = last.credit_application
+        expected = cents(self.prepared.source.amount_with_tax)
+        if previous is None or previous.amount <= expected:
+            return previous
+        return self._write_application(
+            previous,
+            max(expected, Decimal(0)),
+            credit_memo_id=last.quickbooks_id,
+            sequence=last.sequence,
+            request_id=request_id_for(
+                self.request.connection_id, self.request.invoice_id, last.sequence, "apply-room", update_number
+            ),
+        )
+
+    def _apply_credit(
+        self, credit_memo: dict[str, Any], *, sequence: int, previous: CreditApplication | None, step: int
+    ) -> CreditApplication | None:
+        """Apply the credit memo to its parent invoice's copy, up to what the invoice has open, or bring an
+        earlier application in line with the credit memo as it is now. A refusal by QuickBooks becomes a
+        warning: the credit memo exists either way, and the credit stays on the customer's account."""
+        parent = self.prepared.parent
+        if parent is None or not self.settings.apply_credit_notes:
+            return previous
+        currency = self.prepared.source.currency
+        credit_total = decimal_or_zero(credit_memo.get("TotalAmt"))
+        if str((credit_memo.get("CustomerRef") or {}).get("value", "")) != parent.customer_id:
+            self.warnings.append(
+                not_applied("customer_differs", "The credit memo's customer is not the parent invoice's customer.")
+            )
+            return previous
+        invoice = self.qbo.get("Invoice", parent.quickbooks_invoice_id)
+        if invoice is None:
+            self.warnings.append(
+                not_applied("parent_missing_in_quickbooks", "The parent invoice's copy no longer exists in QuickBooks.")
+            )
+            return previous
+        # Our earlier payment counts only while the invoice still lists it (it may have been deleted).
+        linked = {
+            str(txn.get("TxnId"))
+            for txn in invoice.get("LinkedTxn") or []
+            if txn.get("TxnType") == "Payment" and txn.get("TxnId") is not None
+        }
+        if previous is not None and (
+            previous.payment_id not in linked or previous.quickbooks_invoice_id != parent.quickbooks_invoice_id
+        ):
+            previous = None
+        applied_before = previous.amount if previous is not None else Decimal(0)
+        amount = application_amount(credit_total, decimal_or_zero(invoice.get("Balance")), applied_before)
+        try:
+            application = self._write_application(
+                previous,
+                amount,
+                credit_memo_id=str(credit_memo["Id"]),
+                sequence=sequence,
+                request_id=request_id_for(self.request.connection_id, self.request.invoice_id, sequence, "apply", step),
+            )
+        except QuickBooksFault as fault:
+            if not fault.is_refusal:
+                raise
+            self.warnings.append(
+                not_applied("quickbooks_refused", f"QuickBooks refused to apply the credit memo: {fault}")
+            )
+            return previous
+        if amount == 0:
+            self.warnings.append(
+                not_applied(
+                    "parent_not_open",
+                    "The parent invoice has nothing open in QuickBooks; the credit stays on the customer's account.",
+                )
+            )
+        elif amount < cents(credit_total):
+            self.warnings.append(partly_applied(credit_total, amount, currency))
+        return application
+
+    def _write_application(
+        self,
+        previous: CreditApplication | None,
+        amount: Decimal,
+        *,
+        credit_memo_id: str,
+        sequence: int,
+        request_id: str,
+    ) -> CreditApplication | None:
+        """Make our application payment apply `amount`: create it, change it, or delete it (amount 0)."""
+        parent = self.prepared.parent
+        assert parent is not None
+        cid, iid = self.request.connection_id, self.request.invoice_id
+        if previous is not None and previous.amount == amount:
+            return previous
+        body = application_payment(
+            customer_id=parent.customer_id,
+            quickbooks_invoice_id=parent.quickbooks_invoice_id,
+            credit_memo_id=credit_memo_id,
+            amount=amount,
+            txn_date=self.prepared.source.invoiced_on,
+            marker=credit_application_marker(cid, iid, sequence),
+        )
+        if previous is None:
+            if amount == 0:
+                return None
+            created = self.qbo.create("Payment", body, request_id=request_id)
+            payment_id = str(created["Id"])
+            # Recorded at once, so payment sync knows this payment is ours before the copy completes.
+            self.copies.record_credit_application(
+                self.prepared.company.realm_id, payment_id, connection_id=cid, invoice_id=iid, sequence=sequence
+            )
+            return CreditApplication(
+                payment_id, parent.quickbooks_invoice_id, amount, str(created.get("SyncToken", "0"))
+            )
+        sync_token = previous.sync_token
+        for attempt in range(2):
+            try:
+                if amount == 0:
+                    self.qbo.update(
+                        "Payment",
+                        {"Id": previous.payment_id, "SyncToken": sync_token},
+                        request_id=f"{request_id[:33]}-{attempt}",
+                        operation="delete",
+                    )
+                    return None
+                updated = self.qbo.update(
+                    "Payment",
+                    {**body, "Id": previous.payment_id, "SyncToken": sync_token, "sparse": True},
+                    request_id=f"{request_id[:33]}-{attempt}",
+                )
+                return replace(previous, amount=amount, sync_token=str(updated.get("SyncToken", sync_token)))
+            except QuickBooksFault as fault:
+                if fault.fault_code != QuickBooksFault.STALE_OBJECT or attempt:
+                    raise
+                current = self.qbo.get("Payment", previous.payment_id)
+                if current is None:
+                    return self._write_application(
+                        None, amount, credit_memo_id=credit_memo_id, sequence=sequence, request_id=request_id
+                    )
+                sync_token = str(current["SyncToken"])
+        raise AssertionError("unreachable")  # pragma: no cover
