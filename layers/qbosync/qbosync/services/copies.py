@@ -433,7 +433,7 @@ def _source_invoice(invoice: ProductiveInvoice, lines: list[ProductiveLineItem],
                 service_type_id=line.service_type_id,
                 service_type_name=line.service_type_name,
                 taxable=bool(line.tax_rate_value and line.tax_rate_value > 0),
-                amount=line.amount,
+                amount=None if line.amount is None else sign * line.amount,
             )
             for line in ordered
         ),
