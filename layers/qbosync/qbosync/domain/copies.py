@@ -12,6 +12,17 @@ from typing import Any, Literal, Protocol
 from qbosync.domain.invoice_copy import copy_marker
 
 CopyMode = Literal["create", "update"]
+QuickBooksType = Literal["Invoice", "CreditMemo"]
+#: Why a copy needs a human (docs/architecture.md "Changes made in QuickBooks"): the QuickBooks object
+#: was voided, deleted or changed there, credited there with a credit memo Productive does not know,
+#: or its total differed from Productive's when it was copied.
+FlagKind = Literal[
+    "voided_in_quickbooks",
+    "deleted_in_quickbooks",
+    "changed_in_quickbooks",
+    "credited_in_quickbooks",
+    "total_mismatch",
+]
 
 
 @dataclass(frozen=True)
@@ -33,8 +44,22 @@ class CopyWarning:
 
 
 @dataclass(frozen=True)
+class CopyFlag:
+    """Something about a copy a human should look at. One per (kind, version): `version` names the
+    QuickBooks state it was seen in (the object's SyncToken, "deleted"...), so seeing the same state
+    twice (a duplicated event, webhook and reconcile) records it once."""
+
+    kind: FlagKind
+    detected_at: datetime
+    version: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CopyRecord:
-    """One QuickBooks invoice made from a Productive invoice (the history lists these)."""
+    """One QuickBooks invoice (or credit memo) made from a Productive invoice (the history lists these).
+    `quickbooks_id` is the QuickBooks object's id whatever its type; `quickbooks_invoice_id` remains
+    for invoices."""
 
     connection_id: str
     invoice_id: str
@@ -53,6 +78,28 @@ class CopyRecord:
     realm_id: str
     warnings: tuple[CopyWarning, ...] = ()
     update_count: int = 0
+    quickbooks_type: QuickBooksType = "Invoice"
+    quickbooks_id: str = ""
+    flags: tuple[CopyFlag, ...] = ()  # newest first
+
+    def __post_init__(self) -> None:
+        if not self.quickbooks_id:
+            object.__setattr__(self, "quickbooks_id", self.quickbooks_invoice_id)
+
+    def flagged(self, kind: FlagKind) -> CopyFlag | None:
+        """The newest flag of this kind."""
+        return next((flag for flag in self.flags if flag.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    """A copy that needs a human, with its flags (newest first)."""
+
+    invoice_id: str
+    copy_id: str
+    quickbooks_type: QuickBooksType
+    quickbooks_id: str
+    flags: tuple[CopyFlag, ...]
 
 
 @dataclass(frozen=True)
@@ -132,5 +179,24 @@ class CopyRepository(Protocol):
     def customer_for(self, connection_id: str, company_id: str, currency: str) -> str | None: ...
 
     def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None: ...
+
+    def copy_of_quickbooks_object(
+        self, realm_id: str, quickbooks_type: QuickBooksType, quickbooks_id: str
+    ) -> CopyRecord | None:
+        """The copy (with its flags) a QuickBooks invoice or credit memo was made as, if we made it."""
+        ...
+
+    def is_our_credit_application(self, realm_id: str, quickbooks_payment_id: str) -> bool:
+        """Whether this QuickBooks payment is the zero-total one a copy made to apply a copied credit
+        note (never mirrored)."""
+        ...
+
+    def flag(self, connection_id: str, invoice_id: str, sequence: int, flag: CopyFlag) -> bool:
+        """Record a flag on a copy; False when one of the same kind and version is already there."""
+        ...
+
+    def attention(self, connection_id: str, limit: int) -> list[AttentionItem]:
+        """Copies of this connection with flags, the most recently flagged first."""
+        ...
 
     def cached(self, connection_id: str, key: str) -> str | None: ...
