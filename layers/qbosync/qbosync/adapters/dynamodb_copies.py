@@ -309,7 +309,9 @@ class DynamoCopyRepository:
         index = self._table.get_item(Key={"pk": f"{prefix}#{realm_id}#{quickbooks_id}", "sk": "COPY"}).get("Item")
         if not index:
             return None
-        return self._copy(str(index["connection_id"]), str(index["invoice_id"]), int(index["sequence"]), consistent=False)
+        return self._copy(
+            str(index["connection_id"]), str(index["invoice_id"]), int(index["sequence"]), consistent=False
+        )
 
     def is_our_credit_application(self, realm_id: str, quickbooks_payment_id: str) -> bool:
         key = {"pk": f"QBOPAYMENT#{realm_id}#{quickbooks_payment_id}", "sk": "CREDIT_APPLICATION"}

@@ -142,6 +142,24 @@ class CopyWarningView(BaseModel):
     message: str
 
 
+class CopyFlagView(BaseModel):
+    kind: Literal[
+        "voided_in_quickbooks",
+        "deleted_in_quickbooks",
+        "changed_in_quickbooks",
+        "credited_in_quickbooks",
+        "total_mismatch",
+    ]
+    detected_at: datetime
+    details: dict[str, Any] = Field(
+        description="What was seen: the QuickBooks object, its new total next to Productive's, the credit..."
+    )
+
+    @classmethod
+    def of(cls, flag: Any) -> CopyFlagView:
+        return cls(kind=flag.kind, detected_at=flag.detected_at, details=dict(flag.details))
+
+
 class CopyView(BaseModel):
     copy_id: str
     quickbooks_invoice_id: str
@@ -153,6 +171,9 @@ class CopyView(BaseModel):
     created_at: datetime
     updated_at: datetime
     warnings: list[CopyWarningView]
+    flags: list[CopyFlagView] = Field(
+        default_factory=list, description="Changes made in QuickBooks to this copy and other reasons to look at it."
+    )
 
     @classmethod
     def of(cls, record: Any) -> CopyView:
@@ -167,8 +188,31 @@ class CopyView(BaseModel):
             created_at=record.created_at,
             updated_at=record.updated_at,
             warnings=[CopyWarningView(code=w.code, message=w.message, **w.details) for w in record.warnings],
+            flags=[CopyFlagView.of(flag) for flag in record.flags],
         )
 
 
 class CopyList(BaseModel):
     items: list[CopyView]
+
+
+class AttentionView(BaseModel):
+    invoice_id: str
+    copy_id: str
+    quickbooks_type: Literal["Invoice", "CreditMemo"]
+    quickbooks_id: str
+    flags: list[CopyFlagView] = Field(description="Newest first.")
+
+    @classmethod
+    def of(cls, item: Any) -> AttentionView:
+        return cls(
+            invoice_id=item.invoice_id,
+            copy_id=item.copy_id,
+            quickbooks_type=item.quickbooks_type,
+            quickbooks_id=item.quickbooks_id,
+            flags=[CopyFlagView.of(flag) for flag in item.flags],
+        )
+
+
+class AttentionList(BaseModel):
+    items: list[AttentionView] = Field(description="Copies needing a human, the most recently flagged first.")

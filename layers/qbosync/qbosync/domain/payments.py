@@ -11,8 +11,10 @@ cash is TotalAmt. QuickBooks does not say which invoice a credit settles, so `ap
 the credit to the invoice lines in line order, the first invoice first, and what is left of each line
 is cash. Credit from a credit memo we copied is known to Productive already; credit from one made in
 QuickBooks is flagged on the invoice's copy, never mirrored as money. What a payment leaves unapplied
-(an overpayment) is on no invoice, so it is mirrored nowhere. The mapping kept for each Productive payment is what makes a
-deleted QuickBooks payment reversible: it can no longer be read."""
+(an overpayment) is on no invoice, so it is mirrored nowhere.
+
+The mapping kept for each Productive payment is what makes a deleted QuickBooks payment reversible: it
+can no longer be read."""
 
 from __future__ import annotations
 

@@ -25,6 +25,11 @@ def is_voided(row: dict[str, Any]) -> bool:
     return note.startswith("Voided") or (decimal_or_zero(row.get("TotalAmt")) == 0 and not row.get("Line"))
 
 
+def gone_in_quickbooks(record: CopyRecord) -> CopyFlag | None:
+    """The flag saying the copy was voided or deleted in QuickBooks, if it was."""
+    return next((f for f in record.flags if f.kind in ("voided_in_quickbooks", "deleted_in_quickbooks")), None)
+
+
 def productive_total(record: CopyRecord) -> Decimal:
     """Productive's total when the copy was made: the copy's total unless they differed then."""
     for warning in record.warnings:
