@@ -328,7 +328,8 @@ class InMemoryCopies:
         if record is None:
             return None
         flags = self.flags.get((record.connection_id, record.invoice_id, record.sequence), [])
-        return replace(record, flags=tuple(sorted(flags, key=lambda f: f.detected_at, reverse=True)))
+        newest_first = sorted(enumerate(flags), key=lambda pair: (pair[1].detected_at, pair[0]), reverse=True)
+        return replace(record, flags=tuple(flag for _, flag in newest_first))
 
     def items(self) -> int:
         return len(self.heads) + len(self.copies) + len(self.customers) + len(self.caches)
