@@ -55,7 +55,7 @@ def test_an_overpayment_is_mirrored_only_up_to_what_it_applies(w: Payments) -> N
 
 
 def test_edit_void_delete_in_quickbooks_and_our_own_update(w: Payments) -> None:
-    ours, ours_qbo = w.copied_invoice()
+    ours, _ = w.copied_invoice()
     edited, edited_qbo = w.copied_invoice()
     voided, voided_qbo = w.copied_invoice()
     deleted, deleted_qbo = w.copied_invoice()
