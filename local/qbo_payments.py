@@ -194,12 +194,17 @@ class PaymentDriver:
     def remaining_credit(self, credit_memo_id: str) -> Decimal:
         return Decimal(str(self._required("CreditMemo", credit_memo_id)["RemainingCredit"]))
 
-    def cash_applied(self) -> Decimal:
-        """QuickBooks' cash applied to invoices over every payment: TotalAmt less UnappliedAmt."""
+    def cash_applied(self, qbo_invoice_ids: set[str]) -> Decimal:
+        """QuickBooks' cash applied by the payments of these invoices: TotalAmt less UnappliedAmt."""
         return sum(
             (
                 Decimal(str(payment.get("TotalAmt", 0))) - Decimal(str(payment.get("UnappliedAmt", 0)))
                 for payment in self.stack.emulator.store.require(self.realm).all("Payment")
+                if any(
+                    linked.get("TxnType") == "Invoice" and str(linked.get("TxnId")) in qbo_invoice_ids
+                    for line in payment.get("Line", [])
+                    for linked in line.get("LinkedTxn", [])
+                )
             ),
             Decimal(0),
         )
