@@ -12,6 +12,7 @@ payment without TxnDate, never the UTC date (docs/decisions/0009-sync-cutoff-in-
 from __future__ import annotations
 
 import importlib
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from local.qbo_emulator.webhooks import WebhookFormat
     from local.stack import LocalStack
 
-# (QuickBooks invoice id, amount applied to it)
+# (QuickBooks invoice id, amount applied to it); for credits, (QuickBooks credit memo id, credit used)
 Applied = tuple[str, Decimal | str]
 # (amount, date) of one payment on one invoice, on either side
 Paid = tuple[Decimal, date]
@@ -90,29 +91,74 @@ class PaymentDriver:
         # The composition root the running handlers use (the gateway re-imports it on a cold start).
         return str(importlib.import_module("qbosync.wiring").token_service().access_token(self.cid))
 
-    def pay(self, *applied: Applied, txn_date: date | str | None = None, total: Decimal | str | None = None) -> str:
-        """A payment of the first invoice's customer applied to `applied`; `total` above their sum leaves
+    def pay(
+        self,
+        *applied: Applied,
+        txn_date: date | str | None = None,
+        total: Decimal | str | None = None,
+        credits: tuple[Applied, ...] = (),
+    ) -> str:
+        """A payment of the first invoice's customer applied to `applied`, using the credit memos'
+        `credits` (after the invoice lines); `total` (cash) above the invoices less the credits leaves
         the rest unapplied; no `txn_date`: QuickBooks dates it with the company's today. Returns its id."""
         invoice = self._required("Invoice", applied[0][0])
         body: dict[str, Any] = {
             "CustomerRef": {"value": invoice["CustomerRef"]["value"]},
-            "TotalAmt": str(total if total is not None else _sum(applied)),
+            "TotalAmt": str(total if total is not None else _sum(applied) - _sum(credits)),
             "PaymentRefNum": "CHK-" + uuid.uuid4().hex[:4].upper(),
-            "Line": _lines(applied),
+            "Line": _lines(applied) + _lines(credits, "CreditMemo"),
         }
         if txn_date:
             body["TxnDate"] = str(txn_date)
         return str(self.call("POST", "/payment", body)["Payment"]["Id"])
 
-    def edit(self, payment_id: str, *applied: Applied, txn_date: date | str | None = None) -> None:
-        """A sparse update: new lines (and total) if `applied`, a new date if `txn_date`."""
+    def edit(
+        self,
+        payment_id: str,
+        *applied: Applied,
+        txn_date: date | str | None = None,
+        total: Decimal | str | None = None,
+        credits: tuple[Applied, ...] = (),
+    ) -> None:
+        """A sparse update: new lines (and total: the invoices less the credits, unless `total`) if
+        `applied`, a new date if `txn_date`."""
         body: dict[str, Any] = {"Id": payment_id, "SyncToken": self._sync_token("Payment", payment_id), "sparse": True}
         if applied:
-            body["Line"] = _lines(applied)
-            body["TotalAmt"] = str(_sum(applied))
+            body["Line"] = _lines(applied) + _lines(credits, "CreditMemo")
+            body["TotalAmt"] = str(total if total is not None else _sum(applied) - _sum(credits))
         if txn_date:
             body["TxnDate"] = str(txn_date)
         self.call("POST", "/payment", body)
+
+    def credit_memo(self, qbo_invoice_id: str, amount: Decimal | str) -> str:
+        """A credit memo made in QuickBooks for the invoice's customer (not copied from Productive), of
+        `amount` on the invoice's first item, tax exempt. Returns its id."""
+        invoice = self._required("Invoice", qbo_invoice_id)
+        item = next(
+            line["SalesItemLineDetail"]["ItemRef"] for line in invoice["Line"] if line.get("SalesItemLineDetail")
+        )
+        line = {
+            "DetailType": "SalesItemLineDetail",
+            "Amount": str(amount),
+            "SalesItemLineDetail": {"ItemRef": item, "Qty": 1, "UnitPrice": str(amount)},
+        }
+        body = {"CustomerRef": {"value": invoice["CustomerRef"]["value"]}, "Line": [line]}
+        return str(self.call("POST", "/creditmemo", body)["CreditMemo"]["Id"])
+
+    def reprice_invoice(self, qbo_invoice_id: str, unit_price: Decimal | str) -> None:
+        """The accountant changes the first line's unit price (a sparse update of the lines)."""
+        invoice = json.loads(json.dumps(self._required("Invoice", qbo_invoice_id), default=str))  # as sent over HTTP
+        lines = [line for line in invoice["Line"] if line.get("DetailType") == "SalesItemLineDetail"]
+        detail = dict(lines[0]["SalesItemLineDetail"])
+        quantity = Decimal(str(detail.get("Qty", 1)))
+        detail["UnitPrice"] = str(unit_price)
+        lines[0] = {**lines[0], "Amount": str(quantity * Decimal(str(unit_price))), "SalesItemLineDetail": detail}
+        body = {"Id": qbo_invoice_id, "SyncToken": self._sync_token("Invoice", qbo_invoice_id), "sparse": True}
+        self.call("POST", "/invoice", {**body, "Line": lines})
+
+    def delete_invoice(self, qbo_invoice_id: str) -> None:
+        body = {"Id": qbo_invoice_id, "SyncToken": self._sync_token("Invoice", qbo_invoice_id)}
+        self.call("POST", "/invoice", body, operation="delete")
 
     def void(self, payment_id: str) -> None:
         body = {"Id": payment_id, "SyncToken": self._sync_token("Payment", payment_id), "sparse": True}
@@ -144,6 +190,24 @@ class PaymentDriver:
 
     def balance(self, qbo_invoice_id: str) -> Decimal:
         return Decimal(str(self._required("Invoice", qbo_invoice_id)["Balance"]))
+
+    def remaining_credit(self, credit_memo_id: str) -> Decimal:
+        return Decimal(str(self._required("CreditMemo", credit_memo_id)["RemainingCredit"]))
+
+    def cash_applied(self, qbo_invoice_ids: set[str]) -> Decimal:
+        """QuickBooks' cash applied by the payments of these invoices: TotalAmt less UnappliedAmt."""
+        return sum(
+            (
+                Decimal(str(payment.get("TotalAmt", 0))) - Decimal(str(payment.get("UnappliedAmt", 0)))
+                for payment in self.stack.emulator.store.require(self.realm).all("Payment")
+                if any(
+                    linked.get("TxnType") == "Invoice" and str(linked.get("TxnId")) in qbo_invoice_ids
+                    for line in payment.get("Line", [])
+                    for linked in line.get("LinkedTxn", [])
+                )
+            ),
+            Decimal(0),
+        )
 
     def quickbooks_payments(self, qbo_invoice_id: str) -> list[Paid]:
         """What QuickBooks has applied to an invoice: (amount, TxnDate) per payment, sorted."""
@@ -255,8 +319,8 @@ class PaymentDesk(PaymentDriver):
         return invoice_id, str(response.json()["quickbooks_invoice_id"])
 
 
-def _lines(applied: tuple[Applied, ...]) -> list[dict[str, Any]]:
-    return [{"Amount": str(amount), "LinkedTxn": [{"TxnId": txn, "TxnType": "Invoice"}]} for txn, amount in applied]
+def _lines(applied: tuple[Applied, ...], txn_type: str = "Invoice") -> list[dict[str, Any]]:
+    return [{"Amount": str(amount), "LinkedTxn": [{"TxnId": txn, "TxnType": txn_type}]} for txn, amount in applied]
 
 
 def _sum(applied: tuple[Applied, ...]) -> Decimal:

@@ -17,7 +17,7 @@ from qbosync.domain.connection import (
     ConnectionStatus,
     TokenSet,
 )
-from qbosync.domain.copies import CopyRecord, InvoiceHead, PendingCopy, QuickBooksType
+from qbosync.domain.copies import AttentionItem, CopyFlag, CopyRecord, InvoiceHead, PendingCopy, QuickBooksType
 from qbosync.domain.errors import ReauthorizationRequired
 from qbosync.domain.events import EntityEvent, QueuedItem, QueueUnavailable
 from qbosync.domain.payments import PaymentLink
@@ -322,14 +322,22 @@ class InMemoryCopies:
         self.caches: dict[tuple[str, str], str] = {}
         self.credit_applications: dict[tuple[str, str], tuple[str, str, int]] = {}
         self.lock_calls: list[datetime | None] = []
+        self.flags: dict[tuple[str, str, int], list[CopyFlag]] = {}
+
+    def _with_flags(self, record: CopyRecord | None) -> CopyRecord | None:
+        if record is None:
+            return None
+        flags = self.flags.get((record.connection_id, record.invoice_id, record.sequence), [])
+        newest_first = sorted(enumerate(flags), key=lambda pair: (pair[1].detected_at, pair[0]), reverse=True)
+        return replace(record, flags=tuple(flag for _, flag in newest_first))
 
     def items(self) -> int:
         return len(self.heads) + len(self.copies) + len(self.customers) + len(self.caches)
 
     def history(self, connection_id: str, invoice_id: str) -> list[CopyRecord]:
         self.journal.append("ddb:history")
-        found = [r for (c, i, _), r in self.copies.items() if (c, i) == (connection_id, invoice_id)]
-        return sorted(found, key=lambda r: r.sequence, reverse=True)
+        found = [self._with_flags(r) for (c, i, _), r in self.copies.items() if (c, i) == (connection_id, invoice_id)]
+        return sorted((r for r in found if r is not None), key=lambda r: r.sequence, reverse=True)
 
     def lock(
         self,
@@ -374,11 +382,19 @@ class InMemoryCopies:
 
     def copy(self, connection_id: str, invoice_id: str, sequence: int) -> CopyRecord | None:
         self.journal.append("ddb:copy")
-        return self.copies.get((connection_id, invoice_id, sequence))
+        return self._with_flags(self.copies.get((connection_id, invoice_id, sequence)))
 
     def complete(self, record: CopyRecord, *, company_id: str | None, cache: Mapping[str, str] | None = None) -> None:
         self.journal.append("ddb:complete")
-        self.copies[(record.connection_id, record.invoice_id, record.sequence)] = record
+        self.copies[(record.connection_id, record.invoice_id, record.sequence)] = replace(record, flags=())
+        for warning in record.warnings:
+            if warning.code == "total_mismatch":
+                self.flag(
+                    record.connection_id,
+                    record.invoice_id,
+                    record.sequence,
+                    CopyFlag("total_mismatch", record.updated_at, record.sync_token, dict(warning.details)),
+                )
         if company_id:
             self.customers[(record.connection_id, company_id, record.currency)] = record.customer_id
         for key, value in (cache or {}).items():
@@ -395,7 +411,7 @@ class InMemoryCopies:
     def copy_of_quickbooks_object(
         self, realm_id: str, quickbooks_type: QuickBooksType, quickbooks_id: str
     ) -> CopyRecord | None:
-        return next(
+        found = next(
             (
                 r
                 for r in self.copies.values()
@@ -403,6 +419,7 @@ class InMemoryCopies:
             ),
             None,
         )
+        return self._with_flags(found)
 
     def record_credit_application(
         self, realm_id: str, quickbooks_payment_id: str, *, connection_id: str, invoice_id: str, sequence: int
@@ -412,6 +429,25 @@ class InMemoryCopies:
 
     def is_our_credit_application(self, realm_id: str, quickbooks_payment_id: str) -> bool:
         return (realm_id, quickbooks_payment_id) in self.credit_applications
+
+    def flag(self, connection_id: str, invoice_id: str, sequence: int, flag: CopyFlag) -> bool:
+        if (connection_id, invoice_id, sequence) not in self.copies:
+            return False
+        flags = self.flags.setdefault((connection_id, invoice_id, sequence), [])
+        if any((f.kind, f.version) == (flag.kind, flag.version) for f in flags):
+            return False
+        flags.append(flag)
+        return True
+
+    def attention(self, connection_id: str, limit: int) -> list[AttentionItem]:
+        items: list[AttentionItem] = []
+        for (cid, iid, sequence), flags in self.flags.items():
+            record = self._with_flags(self.copies[(cid, iid, sequence)])
+            if cid != connection_id or not flags or record is None:
+                continue
+            items.append(AttentionItem(iid, record.copy_id, record.quickbooks_type, record.quickbooks_id, record.flags))
+        items.sort(key=lambda item: item.flags[0].detected_at, reverse=True)
+        return items[:limit]
 
     def cached(self, connection_id: str, key: str) -> str | None:
         self.journal.append("ddb:cached")

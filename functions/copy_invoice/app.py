@@ -1,4 +1,5 @@
-"""App-facing copy routes: "Copy to QuickBooks" (create or update) and the copy history."""
+"""App-facing copy routes: "Copy to QuickBooks" (create or update), the copy history, and the copies
+that need a human."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from qbosync import observability, wiring
 from qbosync.api.docs import documented
 from qbosync.api.idempotency import IdempotencyKeyed
 from qbosync.api.models import (
+    AttentionList,
+    AttentionView,
     ConnectionIdPath,
     CopyList,
     CopyRequestBody,
@@ -81,6 +84,20 @@ def copy_invoice(
 def list_copies(connection_id: ConnectionIdPath, invoice_id: InvoiceIdPath) -> CopyList:
     records = wiring.copy_service().history(connection_id, invoice_id)
     return CopyList(items=[CopyView.of(record) for record in records])
+
+
+@app.get(
+    "/connections/<connection_id>/attention",
+    responses=documented(
+        200,
+        "Copies voided, deleted, changed or credited in QuickBooks, or with a total mismatch",
+        AttentionList,
+        (404,),
+    ),
+)
+def list_attention(connection_id: ConnectionIdPath) -> AttentionList:
+    items = wiring.attention_service().list(connection_id)
+    return AttentionList(items=[AttentionView.of(item) for item in items])
 
 
 @observability.handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

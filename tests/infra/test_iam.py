@@ -46,7 +46,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         "dynamodb:PutItem": {"Table"},
         "dynamodb:UpdateItem": {"Table"},
         "dynamodb:DeleteItem": {"Table"},
-        "dynamodb:Query": {"Table"},
+        "dynamodb:Query": {"Table", "Table/index/gsi1"},
         "secretsmanager:GetSecretValue": {"IntuitAppSecret", "AppSigningSecret", CONNECTION_SECRETS},
         "secretsmanager:PutSecretValue": {CONNECTION_SECRETS},
     },

@@ -32,6 +32,7 @@ CONTRACT_ROUTES = {  # README "HTTP API", the routes this stack serves so far
     ("GET", "/oauth/callback", "OAuthCallbackFunction"),
     ("POST", "/connections/{connection_id}/invoices/{invoice_id}/copies", "CopyInvoiceFunction"),
     ("GET", "/connections/{connection_id}/invoices/{invoice_id}/copies", "CopyInvoiceFunction"),
+    ("GET", "/connections/{connection_id}/attention", "CopyInvoiceFunction"),
     ("POST", "/webhooks/intuit", "PaymentWebhookFunction"),
 }
 

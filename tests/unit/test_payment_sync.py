@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from qbosync.domain.connection import CompanyProfile, ConnectionSecret, ConnectionSettings, TokenSet
-from qbosync.domain.copies import CopyRecord
+from qbosync.domain.copies import CopyRecord, QuickBooksType
 from qbosync.domain.errors import NotFound, UpstreamUnavailable
 from qbosync.domain.events import EntityEvent
 from qbosync.domain.payments import carries_marker, desired_payments, note_for
@@ -22,6 +22,7 @@ from qbosync.services.payment_sync import PaymentInProgress, PaymentSyncService
 from qbosync.services.tokens import TokenService
 from tests.fakes import (
     FakeClock,
+    InMemoryCopies,
     InMemoryPayments,
     InMemoryRepository,
     InMemoryVault,
@@ -37,6 +38,7 @@ class FakeQuickBooks(QuickBooksStub):
     def __init__(self) -> None:
         self.payments: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, dict[str, Any]] = {}
+        self.memos: dict[str, dict[str, Any]] = {}
         self.reads = 0
         self.fail: Exception | None = None
 
@@ -44,7 +46,7 @@ class FakeQuickBooks(QuickBooksStub):
         self.reads += 1
         if self.fail is not None:
             raise self.fail
-        store = self.payments if entity == "Payment" else self.invoices
+        store = {"Payment": self.payments, "Invoice": self.invoices, "CreditMemo": self.memos}[entity]
         return store.get(entity_id)
 
     def pay(self, payment_id: str, txn_date: str, *lines: tuple[str, str], ref: str = "") -> None:
@@ -68,6 +70,13 @@ class FakeProductive:
         self.fail_next: list[Exception] = []
         self.commit_then_fail = False
         self.invoices = {"P1", "P2", "P3"}
+        self.exports: dict[str, str] = {}  # invoice -> export id written
+
+    def update_invoice_export(
+        self, invoice_id: str, *, export_id: str, export_invoice_url: str, number: str | None = None
+    ) -> None:
+        self.writes += 1
+        self.exports[invoice_id] = export_id
 
     def _maybe_fail(self) -> None:
         if self.fail_next:
@@ -107,35 +116,44 @@ class FakeProductive:
         return sorted((p.amount, p.paid_on) for p in self.list_payments(invoice_id))
 
 
-class FakeCopies:
-    def __init__(self) -> None:
-        self.copies: dict[str, tuple[str, str]] = {}  # qbo invoice -> (connection, productive invoice)
-
-    def add(self, qbo_invoice_id: str, invoice_id: str, connection_id: str = "c1") -> None:
-        self.copies[qbo_invoice_id] = (connection_id, invoice_id)
-
-    def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:
-        found = self.copies.get(quickbooks_invoice_id)
-        if found is None:
-            return None
+class FakeCopies(InMemoryCopies):
+    def add(
+        self,
+        qbo_id: str,
+        invoice_id: str,
+        connection_id: str = "c1",
+        *,
+        quickbooks_type: QuickBooksType = "Invoice",
+        total: str = "0",
+        sync_token: str = "0",
+        customer_id: str = "1",
+    ) -> CopyRecord:
+        sequence = 1 + sum(1 for (c, i, _) in self.copies if (c, i) == (connection_id, invoice_id))
         now = datetime(2026, 11, 1, tzinfo=UTC)
-        return CopyRecord(
-            connection_id=found[0],
-            invoice_id=found[1],
-            sequence=1,
-            copy_id="x",
-            quickbooks_id=quickbooks_invoice_id,
+        record = CopyRecord(
+            connection_id=connection_id,
+            invoice_id=invoice_id,
+            sequence=sequence,
+            copy_id=f"{invoice_id}-{sequence}",
+            quickbooks_id=qbo_id,
             doc_number=None,
-            total_amount=Decimal(0),
+            total_amount=Decimal(total),
             currency="USD",
             quickbooks_url="",
             mode="create",
             created_at=now,
             updated_at=now,
-            sync_token="0",
-            customer_id="1",
-            realm_id=realm_id,
+            sync_token=sync_token,
+            customer_id=customer_id,
+            realm_id=REALM,
+            quickbooks_type=quickbooks_type,
         )
+        self.complete(record, company_id=None)
+        return record
+
+    def invoice_of(self, qbo_id: str) -> str | None:
+        record = self.copy_of_quickbooks_invoice(REALM, qbo_id)
+        return record.invoice_id if record is not None else None
 
 
 class World:
@@ -159,7 +177,7 @@ class World:
         self.mappings = InMemoryPayments()
         self.service = PaymentSyncService(
             connections=self.repo,
-            copies=self.copies,  # type: ignore[arg-type]
+            copies=self.copies,
             payments=self.mappings,
             tokens=TokenService(
                 repository=self.repo, vault=self.vault, oauth=StrictRotatingOAuth(self.clock), clock=self.clock
@@ -334,11 +352,19 @@ def test_invoice_event_re_reads_the_payments_mapped_to_it(w: World) -> None:
     w.qbo.pay("173", "2026-11-02", ("101", "400.00"))
     w.event("173")
     w.qbo.void("173")  # the payment's own event was lost
-    w.qbo.invoices["101"] = {"Id": "101", "LinkedTxn": []}
+    w.qbo.invoices["101"] = {"Id": "101", "SyncToken": "3", "TotalAmt": "0", "Line": [], "LinkedTxn": []}
     assert w.event("101", entity="Invoice", operation="void").deleted == 1
     w.qbo.pay("174", "2026-11-02", ("101", "40.00"))  # found through the invoice's LinkedTxn
-    w.qbo.invoices["101"] = {"Id": "101", "LinkedTxn": [{"TxnId": "174", "TxnType": "Payment"}]}
-    assert w.event("101", entity="Invoice").skipped  # an ordinary update: nothing re-read
+    w.qbo.invoices["101"] = {
+        "Id": "101",
+        "SyncToken": "4",
+        "TotalAmt": "0",
+        "Line": [{"Amount": "0"}],
+        "LinkedTxn": [{"TxnId": "174", "TxnType": "Payment"}],
+    }
+    report = w.event("101", entity="Invoice")
+    assert report.payments_seen == 0  # an ordinary update: no payment re-synced
+    assert report.writes == 0
     assert w.event("101", entity="Invoice", operation="void").created == 1
     assert w.event("999", entity="Invoice", operation="delete").skipped
 
@@ -370,7 +396,7 @@ def test_random_order_and_duplicates_converge() -> None:
         inv: sorted(
             (desired.amount, desired.paid_on)
             for payment in w.qbo.payments.values()
-            for key, desired in desired_payments(payment, invoice_for=lambda q: w.copies.copies[q][1]).items()
+            for key, desired in desired_payments(payment, invoice_for=w.copies.invoice_of).items()
             if key == inv
         )
         for inv in ("P1", "P2")

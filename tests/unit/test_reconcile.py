@@ -33,7 +33,7 @@ class FakeCdc(QuickBooksStub):
     def __init__(self, clock: FakeClock, cap: int = 1000) -> None:
         self.clock = clock
         self.cap = cap
-        self.rows: dict[str, list[dict[str, Any]]] = {"Payment": [], "Invoice": []}
+        self.rows: dict[str, list[dict[str, Any]]] = {"Payment": [], "Invoice": [], "CreditMemo": []}
         self.calls: list[tuple[tuple[str, ...], datetime]] = []
         self.fail: Exception | None = None
 
@@ -95,7 +95,8 @@ def test_first_sweep_starts_when_sync_was_switched_on_and_queues_changes_and_del
     t = w.since + timedelta(hours=1)
     w.qbo.change("Payment", "1", t)
     w.qbo.change("Payment", "2", t + timedelta(minutes=1), status="Deleted")
-    w.qbo.change("Invoice", "10", t)  # an ordinary invoice change: its payments come as Payment changes
+    w.qbo.change("Invoice", "10", t, TotalAmt="5", Line=[{}])  # maybe one of our copies, changed in QuickBooks
+    w.qbo.change("CreditMemo", "20", t, TotalAmt="5", Line=[{}])
     w.qbo.change("Invoice", "11", t, status="Deleted")
     w.qbo.change("Invoice", "12", t, PrivateNote="Voided", TotalAmt="0", Line=[])
     w.qbo.change("Payment", "0", w.since - timedelta(hours=1))  # before the window
@@ -105,11 +106,13 @@ def test_first_sweep_starts_when_sync_was_switched_on_and_queues_changes_and_del
     assert got == {
         ("Payment", "1", "update"),
         ("Payment", "2", "delete"),
+        ("Invoice", "10", "update"),
         ("Invoice", "11", "delete"),
         ("Invoice", "12", "void"),
+        ("CreditMemo", "20", "update"),
     }
     assert all(e.source == "reconcile" and e.realm_id == REALM for e in w.queue.sent)
-    assert report.queued == 4
+    assert report.queued == 6
     assert w.state.cursor(REALM) == w.clock.now() - CURSOR_OVERLAP
     # The next sweep starts at the cursor and finds nothing new.
     w.queue.messages.clear()

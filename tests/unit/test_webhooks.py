@@ -442,7 +442,7 @@ def signed(payload: Any, token: str = TOKEN) -> tuple[bytes, str]:
     return body, intuit_webhook_signature(token, body)
 
 
-def test_service_queues_payment_and_invoice_changes_only() -> None:
+def test_service_queues_payment_invoice_and_credit_memo_changes_only() -> None:
     svc, queue, _, _ = service()
     body, signature = signed(
         legacy(
@@ -452,6 +452,8 @@ def test_service_queues_payment_and_invoice_changes_only() -> None:
             entity("Invoice", "131", "Delete"),
             entity("Invoice", "132", "Create"),
             entity("Invoice", "133", "Emailed"),
+            entity("CreditMemo", "140", "Void"),
+            entity("CreditMemo", "141", "Create"),
             entity("Customer", "44", "Merge", deletedId="45"),
         )
     )
@@ -459,7 +461,9 @@ def test_service_queues_payment_and_invoice_changes_only() -> None:
     assert [(e.entity, e.entity_id, e.operation) for e in queue.sent] == [
         ("Payment", "173", "create"),
         ("Payment", "174", "void"),
+        ("Invoice", "130", "update"),  # may be one of our copies changed in QuickBooks
         ("Invoice", "131", "delete"),
+        ("CreditMemo", "140", "void"),
     ]
     assert outcome.queued == queue.sent
     assert outcome.skipped_by_reason() == {"not_synced": 4}

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         TokenVault,
     )
     from qbosync.domain.productive import ProductiveApi
+    from qbosync.services.attention import AttentionService
     from qbosync.services.connections import ConnectionService
     from qbosync.services.copies import CopyService
     from qbosync.services.lookups import LookupService
@@ -241,6 +242,13 @@ def copy_service() -> CopyService:
     return _traced(service, "copy", "history")
 
 
+@cache
+def attention_service() -> AttentionService:
+    from qbosync.services.attention import AttentionService
+
+    return _traced(AttentionService(connections=repository(), copies=copy_repository()), "list")
+
+
 def _idempotency_layer() -> DynamoDBPersistenceLayer:
     """Powertools Idempotency records in the single table (pk=IDEMPOTENCY / sk, TTL on expires_at)."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -353,6 +361,7 @@ def reset() -> None:
         lookup_service,
         copy_repository,
         copy_service,
+        attention_service,
         idempotency_store,
         event_queue,
         webhook_service,

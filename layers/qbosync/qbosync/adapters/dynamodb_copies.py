@@ -1,6 +1,12 @@
 """Copy history, in-flight copies, per-invoice locks and customer mappings in the single table.
 
 - INVOICE#<connection>#<invoice> / COPY#<sequence>   a QuickBooks invoice made from that invoice
+- INVOICE#<connection>#<invoice> / COPY#<sequence>#FLAG#<kind>#<version>
+                                                     a flag on that copy (changed in QuickBooks...), beside
+                                                     it so one query reads a copy with its flags and a
+                                                     copy rewritten by an update keeps them; on gsi1 as
+                                                     ATTENTION#<connection> / <detected at>#<invoice>#<seq>
+                                                     #<kind>, the connection's attention list, newest first
 - INVOICE#<connection>#<invoice> / HEAD              the invoice's copy state: the lock (a lease), the last
                                                      copy's sequence and the create in flight, so that
                                                      taking the lock also reads the state and records the
@@ -24,10 +30,13 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
 
-from qbosync.adapters.dynamodb_common import query_all
+from qbosync.adapters.dynamodb_common import is_conditional_failure, query_all
 from qbosync.adapters.dynamodb_lease import Clause, Lease
 from qbosync.domain.copies import (
+    AttentionItem,
+    CopyFlag,
     CopyRecord,
     CopyWarning,
     CreditApplication,
@@ -63,6 +72,13 @@ def _credit_application_key(realm_id: str, quickbooks_payment_id: str) -> dict[s
     return {"pk": f"QBOPAYMENT#{realm_id}#{quickbooks_payment_id}", "sk": "CREDIT_APPLICATION"}
 
 
+def _copy_sk(sequence: int) -> str:
+    return f"COPY#{sequence:06d}"
+
+
+INDEX = "gsi1"
+
+
 class DynamoCopyRepository:
     def __init__(self, table: Any):
         self._table = table
@@ -77,13 +93,39 @@ class DynamoCopyRepository:
             ScanIndexForward=False,
             ConsistentRead=True,
         )
-        return [self._to_record(item) for item in items]
+        return self._records(items)
 
     def copy(self, connection_id: str, invoice_id: str, sequence: int) -> CopyRecord | None:
-        item = self._table.get_item(
-            Key={"pk": _invoice_pk(connection_id, invoice_id), "sk": f"COPY#{sequence:06d}"}, ConsistentRead=True
-        ).get("Item")
-        return self._to_record(item) if item else None
+        return self._copy(connection_id, invoice_id, sequence, consistent=True)
+
+    def _copy(self, connection_id: str, invoice_id: str, sequence: int, *, consistent: bool) -> CopyRecord | None:
+        """The copy and its flags: its item and the flag items sorting right after it."""
+        items = query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(_invoice_pk(connection_id, invoice_id))
+            & Key("sk").begins_with(_copy_sk(sequence)),
+            ConsistentRead=consistent,
+        )
+        records = self._records(items)
+        return records[0] if records else None
+
+    def _records(self, items: list[dict[str, Any]]) -> list[CopyRecord]:
+        """Copy records, newest first, each with its flags (newest first)."""
+        flags: dict[int, list[CopyFlag]] = {}
+        copies: list[dict[str, Any]] = []
+        for item in items:
+            if item.get("type") == "copy_flag":
+                flags.setdefault(int(item["sequence"]), []).append(self._to_flag(item))
+            elif item.get("type") == "copy":
+                copies.append(item)
+        copies.sort(key=lambda item: int(item["sequence"]), reverse=True)
+        return [
+            replace(
+                self._to_record(item),
+                flags=tuple(sorted(flags.get(int(item["sequence"]), []), key=lambda f: f.detected_at, reverse=True)),
+            )
+            for item in copies
+        ]
 
     def complete(self, record: CopyRecord, *, company_id: str | None, cache: Mapping[str, str] | None = None) -> None:
         pk = _invoice_pk(record.connection_id, record.invoice_id)
@@ -92,6 +134,10 @@ class DynamoCopyRepository:
                 connection_pk = f"CONNECTION#{record.connection_id}"
                 batch.put_item(Item={"pk": connection_pk, "sk": f"CACHE#{key}", "type": "cache", "value": value})
             batch.put_item(Item=self._copy_item(record))
+            for warning in record.warnings:
+                if warning.code == "total_mismatch":  # on the attention list too
+                    mismatch = CopyFlag("total_mismatch", record.updated_at, record.sync_token, dict(warning.details))
+                    batch.put_item(Item=self._flag_item(record, mismatch))
             batch.put_item(
                 Item={
                     **_object_key(record.realm_id, record.quickbooks_type, record.quickbooks_id),
@@ -148,6 +194,74 @@ class DynamoCopyRepository:
                 "sync_token": application.sync_token,
             }
         return item
+
+    @staticmethod
+    def _flag_item(record: CopyRecord, flag: CopyFlag) -> dict[str, Any]:
+        detected_at = flag.detected_at.isoformat()
+        return {
+            "pk": _invoice_pk(record.connection_id, record.invoice_id),
+            "sk": f"{_copy_sk(record.sequence)}#FLAG#{flag.kind}#{flag.version}",
+            "type": "copy_flag",
+            "connection_id": record.connection_id,
+            "invoice_id": record.invoice_id,
+            "sequence": record.sequence,
+            "copy_id": record.copy_id,
+            "quickbooks_type": record.quickbooks_type,
+            "quickbooks_id": record.quickbooks_id,
+            "kind": flag.kind,
+            "version": flag.version,
+            "detected_at": detected_at,
+            "details": flag.details,
+            "gsi1pk": f"ATTENTION#{record.connection_id}",
+            "gsi1sk": f"{detected_at}#{record.invoice_id}#{record.sequence:06d}#{flag.kind}",
+        }
+
+    @staticmethod
+    def _to_flag(item: dict[str, Any]) -> CopyFlag:
+        return CopyFlag(
+            kind=item["kind"],
+            detected_at=datetime.fromisoformat(item["detected_at"]),
+            version=str(item["version"]),
+            details=_plain(item.get("details") or {}),
+        )
+
+    # -- flags -----------------------------------------------------------------------------------
+
+    def flag(self, connection_id: str, invoice_id: str, sequence: int, flag: CopyFlag) -> bool:
+        record = self._copy(connection_id, invoice_id, sequence, consistent=True)
+        if record is None:
+            return False
+        try:
+            self._table.put_item(Item=self._flag_item(record, flag), ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return False  # this kind was already flagged for this QuickBooks version
+            raise
+        return True
+
+    def attention(self, connection_id: str, limit: int) -> list[AttentionItem]:
+        items = query_all(
+            self._table,
+            IndexName=INDEX,
+            KeyConditionExpression=Key("gsi1pk").eq(f"ATTENTION#{connection_id}"),
+            ScanIndexForward=False,
+        )
+        found: dict[tuple[str, int], AttentionItem] = {}
+        for item in items:  # newest flag first, so copies come in the order of their newest flag
+            key = (str(item["invoice_id"]), int(item["sequence"]))
+            entry = found.get(key)
+            if entry is None:
+                if len(found) == limit:
+                    continue
+                entry = AttentionItem(
+                    invoice_id=key[0],
+                    copy_id=str(item["copy_id"]),
+                    quickbooks_type=item["quickbooks_type"],
+                    quickbooks_id=str(item["quickbooks_id"]),
+                    flags=(),
+                )
+            found[key] = replace(entry, flags=(*entry.flags, self._to_flag(item)))
+        return list(found.values())
 
     # -- the lock and the create in flight (the HEAD item) -----------------------------------------
 
@@ -207,6 +321,7 @@ class DynamoCopyRepository:
         )
 
     def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:
+        """The copy a QuickBooks invoice was made as, if this service made it (payment sync)."""
         return self.copy_of_quickbooks_object(realm_id, "Invoice", quickbooks_invoice_id)
 
     def copy_of_quickbooks_object(
@@ -216,13 +331,9 @@ class DynamoCopyRepository:
         index = self._table.get_item(Key=_object_key(realm_id, quickbooks_type, quickbooks_id)).get("Item")
         if not index:
             return None
-        item = self._table.get_item(
-            Key={
-                "pk": _invoice_pk(str(index["connection_id"]), str(index["invoice_id"])),
-                "sk": f"COPY#{int(index['sequence']):06d}",
-            }
-        ).get("Item")
-        return self._to_record(item) if item else None
+        return self._copy(
+            str(index["connection_id"]), str(index["invoice_id"]), int(index["sequence"]), consistent=False
+        )
 
     def record_credit_application(
         self, realm_id: str, quickbooks_payment_id: str, *, connection_id: str, invoice_id: str, sequence: int
@@ -290,3 +401,14 @@ def _credit_application(stored: Any) -> CreditApplication | None:
         amount=Decimal(str(stored["amount"])),
         sync_token=str(stored["sync_token"]),
     )
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals back to what was stored (flag details hold strings, lists and maps)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    return value

@@ -153,9 +153,10 @@ class ProductiveClient:
     def update_invoice_export(
         self, invoice_id: str, *, export_id: str, export_invoice_url: str, number: str | None = None
     ) -> ProductiveInvoice:
-        """Marks the invoice as exported to QuickBooks (and writes QuickBooks' number if given)."""
+        """Marks the invoice as exported to QuickBooks (and writes QuickBooks' number if given); empty
+        values mark it as not exported (its copy was voided or deleted in QuickBooks)."""
         attributes: dict[str, Any] = {
-            "exported": True,
+            "exported": bool(export_id),
             "export_id": export_id,
             "export_invoice_url": export_invoice_url,
         }

@@ -148,6 +148,24 @@ class CreditApplicationView(BaseModel):
     amount: str = Field(description="Decimal string: the amount applied.")
 
 
+class CopyFlagView(BaseModel):
+    kind: Literal[
+        "voided_in_quickbooks",
+        "deleted_in_quickbooks",
+        "changed_in_quickbooks",
+        "credited_in_quickbooks",
+        "total_mismatch",
+    ]
+    detected_at: datetime
+    details: dict[str, Any] = Field(
+        description="What was seen: the QuickBooks object, its new total next to Productive's, the credit..."
+    )
+
+    @classmethod
+    def of(cls, flag: Any) -> CopyFlagView:
+        return cls(kind=flag.kind, detected_at=flag.detected_at, details=dict(flag.details))
+
+
 class CopyView(BaseModel):
     copy_id: str
     quickbooks_type: Literal["Invoice", "CreditMemo"] = Field(
@@ -177,6 +195,10 @@ class CopyView(BaseModel):
             return {"quickbooks_type": "Invoice", "quickbooks_id": data["quickbooks_invoice_id"], **data}
         return data
 
+    flags: list[CopyFlagView] = Field(
+        default_factory=list, description="Changes made in QuickBooks to this copy and other reasons to look at it."
+    )
+
     @classmethod
     def of(cls, record: Any) -> CopyView:
         application = record.credit_application
@@ -200,8 +222,31 @@ class CopyView(BaseModel):
                 quickbooks_invoice_id=application.quickbooks_invoice_id,
                 amount=f"{application.amount:.2f}",
             ),
+            flags=[CopyFlagView.of(flag) for flag in record.flags],
         )
 
 
 class CopyList(BaseModel):
     items: list[CopyView]
+
+
+class AttentionView(BaseModel):
+    invoice_id: str
+    copy_id: str
+    quickbooks_type: Literal["Invoice", "CreditMemo"]
+    quickbooks_id: str
+    flags: list[CopyFlagView] = Field(description="Newest first.")
+
+    @classmethod
+    def of(cls, item: Any) -> AttentionView:
+        return cls(
+            invoice_id=item.invoice_id,
+            copy_id=item.copy_id,
+            quickbooks_type=item.quickbooks_type,
+            quickbooks_id=item.quickbooks_id,
+            flags=[CopyFlagView.of(flag) for flag in item.flags],
+        )
+
+
+class AttentionList(BaseModel):
+    items: list[AttentionView] = Field(description="Copies needing a human, the most recently flagged first.")

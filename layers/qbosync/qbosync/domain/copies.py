@@ -15,6 +15,16 @@ from qbosync.domain.invoice_copy import copy_marker
 CopyMode = Literal["create", "update"]
 #: What a copy is in QuickBooks: an Invoice, or a CreditMemo for a Productive credit note.
 QuickBooksType = Literal["Invoice", "CreditMemo"]
+#: Why a copy needs a human (docs/architecture.md "Changes made in QuickBooks"): the QuickBooks object
+#: was voided, deleted or changed there, credited there with a credit memo Productive does not know,
+#: or its total differed from Productive's when it was copied.
+FlagKind = Literal[
+    "voided_in_quickbooks",
+    "deleted_in_quickbooks",
+    "changed_in_quickbooks",
+    "credited_in_quickbooks",
+    "total_mismatch",
+]
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,18 @@ class CreditApplication:
 
 
 @dataclass(frozen=True)
+class CopyFlag:
+    """Something about a copy a human should look at. One per (kind, version): `version` names the
+    QuickBooks state it was seen in (the object's SyncToken, "deleted"...), so seeing the same state
+    twice (a duplicated event, webhook and reconcile) records it once."""
+
+    kind: FlagKind
+    detected_at: datetime
+    version: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CopyRecord:
     """One QuickBooks invoice (or credit memo) made from a Productive invoice (or credit note); the
     history lists these."""
@@ -73,11 +95,27 @@ class CopyRecord:
     quickbooks_type: QuickBooksType = "Invoice"
     #: A credit memo's application to its parent invoice's copy (None: not applied).
     credit_application: CreditApplication | None = None
+    flags: tuple[CopyFlag, ...] = ()  # newest first
 
     @property
     def quickbooks_invoice_id(self) -> str | None:
         """The QuickBooks invoice id; None for a credit memo."""
         return self.quickbooks_id if self.quickbooks_type == "Invoice" else None
+
+    def flagged(self, kind: FlagKind) -> CopyFlag | None:
+        """The newest flag of this kind."""
+        return next((flag for flag in self.flags if flag.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    """A copy that needs a human, with its flags (newest first)."""
+
+    invoice_id: str
+    copy_id: str
+    quickbooks_type: QuickBooksType
+    quickbooks_id: str
+    flags: tuple[CopyFlag, ...]
 
 
 @dataclass(frozen=True)
@@ -164,8 +202,8 @@ class CopyRepository(Protocol):
     def copy_of_quickbooks_object(
         self, realm_id: str, quickbooks_type: QuickBooksType, quickbooks_id: str
     ) -> CopyRecord | None:
-        """The copy a QuickBooks invoice or credit memo was made as, if this service made it (by any
-        connection to that company; older copies too)."""
+        """The copy (with its flags) a QuickBooks invoice or credit memo was made as, if this service made
+        it (by any connection to that company; older copies too)."""
         ...
 
     def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:
@@ -185,6 +223,14 @@ class CopyRepository(Protocol):
         its parent invoice: payment sync must never mirror it into Productive (the credit note already
         lowers what the parent invoice owes there). One read by key; such payments also carry the
         `qbosync-credit:` prefix of `credit_application_marker` in their PrivateNote."""
+        ...
+
+    def flag(self, connection_id: str, invoice_id: str, sequence: int, flag: CopyFlag) -> bool:
+        """Record a flag on a copy; False when one of the same kind and version is already there."""
+        ...
+
+    def attention(self, connection_id: str, limit: int) -> list[AttentionItem]:
+        """Copies of this connection with flags, the most recently flagged first."""
         ...
 
     def cached(self, connection_id: str, key: str) -> str | None: ...

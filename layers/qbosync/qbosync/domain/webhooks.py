@@ -97,12 +97,14 @@ CLOUDEVENT_VERBS: Final[dict[str, Operation]] = {
     "emailed": "emailed",
 }
 
-#: What payment sync acts on: every change of a Payment (applying or unapplying it is a Payment
-#: update too), and an Invoice voided or deleted (its payments go with it). Every payment also
-#: updates its invoices, so queuing Invoice updates would double the queue for nothing.
+#: What the payment events worker acts on: every change of a Payment (applying or unapplying it is a
+#: Payment update too); an Invoice or CreditMemo updated, voided or deleted, which may be one of our
+#: copies changed in QuickBooks (docs/architecture.md "Changes made in QuickBooks"); an invoice's
+#: update also recounts the credit QuickBooks-made credit memos give it.
 SYNCED_OPERATIONS: Final[dict[str, frozenset[str]]] = {
     "Payment": frozenset({"create", "update", "delete", "void"}),
-    "Invoice": frozenset({"delete", "void"}),
+    "Invoice": frozenset({"update", "delete", "void"}),
+    "CreditMemo": frozenset({"update", "delete", "void"}),
 }
 
 WebhookFormat = Literal["legacy", "cloudevents"]

@@ -74,6 +74,7 @@ from qbosync.domain.money import cents, decimal_or_zero
 from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApi, QuickBooksApiFactory
 from qbosync.domain.productive import ProductiveApi, ProductiveInvoice, ProductiveLineItem, in_invoice_order
 from qbosync.domain.qbo_query import quote, quote_list
+from qbosync.domain.quickbooks_changes import gone_in_quickbooks
 from qbosync.services.customers import CustomerPlan, CustomerResolver, UseCustomer
 from qbosync.services.tokens import TokenService
 
@@ -192,6 +193,19 @@ def _is_refusal(error: BaseException) -> bool:
     if isinstance(error, QuickBooksFault):
         return error.is_refusal
     return isinstance(error, NotFound | InvalidInput | Conflict | ReauthorizationRequired)
+
+
+def _refuse_update_of_gone(last: CopyRecord) -> None:
+    """A copy voided or deleted in QuickBooks is not updated (docs/architecture.md "Changes made in
+    QuickBooks")."""
+    gone = gone_in_quickbooks(last)
+    if gone is not None:
+        what = gone.kind.removesuffix("_in_quickbooks")
+        raise Conflict(
+            f"The last QuickBooks copy of this invoice was {what} in QuickBooks; copy it with mode 'create'.",
+            code=f"copy_{gone.kind}",
+            details={"quickbooks_id": last.quickbooks_id, "suggested_mode": "create"},
+        )
 
 
 def _no_customer() -> InvalidInput:
@@ -487,6 +501,7 @@ class _CopyJob:
         if self.request.mode == "update" and self.head.last_sequence:
             last = self.copies.copy(cid, iid, self.head.last_sequence)
             if last is not None:
+                _refuse_update_of_gone(last)
                 return self._update(last)
         return self._create()
 

@@ -13,7 +13,13 @@ the order and duplicates of events do not matter, and a replayed event changes n
   payment carrying the marker instead of creating a second one;
 - throttling or an outage on either side raises: the message is retried, never dropped;
 - payments dated before sync was switched on (and never mirrored), invoices this service did not copy
-  and connections with sync off are left alone.
+  and connections with sync off are left alone;
+- cash only: credit a payment gives an invoice from a credit memo made in QuickBooks flags the
+  invoice's copy instead, and the zero-total payment a copy made to apply a copied credit note is
+  not looked at (qbosync.domain.payments);
+- an Invoice or CreditMemo event for one of our copies flags it when it was voided, deleted or changed
+  in QuickBooks; a void or delete also clears Productive's export fields, so the invoice can be copied
+  again (qbosync.domain.quickbooks_changes).
 
 Events arrive in chunks (one queue message, many events; qbosync.domain.events). `PaymentEventWorker`
 hands each event of a chunk to the service on its own, so one failing event does not hold the others:
@@ -34,9 +40,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any
 
 from qbosync.domain.connection import Connection
-from qbosync.domain.copies import CopyRepository
+from qbosync.domain.copies import CopyFlag, CopyRecord, CopyRepository, QuickBooksType
 from qbosync.domain.errors import Conflict, ConnectionNotReady, DomainError, NotFound, ReauthorizationRequired
 from qbosync.domain.events import Budget, ChunkFailed, EntityEvent, EventQueue, QueuedItem, UnreadableEvent
 from qbosync.domain.payments import (
@@ -44,13 +52,17 @@ from qbosync.domain.payments import (
     PaymentLink,
     PaymentMappingRepository,
     carries_marker,
+    credit_from_quickbooks,
     desired_payments,
+    has_credit,
     in_scope,
+    linked_invoice_ids,
     linked_payment_ids,
     note_for,
 )
 from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApiFactory
 from qbosync.domain.productive import ProductiveApi
+from qbosync.domain.quickbooks_changes import change_flag, credit_flag, is_voided
 from qbosync.services.tokens import TokenService
 
 logger = logging.getLogger(__name__)
@@ -58,8 +70,10 @@ logger = logging.getLogger(__name__)
 PAYMENT_LOCK = timedelta(seconds=60)
 LOCK_ATTEMPTS = 20
 LOCK_WAIT_SECONDS = 0.1
-ENTITIES = frozenset({"Payment", "Invoice"})
+ENTITIES = frozenset({"Payment", "Invoice", "CreditMemo"})
 INVOICE_OPERATIONS = frozenset({"void", "delete"})
+#: A void or delete in QuickBooks frees the Productive invoice to be copied again.
+RELEASING_FLAGS = frozenset({"voided_in_quickbooks", "deleted_in_quickbooks"})
 #: The failed events of a chunk that made progress come back this much later (a throttled company, a
 #: payment another worker holds); a chunk that failed whole comes back after the visibility timeout.
 RETRY_DELAY_SECONDS = 30
@@ -81,6 +95,7 @@ class SyncReport:
     adopted: int = 0
     unchanged: int = 0
     payments_seen: int = 0
+    flagged: int = 0
     skipped: list[str] = field(default_factory=list)
 
     @property
@@ -213,6 +228,7 @@ class _Job:
         self.qbo = service._quickbooks(self.realm_id, self.credentials)
         self._productive: ProductiveApi | None = None
         self._invoice_of: dict[str, str | None] = {}
+        self._payments_read: dict[str, dict[str, Any] | None] = {}
 
     @property
     def productive(self) -> ProductiveApi:
@@ -224,20 +240,74 @@ class _Job:
         if event.entity == "Payment":
             self.sync_payment(event.entity_id)
             return
-        if event.operation not in INVOICE_OPERATIONS:
-            # Every payment also updates its invoices (Balance, LinkedTxn); those payments come with
-            # their own events, so re-reading them all here would only multiply the reads.
-            self.report.skipped.append(f"invoice {event.operation}: its payments have their own events")
+        entity: QuickBooksType = "CreditMemo" if event.entity == "CreditMemo" else "Invoice"
+        copy = self.copy_of(entity, event.entity_id)
+        if copy is None:
+            self.report.skipped.append(f"QuickBooks {entity} {event.entity_id} was not copied by this connection")
+            return
+        current = None if event.operation == "delete" else self.qbo.get(entity, event.entity_id)
+        self._flag(copy, change_flag(copy, current, self.s._clock.now()))
+        if entity != "Invoice":
+            return
+        if current is not None and not is_voided(current):
+            # Every payment also updates its invoices (Balance, LinkedTxn), and those payments come with
+            # their own events; what this event adds is the invoice's credit from QuickBooks.
+            self._check_credits(copy, current)
+        if event.operation not in INVOICE_OPERATIONS and (current is None or not is_voided(current)):
             return
         # An invoice was voided or deleted: re-read the payments applied to it.
-        invoice_id = self.invoice_for(event.entity_id)
-        if invoice_id is None:
-            self.report.skipped.append(f"QuickBooks invoice {event.entity_id} was not copied by this connection")
-            return
-        payment_ids = {link.quickbooks_payment_id for link in self.s._payments.for_invoice(self.cid, invoice_id)}
-        payment_ids.update(linked_payment_ids(self.qbo.get("Invoice", event.entity_id)))
+        payment_ids = {link.quickbooks_payment_id for link in self.s._payments.for_invoice(self.cid, copy.invoice_id)}
+        payment_ids.update(linked_payment_ids(current))
         for payment_id in sorted(payment_ids, key=lambda value: (len(value), value)):
             self.sync_payment(payment_id)
+
+    def copy_of(self, entity: QuickBooksType, quickbooks_id: str) -> CopyRecord | None:
+        """Our copy (with its flags) a QuickBooks invoice or credit memo is, for this connection."""
+        copy = self.s._copies.copy_of_quickbooks_object(self.realm_id, entity, quickbooks_id)
+        return copy if copy is not None and copy.connection_id == self.cid else None
+
+    def _is_our_credit_memo(self, credit_memo_id: str) -> bool:
+        return self.copy_of("CreditMemo", credit_memo_id) is not None
+
+    def _flag(self, copy: CopyRecord, flag: CopyFlag | None) -> None:
+        if flag is None or any((f.kind, f.version) == (flag.kind, flag.version) for f in copy.flags):
+            return
+        if flag.kind in RELEASING_FLAGS:
+            # Before the flag: a retry after a failure here finds no flag and clears again (harmless).
+            self._release_export(copy)
+        if self.s._copies.flag(copy.connection_id, copy.invoice_id, copy.sequence, flag):
+            self.report.flagged += 1
+            logger.info(
+                "copy flagged",
+                extra={"connection_id": self.cid, "invoice_id": copy.invoice_id, "kind": flag.kind},
+            )
+
+    def _release_export(self, copy: CopyRecord) -> None:
+        """Clear Productive's export fields, unless a later copy of the invoice holds them."""
+        history = self.s._copies.history(copy.connection_id, copy.invoice_id)
+        if history and history[0].sequence != copy.sequence:
+            return
+        try:
+            self.productive.update_invoice_export(copy.invoice_id, export_id="", export_invoice_url="")
+        except NotFound:
+            self.report.skipped.append(f"Productive invoice {copy.invoice_id} no longer exists")
+
+    def _check_credits(self, copy: CopyRecord, invoice: dict[str, Any]) -> None:
+        """Flag the credit QuickBooks-made credit memos give this invoice, over all its payments, when it
+        is not what the copy's last credit flag says."""
+        amount = Decimal(0)
+        memo_ids: set[str] = set()
+        for payment_id in sorted(set(linked_payment_ids(invoice))):
+            payment = self._payment(payment_id)
+            credit, ids = credit_from_quickbooks(payment, copy.quickbooks_id, is_ours=self._is_our_credit_memo)
+            amount += credit
+            memo_ids.update(ids)
+        self._flag(copy, credit_flag(copy, invoice, amount, tuple(sorted(memo_ids)), self.s._clock.now()))
+
+    def _payment(self, payment_id: str) -> dict[str, Any] | None:
+        if payment_id not in self._payments_read:
+            self._payments_read[payment_id] = self.qbo.get("Payment", payment_id)
+        return self._payments_read[payment_id]
 
     def invoice_for(self, quickbooks_invoice_id: str) -> str | None:
         """The Productive invoice a QuickBooks invoice was copied from by this connection (any copy)."""
@@ -251,9 +321,14 @@ class _Job:
     # -- one payment -----------------------------------------------------------------------------
 
     def sync_payment(self, payment_id: str) -> None:
+        if self.s._copies.is_our_credit_application(self.realm_id, payment_id):
+            # Applies a credit note we copied: Productive knows that credit, and no cash moved.
+            self.report.skipped.append("our_credit_application")
+            return
         with self._locked(payment_id):
             self.report.payments_seen += 1
             payment = self.qbo.get("Payment", payment_id)
+            self._payments_read[payment_id] = payment
             links = {link.invoice_id: link for link in self.s._payments.for_payment(self.cid, payment_id)}
             if (
                 not links
@@ -275,6 +350,13 @@ class _Job:
                     self._ensure(payment_id, want, have, note)
                 elif have is not None:
                     self._remove(have)
+        if has_credit(payment):
+            # A deleted or edited payment's credit changes its invoices too: their own events recount it.
+            for quickbooks_invoice_id in sorted(set(linked_invoice_ids(payment))):
+                copy = self.copy_of("Invoice", quickbooks_invoice_id)
+                invoice = self.qbo.get("Invoice", quickbooks_invoice_id) if copy is not None else None
+                if copy is not None and invoice is not None:
+                    self._check_credits(copy, invoice)
 
     @contextmanager
     def _locked(self, payment_id: str) -> Iterator[None]:

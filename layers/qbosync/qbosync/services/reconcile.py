@@ -4,8 +4,8 @@ payment sync on, so what missed or failed webhooks left behind reaches the same 
 Per company (realm):
 - the window starts at the stored cursor; the first time, when payment sync was switched on; never
   more than 30 days back (CDC's limit);
-- one CDC call per entity (Payment; Invoice for deletions and voids), since the 1000-object cap is
-  shared across the entities of one call;
+- one CDC call per entity (Payment; Invoice and CreditMemo, which may be our copies changed in
+  QuickBooks), since the 1000-object cap is shared across the entities of one call;
 - a full answer (1000 objects) may be cut short. CDC has no upper bound, only `changedSince`, and
   answers oldest first, so the window is split at the latest change the answer holds: everything
   before it is complete and the rest is asked for again from there (inclusive; a change seen twice is
@@ -27,6 +27,7 @@ from qbosync.domain.errors import ConnectionNotReady, DomainError, Reauthorizati
 from qbosync.domain.events import EntityEvent, EventQueue
 from qbosync.domain.payments import ReconcileStateRepository
 from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApi, QuickBooksApiFactory
+from qbosync.domain.quickbooks_changes import is_voided
 from qbosync.services.tokens import TokenService
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ CDC_LOOKBACK = timedelta(days=30)
 LOOKBACK_MARGIN = timedelta(minutes=10)  # stay inside the 30 days even with clock skew
 CURSOR_OVERLAP = timedelta(minutes=2)  # changes committed while QuickBooks answered
 MAX_PAGES = 50
-ENTITIES = ("Payment", "Invoice")
+ENTITIES = ("Payment", "Invoice", "CreditMemo")
 
 
 @dataclass
@@ -72,11 +73,6 @@ def _stamp(row: dict[str, Any]) -> datetime | None:
 
 def _deleted(row: dict[str, Any]) -> bool:
     return str(row.get("status", "")).lower() == "deleted"
-
-
-def _voided_invoice(row: dict[str, Any]) -> bool:
-    note = str(row.get("PrivateNote") or "")
-    return note.startswith("Voided") or (str(row.get("TotalAmt", "")) in {"0", "0.0", "0.00"} and not row.get("Line"))
 
 
 class ReconcileService:
@@ -203,9 +199,8 @@ class ReconcileService:
         if not entity_id:
             return None
         deleted = _deleted(row)
-        if entity == "Invoice" and not deleted and not _voided_invoice(row):
-            return None  # payments on ordinary invoice changes come through the Payment changes
-        operation = "delete" if deleted else ("void" if entity == "Invoice" else "update")
+        voided = entity != "Payment" and not deleted and is_voided(row)
+        operation = "delete" if deleted else ("void" if voided else "update")
         digest = hashlib.sha256(f"{realm_id}|{entity}|{entity_id}|{stamp.isoformat()}".encode()).hexdigest()[:32]
         return EntityEvent(
             realm_id=realm_id,
