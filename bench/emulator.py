@@ -10,9 +10,6 @@ not."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from local.qbo_emulator.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI
+from local.qbo_emulator.process import emulator_process
 
 ROOT = Path(__file__).resolve().parent.parent
 INTUIT_LIMIT = 10.0  # requests per second per company and app
@@ -41,23 +39,8 @@ LINE = [
 @contextmanager
 def emulator() -> Iterator[str]:
     """The emulator's base URL, in a process of its own."""
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.qbo_emulator", "--port", "0", "--throttle", "off", "--latency-ms", "0"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        if not first.startswith("QBO emulator listening on "):
-            raise RuntimeError(f"the emulator did not start: {first!r}")
-        yield first.split()[-1]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with emulator_process(["--port", "0", "--throttle", "off", "--latency-ms", "0"]) as (_, base):
+        yield base
 
 
 def access_token(base: str) -> tuple[str, str]:

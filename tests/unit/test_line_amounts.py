@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from local.productive_emulator.money import LineInput, Rounding, compute_invoice
-from qbosync.domain.connection import CompanyProfile, ConnectionSettings
+from qbosync.domain.connection import ConnectionSettings
 from qbosync.domain.errors import InvalidInput
 from qbosync.domain.invoice_copy import (
     SourceInvoice,
@@ -25,17 +25,8 @@ from qbosync.domain.invoice_copy import (
     unit_price_for,
 )
 from qbosync.domain.money import cents
+from tests.unit.test_invoice_mapping import US
 
-US = CompanyProfile(
-    realm_id="1",
-    company_name="US Co",
-    country="US",
-    home_currency="USD",
-    multicurrency_enabled=False,
-    custom_txn_numbers=False,
-    automated_sales_tax=False,
-    using_sales_tax=True,
-)
 MAPPED = ConnectionSettings(default_item_id="1")
 
 

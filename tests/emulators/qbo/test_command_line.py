@@ -3,9 +3,7 @@ a flag wins over its variable, and a bad value is a usage error whichever way it
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -14,7 +12,7 @@ import pytest
 
 from local.qbo_emulator import QboEmulator
 from local.qbo_emulator.__main__ import build, parse_args
-from local.template import REPO_ROOT
+from local.qbo_emulator.process import emulator_process
 from tests.emulators.qbo.helpers import connect, refresh
 
 
@@ -138,23 +136,13 @@ def test_latency_is_added_to_oauth_answers_too(emu: QboEmulator, http: httpx.Cli
 @pytest.fixture
 def shell_emulator() -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`python -m local.qbo_emulator` on a free port, configured only through its environment."""
-    environment = {**os.environ, "QBO_EMULATOR_PORT": "0", "QBO_EMULATOR_REFRESH_ROTATION": "strict"}
-    environment["QBO_EMULATOR_THROTTLE"] = "off"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.qbo_emulator"],
-        cwd=REPO_ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        assert first.startswith("QBO emulator listening on "), first
-        yield process, first.split()[-1]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    environment = {
+        "QBO_EMULATOR_PORT": "0",
+        "QBO_EMULATOR_REFRESH_ROTATION": "strict",
+        "QBO_EMULATOR_THROTTLE": "off",
+    }
+    with emulator_process(environment=environment) as running:
+        yield running
 
 
 def test_the_module_runs_with_the_settings_of_its_environment(
