@@ -122,7 +122,7 @@ def _credit_note_lines(
     assert record.credit_application.quickbooks_invoice_id == parent.quickbooks_id
     qbo_calls = [e for e in stack.emulator.request_log if e[1].startswith("/v3/")]
     return [
-        f"  credit note, applied: QuickBooks calls: {len(qbo_calls)} (target 3 + the parent's balance read)   "
+        f"  credit note, applied: QuickBooks calls: {len(qbo_calls)} (target 3)   "
         f"Productive calls: {len(productive.request_log)}",
         f"      AWS calls: {len(calls)}  ({', '.join(map(str, calls))})",
         "      QuickBooks:  " + ", ".join(f"{m} {_short(p)}" for m, p, _ in qbo_calls),

@@ -156,6 +156,14 @@ class PaymentDriver:
         body = {"Id": qbo_invoice_id, "SyncToken": self._sync_token("Invoice", qbo_invoice_id), "sparse": True}
         self.call("POST", "/invoice", {**body, "Line": lines})
 
+    def redescribe_invoice(self, qbo_invoice_id: str, description: str) -> None:
+        """The accountant rewrites the first line's description: the lines change, the total does not."""
+        invoice = json.loads(json.dumps(self._required("Invoice", qbo_invoice_id), default=str))  # as sent over HTTP
+        lines = [line for line in invoice["Line"] if line.get("DetailType") != "SubTotalLineDetail"]
+        lines[0] = {**lines[0], "Description": description}
+        body = {"Id": qbo_invoice_id, "SyncToken": self._sync_token("Invoice", qbo_invoice_id), "sparse": True}
+        self.call("POST", "/invoice", {**body, "Line": lines})
+
     def delete_invoice(self, qbo_invoice_id: str) -> None:
         body = {"Id": qbo_invoice_id, "SyncToken": self._sync_token("Invoice", qbo_invoice_id)}
         self.call("POST", "/invoice", body, operation="delete")

@@ -384,8 +384,17 @@ class InMemoryCopies:
         self.journal.append("ddb:copy")
         return self._with_flags(self.copies.get((connection_id, invoice_id, sequence)))
 
-    def complete(self, record: CopyRecord, *, company_id: str | None, cache: Mapping[str, str] | None = None) -> None:
+    def complete(
+        self,
+        record: CopyRecord,
+        *,
+        company_id: str | None,
+        cache: Mapping[str, str] | None = None,
+        resolves: Sequence[CopyFlag] = (),
+    ) -> None:
         self.journal.append("ddb:complete")
+        standing = self.flags.get((record.connection_id, record.invoice_id, record.sequence), [])
+        standing[:] = [flag for flag in standing if flag not in resolves]
         self.copies[(record.connection_id, record.invoice_id, record.sequence)] = replace(record, flags=())
         for warning in record.warnings:
             if warning.code == "total_mismatch":

@@ -133,6 +133,26 @@ def test_a_credit_note_becomes_a_credit_memo_applied_to_its_parent(us: World) ->
     assert us.history(parent_id)[0]["quickbooks_type"] == "Invoice"
 
 
+def test_a_credit_note_copy_makes_three_quickbooks_calls_and_its_parent_updates_without_warnings(
+    us: World,
+) -> None:
+    parent_id = _parent(us)
+    parent_copy = _copied(us, parent_id)
+    note_id = _credit_note(us, parent_id, "-100")
+    us.stack.emulator.reset_request_log()
+
+    copy = _copied(us, note_id)
+
+    calls = [(method, path) for method, path, _ in us.stack.emulator.request_log if path.startswith("/v3/")]
+    assert [path.rsplit("/", 1)[-1].split("?")[0] for _, path in calls] == ["creditmemo", "pdf", "payment"], calls
+    assert copy["credit_application"]["amount"] == "100.00"
+    # The application moved the parent's SyncToken in QuickBooks; that is no edit of the parent.
+    updated = _copied(us, parent_id, key=uuid.uuid4().hex, mode="update")
+    assert updated["quickbooks_id"] == parent_copy["quickbooks_id"]
+    assert updated["warnings"] == []
+    assert us.qbo("Invoice", parent_copy["quickbooks_id"])["Balance"] == _unpaid(us, parent_id)
+
+
 def test_with_apply_credit_notes_off_the_credit_stays_on_the_account(us: World) -> None:
     us.configure(apply_credit_notes=False, default_item_id="1")
     assert us.app.get(f"/connections/{us.cid}").json()["settings"]["apply_credit_notes"] is False

@@ -91,3 +91,33 @@ def test_edit_void_delete_in_quickbooks_and_our_own_update(w: Payments) -> None:
     assert refused.json()["error"]["code"] == "copy_voided_in_quickbooks"
     assert "create" in refused.json()["error"]["message"]
     assert w.world.copy(voided, mode="create").status_code == 201
+
+
+def test_a_change_to_the_lines_alone_is_flagged_and_our_update_resolves_it(w: Payments) -> None:
+    invoice_id, qbo_id = w.copied_invoice()
+    total = w.world.qbo("Invoice", qbo_id)["TotalAmt"]
+    w.redescribe_invoice(qbo_id, "Rewritten by the accountant")
+    w.settle()
+    assert w.world.qbo("Invoice", qbo_id)["TotalAmt"] == total
+    [changed] = flags(w, invoice_id)
+    assert changed["kind"] == "changed_in_quickbooks"
+    assert changed["details"]["changed"] == ["lines"]
+    assert invoice_id in [item["invoice_id"] for item in attention(w)]
+    # Our update puts Productive's invoice back: the edit is overwritten (and said so), the flag resolved.
+    updated = w.world.copy(invoice_id, mode="update")
+    assert updated.status_code == 201, updated.text
+    assert [warning["code"] for warning in updated.json()["warnings"]] == ["quickbooks_edits_overwritten"]
+    assert flags(w, invoice_id) == []
+    assert invoice_id not in [item["invoice_id"] for item in attention(w)]
+    w.settle()  # the update's own webhook flags nothing
+    assert flags(w, invoice_id) == []
+
+
+def test_a_payment_moves_the_sync_token_but_an_update_after_it_warns_of_no_edit(w: Payments) -> None:
+    invoice_id, qbo_id = w.copied_invoice()
+    w.pay((qbo_id, "10.00"))
+    w.settle()
+    updated = w.world.copy(invoice_id, mode="update")
+    assert updated.status_code == 201, updated.text
+    assert updated.json()["warnings"] == []
+    assert flags(w, invoice_id) == []

@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qbosync.domain.copies import CopyWarning
+from qbosync.domain.copies import CopyFlag, CopyWarning
 from qbosync.domain.payments import applications, credit_from_quickbooks, desired_payments
-from qbosync.domain.quickbooks_changes import change_flag
+from qbosync.domain.quickbooks_changes import change_flag, changed_parts, lines_digest, resolved_by_update
 from tests.unit.test_payment_sync import REALM, World
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
@@ -190,3 +190,44 @@ def test_change_flag_compares_total_and_customer_with_the_copy() -> None:
     assert flag.details["changed"] == ["customer"]
     assert flag.details["productive_total"] == "299.99"
     assert change_flag(record, None, NOW).kind == "deleted_in_quickbooks"  # type: ignore[union-attr]
+
+
+def _line(amount: str, qty: object, price: object, description: str = "Design") -> dict[str, object]:
+    detail = {"ItemRef": {"value": "7"}, "Qty": qty, "UnitPrice": price, "TaxCodeRef": {"value": "NON"}}
+    return {"Id": "1", "DetailType": "SalesItemLineDetail", "Amount": amount, "Description": description,
+            "SalesItemLineDetail": detail}  # fmt: skip
+
+
+def test_lines_digest_reads_amounts_not_their_spelling_and_ignores_subtotals_and_ids() -> None:
+    written = {"Line": [_line("100.00", 2, "50.00"), {"DetailType": "SubTotalLineDetail", "Amount": "100.00"}]}
+    read_back = {"Line": [{**_line("100", "2.0", 50), "Id": "9"}]}
+    assert lines_digest(written) == lines_digest(read_back)
+    for edited in (
+        [_line("100.00", 2, "50.00", "Rewritten")],
+        [_line("100.00", 4, "25.00")],
+        [_line("60.00", 1, "60.00"), _line("40.00", 1, "40.00")],
+        [{**_line("100.00", 2, "50.00"), "SalesItemLineDetail": {"ItemRef": {"value": "8"}, "Qty": 2}}],
+    ):
+        assert lines_digest({"Line": edited}) != lines_digest(written), edited
+
+
+def test_changed_parts_names_the_lines_and_our_update_resolves_change_and_mismatch_flags() -> None:
+    w = World()
+    record = w.copies.add("201", "P3", total="100", sync_token="4", customer_id="1")
+    written = {"SyncToken": "4", "TotalAmt": "100", "CustomerRef": {"value": "1"}, "Line": [_line("100", 2, 50)]}
+    record = type(record)(**{**record.__dict__, "lines_digest": lines_digest(written)})
+    assert changed_parts(record, {**written, "SyncToken": "5"}) == []
+    edited = {**written, "SyncToken": "6", "Line": [_line("100", 2, 50, "Rewritten")]}
+    assert changed_parts(record, edited) == ["lines"]
+    flag = change_flag(record, edited, NOW)
+    assert flag is not None
+    assert flag.details["changed"] == ["lines"]
+    older = type(record)(**{**record.__dict__, "lines_digest": None})  # stored before lines were compared
+    assert changed_parts(older, edited) == []
+    flags = (
+        flag,
+        CopyFlag("total_mismatch", NOW, "4", {}),
+        CopyFlag("credited_in_quickbooks", NOW, "5", {}),
+        CopyFlag("voided_in_quickbooks", NOW, "7", {}),
+    )
+    assert [f.kind for f in resolved_by_update(flags)] == ["changed_in_quickbooks", "total_mismatch"]

@@ -23,7 +23,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -70,6 +70,10 @@ def _object_key(realm_id: str, quickbooks_type: QuickBooksType, quickbooks_id: s
 
 def _credit_application_key(realm_id: str, quickbooks_payment_id: str) -> dict[str, str]:
     return {"pk": f"QBOPAYMENT#{realm_id}#{quickbooks_payment_id}", "sk": "CREDIT_APPLICATION"}
+
+
+def _flag_sk(sequence: int, flag: CopyFlag) -> str:
+    return f"{_copy_sk(sequence)}#FLAG#{flag.kind}#{flag.version}"
 
 
 def _copy_sk(sequence: int) -> str:
@@ -127,9 +131,18 @@ class DynamoCopyRepository:
             for item in copies
         ]
 
-    def complete(self, record: CopyRecord, *, company_id: str | None, cache: Mapping[str, str] | None = None) -> None:
+    def complete(
+        self,
+        record: CopyRecord,
+        *,
+        company_id: str | None,
+        cache: Mapping[str, str] | None = None,
+        resolves: Sequence[CopyFlag] = (),
+    ) -> None:
         pk = _invoice_pk(record.connection_id, record.invoice_id)
         with self._table.batch_writer() as batch:  # one BatchWriteItem call
+            for flag in resolves:
+                batch.delete_item(Key={"pk": pk, "sk": _flag_sk(record.sequence, flag)})
             for key, value in (cache or {}).items():
                 connection_pk = f"CONNECTION#{record.connection_id}"
                 batch.put_item(Item={"pk": connection_pk, "sk": f"CACHE#{key}", "type": "cache", "value": value})
@@ -184,6 +197,8 @@ class DynamoCopyRepository:
             "update_count": record.update_count,
             "warnings": [{"code": w.code, "message": w.message, "details": w.details} for w in record.warnings],
         }
+        if record.lines_digest is not None:
+            item["lines_digest"] = record.lines_digest
         if record.quickbooks_type == "Invoice":
             item["quickbooks_invoice_id"] = record.quickbooks_id  # what copies stored before credit memos
         if (application := record.credit_application) is not None:
@@ -200,7 +215,7 @@ class DynamoCopyRepository:
         detected_at = flag.detected_at.isoformat()
         return {
             "pk": _invoice_pk(record.connection_id, record.invoice_id),
-            "sk": f"{_copy_sk(record.sequence)}#FLAG#{flag.kind}#{flag.version}",
+            "sk": _flag_sk(record.sequence, flag),
             "type": "copy_flag",
             "connection_id": record.connection_id,
             "invoice_id": record.invoice_id,
@@ -389,6 +404,7 @@ class DynamoCopyRepository:
             update_count=int(item.get("update_count", 0)),
             quickbooks_type="CreditMemo" if item.get("quickbooks_type") == "CreditMemo" else "Invoice",
             credit_application=_credit_application(item.get("credit_application")),
+            lines_digest=item.get("lines_digest"),
         )
 
 

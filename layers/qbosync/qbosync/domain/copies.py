@@ -4,7 +4,7 @@ invoice, and the in-flight attempt."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -96,6 +96,9 @@ class CopyRecord:
     #: A credit memo's application to its parent invoice's copy (None: not applied).
     credit_application: CreditApplication | None = None
     flags: tuple[CopyFlag, ...] = ()  # newest first
+    #: What our last write made the QuickBooks lines (quickbooks_changes.lines_digest); None on copies
+    #: stored before lines were compared.
+    lines_digest: str | None = None
 
     @property
     def quickbooks_invoice_id(self) -> str | None:
@@ -191,10 +194,18 @@ class CopyRepository(Protocol):
 
     def copy(self, connection_id: str, invoice_id: str, sequence: int) -> CopyRecord | None: ...
 
-    def complete(self, record: CopyRecord, *, company_id: str | None, cache: Mapping[str, str] | None = None) -> None:
+    def complete(
+        self,
+        record: CopyRecord,
+        *,
+        company_id: str | None,
+        cache: Mapping[str, str] | None = None,
+        resolves: Sequence[CopyFlag] = (),
+    ) -> None:
         """In one write: the copy (new or updated), its QuickBooks invoice index entry, the customer
         mapping of the Productive company, what was looked up to be cached, and the invoice's state
-        (this copy is the last, nothing in flight, unlocked)."""
+        (this copy is the last, nothing in flight, unlocked). The flags in `resolves`, which this write
+        made untrue, are removed."""
         ...
 
     def customer_for(self, connection_id: str, company_id: str, currency: str) -> str | None: ...

@@ -1,13 +1,17 @@
 """Changes made in QuickBooks to what we copied (docs/architecture.md "Changes made in QuickBooks").
 
-A copy is flagged, never changed back: voided, deleted, or changed (total or customer) in QuickBooks;
-credited there by a credit memo Productive does not know. Our own writes are not changes: QuickBooks
-gives every write a new SyncToken, and the copy record keeps the one our last write produced. A payment
-applied to an invoice also moves its SyncToken (its Balance and LinkedTxn change), which is why a
-change is the total or the customer differing from the copy, not a new SyncToken alone."""
+A copy is flagged: voided, deleted, or changed (total, customer or lines) in QuickBooks; credited there
+by a credit memo Productive does not know. Our own writes are not changes: QuickBooks gives every write
+a new SyncToken, and the copy record keeps the one our last write produced. A payment applied to an
+invoice also moves its SyncToken (its Balance and LinkedTxn change), which is why a change is the total,
+the customer or the lines differing from what our last write left, not a new SyncToken alone. Our next
+update puts Productive's invoice back, so it resolves a change flag and an earlier total mismatch."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -38,6 +42,62 @@ def productive_total(record: CopyRecord) -> Decimal:
     return record.total_amount
 
 
+#: The flags our own update makes untrue: QuickBooks holds Productive's invoice again.
+RESOLVED_BY_OUR_UPDATE = ("changed_in_quickbooks", "total_mismatch")
+
+
+def resolved_by_update(flags: Sequence[CopyFlag]) -> tuple[CopyFlag, ...]:
+    return tuple(flag for flag in flags if flag.kind in RESOLVED_BY_OUR_UPDATE)
+
+
+def _plain_number(value: Any) -> str:
+    """A number as one spelling (10, 10.0 and 10.00 are the same amount)."""
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(str(value)).normalize():f}"
+
+
+def lines_digest(row: dict[str, Any]) -> str:
+    """A fingerprint of what a QuickBooks invoice's or credit memo's lines say: per line, in order, its
+    kind, description, amount, item, quantity, unit price, tax code and class. QuickBooks' own subtotal
+    line and the lines' ids are left out: they are not what anyone edits."""
+    lines = []
+    for line in row.get("Line") or []:
+        kind = str(line.get("DetailType", ""))
+        if kind == "SubTotalLineDetail":
+            continue
+        detail = line.get(kind) or {}
+        lines.append(
+            [
+                kind,
+                str(line.get("Description") or "").strip(),
+                _plain_number(line.get("Amount")),
+                str((detail.get("ItemRef") or {}).get("value", "")),
+                _plain_number(detail.get("Qty")),
+                _plain_number(detail.get("UnitPrice")),
+                str((detail.get("TaxCodeRef") or {}).get("value", "")),
+                str((detail.get("ClassRef") or {}).get("value", "")),
+                _plain_number(detail.get("DiscountPercent")),
+            ]
+        )
+    return hashlib.sha256(json.dumps(lines).encode()).hexdigest()[:32]
+
+
+def changed_parts(record: CopyRecord, current: dict[str, Any]) -> list[str]:
+    """What of the copy differs in QuickBooks from what our last write left: total, customer, lines."""
+    total = cents(decimal_or_zero(current.get("TotalAmt")))
+    customer = str((current.get("CustomerRef") or {}).get("value", ""))
+    return [
+        name
+        for name, differs in (
+            ("total", total != cents(record.total_amount)),
+            ("customer", bool(record.customer_id) and customer != record.customer_id),
+            ("lines", record.lines_digest is not None and lines_digest(current) != record.lines_digest),
+        )
+        if differs
+    ]
+
+
 def change_flag(record: CopyRecord, current: dict[str, Any] | None, now: datetime) -> CopyFlag | None:
     """The flag QuickBooks' current state of a copy calls for, or None. `current` None: deleted."""
     reference = {"quickbooks_type": record.quickbooks_type, "quickbooks_id": record.quickbooks_id}
@@ -48,18 +108,11 @@ def change_flag(record: CopyRecord, current: dict[str, Any] | None, now: datetim
         return None  # the state our own last write produced
     if is_voided(current):
         return CopyFlag("voided_in_quickbooks", now, version, {**reference, "quickbooks_sync_token": version})
-    total = cents(decimal_or_zero(current.get("TotalAmt")))
-    customer = str((current.get("CustomerRef") or {}).get("value", ""))
-    changed = [
-        name
-        for name, differs in (
-            ("total", total != cents(record.total_amount)),
-            ("customer", bool(record.customer_id) and customer != record.customer_id),
-        )
-        if differs
-    ]
+    changed = changed_parts(record, current)
     if not changed:
         return None
+    total = cents(decimal_or_zero(current.get("TotalAmt")))
+    customer = str((current.get("CustomerRef") or {}).get("value", ""))
     return CopyFlag(
         "changed_in_quickbooks",
         now,

@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from qbosync.domain.connection import CompanyProfile, Connection, ConnectionSettings, ConnectionStatus, existing
 from qbosync.domain.copies import (
+    CopyFlag,
     CopyMode,
     CopyRecord,
     CopyRepository,
@@ -74,7 +75,7 @@ from qbosync.domain.money import cents, decimal_or_zero
 from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApi, QuickBooksApiFactory
 from qbosync.domain.productive import ProductiveApi, ProductiveInvoice, ProductiveLineItem, in_invoice_order
 from qbosync.domain.qbo_query import quote, quote_list
-from qbosync.domain.quickbooks_changes import gone_in_quickbooks
+from qbosync.domain.quickbooks_changes import changed_parts, gone_in_quickbooks, lines_digest, resolved_by_update
 from qbosync.services.customers import CustomerPlan, CustomerResolver, UseCustomer
 from qbosync.services.tokens import TokenService
 
@@ -605,9 +606,9 @@ class _CopyJob:
                     if current is None:
                         raise self._copy_gone() from fault
                     sync_token = str(current["SyncToken"])
-                    # Applying a credit memo changes its SyncToken in QuickBooks (its LinkedTxn): after
-                    # our own application that is no edit by someone else.
-                    if last.credit_application is None:
+                    # A payment or a credit applied moves the SyncToken too: only a change to what we
+                    # wrote is someone's edit.
+                    if changed_parts(last, current):
                         self.warnings.append(
                             CopyWarning(
                                 code="quickbooks_edits_overwritten",
@@ -629,6 +630,7 @@ class _CopyJob:
             created_at=last.created_at,
             update_count=update_number,
             credit_application=application,
+            resolves=resolved_by_update(last.flags),
         )
 
     @staticmethod
@@ -649,6 +651,7 @@ class _CopyJob:
         created_at: datetime,
         update_count: int = 0,
         credit_application: CreditApplication | None = None,
+        resolves: tuple[CopyFlag, ...] = (),
     ) -> CopyRecord:
         cid, iid = self.request.connection_id, self.request.invoice_id
         source = self.prepared.source
@@ -700,8 +703,9 @@ class _CopyJob:
             update_count=update_count,
             quickbooks_type=self.document,
             credit_application=credit_application,
+            lines_digest=lines_digest(qbo_invoice),
         )
-        self.copies.complete(record, company_id=self.prepared.company_id, cache=self.prepared.cache)
+        self.copies.complete(record, company_id=self.prepared.company_id, cache=self.prepared.cache, resolves=resolves)
         return record
 
     def _move_pdf(self, qbo_id: str, request_id: str) -> None:
@@ -756,6 +760,8 @@ class _CopyJob:
                 not_applied("customer_differs", "The credit memo's customer is not the parent invoice's customer.")
             )
             return previous
+        if previous is None and (whole := self._apply_whole(credit_memo, sequence=sequence, step=step)) is not None:
+            return whole
         invoice = self.qbo.get("Invoice", parent.quickbooks_invoice_id)
         if invoice is None:
             self.warnings.append(
@@ -799,6 +805,30 @@ class _CopyJob:
         elif amount < cents(credit_total):
             self.warnings.append(partly_applied(credit_total, amount, currency))
         return application
+
+    def _apply_whole(self, credit_memo: dict[str, Any], *, sequence: int, step: int) -> CreditApplication | None:
+        """A first application of all of the credit, without reading the invoice first: QuickBooks refuses
+        a payment line above the invoice's open balance, and only then is the invoice read to apply what
+        it has open (docs/architecture.md "Credit notes"). None: refused, or nothing to apply."""
+        parent = self.prepared.parent
+        assert parent is not None
+        amount = cents(decimal_or_zero(credit_memo.get("TotalAmt")))
+        if amount <= 0:
+            return None
+        try:
+            return self._write_application(
+                None,
+                amount,
+                credit_memo_id=str(credit_memo["Id"]),
+                sequence=sequence,
+                request_id=request_id_for(
+                    self.request.connection_id, self.request.invoice_id, sequence, "apply-whole", step
+                ),
+            )
+        except QuickBooksFault as fault:
+            if not fault.is_refusal:
+                raise
+            return None
 
     def _write_application(
         self,
