@@ -235,14 +235,11 @@ def test_every_read_and_check_comes_before_the_lock_and_the_customer_after_it() 
     assert {"productive:get_invoice", "productive:list_line_items", "ddb:customer_for", "qbo:query Item"} <= set(
         w.journal[:lock]
     )
-    assert w.writes() == [
-        "ddb:lock",
-        "qbo:create Customer",
-        "qbo:create Invoice",
-        "productive:attach_pdf_to_invoice",
-        "productive:update_invoice_export",
-        "ddb:complete",
-    ]
+    writes = w.writes()
+    assert writes[:3] == ["ddb:lock", "qbo:create Customer", "qbo:create Invoice"]
+    # The PDF move and the write-back do not depend on each other: they run at once, in either order.
+    assert sorted(writes[3:5]) == ["productive:attach_pdf_to_invoice", "productive:update_invoice_export"]
+    assert writes[5:] == ["ddb:complete"]
 
 
 def test_a_known_customer_costs_no_reference_check() -> None:
@@ -308,7 +305,8 @@ def test_an_unknown_invoice_writes_nothing() -> None:
     w = World()
     with pytest.raises(NotFound):
         w.copy("999")
-    assert w.journal == ["productive:get_invoice"]
+    assert w.writes() == []
+    assert set(w.journal) <= {"productive:get_invoice", "productive:list_line_items"}  # read at once
 
 
 def test_a_taken_number_is_found_before_a_customer_is_created() -> None:

@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from qbosync.domain.copies import CopyFlag, CopyWarning
 from qbosync.domain.payments import applications, credit_from_quickbooks, desired_payments
-from qbosync.domain.quickbooks_changes import change_flag, changed_parts, lines_digest, resolved_by_update
+from qbosync.domain.quickbooks_changes import (
+    change_flag,
+    changed_parts,
+    details_digest,
+    lines_digest,
+    resolved_by_update,
+)
 from tests.unit.test_payment_sync import REALM, World
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
@@ -224,6 +230,12 @@ def test_changed_parts_names_the_lines_and_our_update_resolves_change_and_mismat
     assert flag.details["changed"] == ["lines"]
     older = type(record)(**{**record.__dict__, "lines_digest": None})  # stored before lines were compared
     assert changed_parts(older, edited) == []
+    # An update overwrites the other fields it writes too: an edit of those is an edit it overwrites.
+    record = type(record)(**{**record.__dict__, "details_digest": details_digest(written)})
+    noted = {**written, "PrivateNote": "edited in QuickBooks"}
+    assert changed_parts(record, noted) == []
+    assert changed_parts(record, noted, details=True) == ["details"]
+    assert changed_parts(record, {**written, "SyncToken": "9"}, details=True) == []
     flags = (
         flag,
         CopyFlag("total_mismatch", NOW, "4", {}),

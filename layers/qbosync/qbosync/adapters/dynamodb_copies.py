@@ -197,8 +197,9 @@ class DynamoCopyRepository:
             "update_count": record.update_count,
             "warnings": [{"code": w.code, "message": w.message, "details": w.details} for w in record.warnings],
         }
-        if record.lines_digest is not None:
-            item["lines_digest"] = record.lines_digest
+        for name in ("lines_digest", "details_digest"):
+            if (digest := getattr(record, name)) is not None:
+                item[name] = digest
         if record.quickbooks_type == "Invoice":
             item["quickbooks_invoice_id"] = record.quickbooks_id  # what copies stored before credit memos
         if (application := record.credit_application) is not None:
@@ -405,6 +406,7 @@ class DynamoCopyRepository:
             quickbooks_type="CreditMemo" if item.get("quickbooks_type") == "CreditMemo" else "Invoice",
             credit_application=_credit_application(item.get("credit_application")),
             lines_digest=item.get("lines_digest"),
+            details_digest=item.get("details_digest"),
         )
 
 

@@ -99,6 +99,8 @@ class CopyRecord:
     #: What our last write made the QuickBooks lines (quickbooks_changes.lines_digest); None on copies
     #: stored before lines were compared.
     lines_digest: str | None = None
+    #: The same for the other fields our writes set (quickbooks_changes.details_digest).
+    details_digest: str | None = None
 
     @property
     def quickbooks_invoice_id(self) -> str | None:

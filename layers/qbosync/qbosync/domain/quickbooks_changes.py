@@ -83,8 +83,20 @@ def lines_digest(row: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(lines).encode()).hexdigest()[:32]
 
 
-def changed_parts(record: CopyRecord, current: dict[str, Any]) -> list[str]:
-    """What of the copy differs in QuickBooks from what our last write left: total, customer, lines."""
+#: What else our writes set on a copy, beyond its total, customer and lines.
+WRITTEN_DETAILS = ("PrivateNote", "CustomerMemo", "TxnDate", "DueDate", "DocNumber", "CurrencyRef")
+
+
+def details_digest(row: dict[str, Any]) -> str:
+    """A fingerprint of the other fields our writes set (memo, private note, dates, number, currency)."""
+    details = [json.dumps(row.get(name), sort_keys=True, default=str) for name in WRITTEN_DETAILS]
+    return hashlib.sha256(json.dumps(details).encode()).hexdigest()[:32]
+
+
+def changed_parts(record: CopyRecord, current: dict[str, Any], *, details: bool = False) -> list[str]:
+    """What of the copy differs in QuickBooks from what our last write left: total, customer, lines and,
+    with `details`, the other fields our writes set (an update overwrites them all; a change flag is
+    about the first three)."""
     total = cents(decimal_or_zero(current.get("TotalAmt")))
     customer = str((current.get("CustomerRef") or {}).get("value", ""))
     return [
@@ -93,6 +105,10 @@ def changed_parts(record: CopyRecord, current: dict[str, Any]) -> list[str]:
             ("total", total != cents(record.total_amount)),
             ("customer", bool(record.customer_id) and customer != record.customer_id),
             ("lines", record.lines_digest is not None and lines_digest(current) != record.lines_digest),
+            (
+                "details",
+                details and (record.details_digest is None or details_digest(current) != record.details_digest),
+            ),
         )
         if differs
     ]

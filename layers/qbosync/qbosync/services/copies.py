@@ -75,8 +75,15 @@ from qbosync.domain.money import cents, decimal_or_zero
 from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApi, QuickBooksApiFactory
 from qbosync.domain.productive import ProductiveApi, ProductiveInvoice, ProductiveLineItem, in_invoice_order
 from qbosync.domain.qbo_query import quote, quote_list
-from qbosync.domain.quickbooks_changes import changed_parts, gone_in_quickbooks, lines_digest, resolved_by_update
+from qbosync.domain.quickbooks_changes import (
+    changed_parts,
+    details_digest,
+    gone_in_quickbooks,
+    lines_digest,
+    resolved_by_update,
+)
 from qbosync.services.customers import CustomerPlan, CustomerResolver, UseCustomer
+from qbosync.services.together import together
 from qbosync.services.tokens import TokenService
 
 COPY_LOCK = timedelta(seconds=60)
@@ -268,13 +275,17 @@ def _prepare(
     and checks only."""
     iid = request.invoice_id
     settings = connection.settings
-    invoice = productive.get_invoice(iid)
+    # The invoice, its lines and the tax choice do not depend on each other: read at once.
+    invoice, lines, (tax, cache) = together(
+        lambda: productive.get_invoice(iid),
+        lambda: productive.list_line_items(iid),
+        lambda: _tax_choice(request, company, copies, qbo),
+    )
     document: QuickBooksType = "CreditMemo" if invoice.is_credit_note else "Invoice"
-    # A credit note whose parent went to another company is refused before anything else is read.
+    # A credit note whose parent went to another company is refused before anything is checked.
     parent = _parent_copy(invoice, connection, company, copies, connections, productive)
-    source = _source_invoice(invoice, productive.list_line_items(iid), credit=invoice.is_credit_note)
+    source = _source_invoice(invoice, lines, credit=invoice.is_credit_note)
     memo = memo_for(source, settings, _custom_field_text(invoice, settings, productive))
-    tax, cache = _tax_choice(request, company, copies, qbo)
     prepared = PreparedCopy(
         settings=settings,
         company=company,
@@ -556,8 +567,11 @@ class _CopyJob:
         self.invoice_write = "done"
         # A failure from here on leaves the pending record: the retry finds this invoice by its
         # marker and finishes the job (moving the PDF again at worst).
-        self._move_pdf(str(created["Id"]), pending.request_id)
-        application = self._apply_credit(created, sequence=pending.sequence, previous=None, step=0)
+        application = self._after_write(
+            created,
+            pending.request_id,
+            lambda: self._apply_credit(created, sequence=pending.sequence, previous=None, step=0),
+        )
         return self._finish(
             created, sequence=pending.sequence, mode="create", created_at=now, credit_application=application
         )
@@ -608,7 +622,7 @@ class _CopyJob:
                     sync_token = str(current["SyncToken"])
                     # A payment or a credit applied moves the SyncToken too: only a change to what we
                     # wrote is someone's edit.
-                    if changed_parts(last, current):
+                    if changed_parts(last, current, details=True):
                         self.warnings.append(
                             CopyWarning(
                                 code="quickbooks_edits_overwritten",
@@ -621,8 +635,12 @@ class _CopyJob:
                     raise self._copy_gone() from fault
                 raise
         self.invoice_write = "done"
-        self._move_pdf(str(updated["Id"]), request_id)
-        application = self._apply_credit(updated, sequence=last.sequence, previous=application, step=update_number)
+        earlier = application
+        application = self._after_write(
+            updated,
+            request_id,
+            lambda: self._apply_credit(updated, sequence=last.sequence, previous=earlier, step=update_number),
+        )
         return self._finish(
             updated,
             sequence=last.sequence,
@@ -642,6 +660,30 @@ class _CopyJob:
 
     # -- shared steps ----------------------------------------------------------------------------
 
+    def _after_write(
+        self, written: dict[str, Any], request_id: str, apply_credit: Callable[[], CreditApplication | None]
+    ) -> CreditApplication | None:
+        """What follows the QuickBooks write, none depending on another: the PDF move, a credit memo's
+        application, and the write-back to Productive. Returns the application."""
+        _, application, _ = together(
+            lambda: self._move_pdf(str(written["Id"]), request_id),
+            apply_credit,
+            lambda: self._write_back(written),
+        )
+        return application
+
+    def _write_back(self, written: dict[str, Any]) -> None:
+        """Productive's export fields, and the QuickBooks number when QuickBooks numbers the invoices."""
+        qbo_id = str(written["Id"])
+        doc_number = written.get("DocNumber")
+        number_back = doc_number if self.settings.invoice_numbering == "quickbooks" and doc_number else None
+        self.productive.update_invoice_export(
+            self.request.invoice_id, export_id=qbo_id, export_invoice_url=self._url(qbo_id), number=number_back
+        )
+
+    def _url(self, qbo_id: str) -> str:
+        return f"{self.app_url}/app/{self.document.lower()}?txnId={qbo_id}"
+
     def _finish(
         self,
         qbo_invoice: dict[str, Any],
@@ -657,9 +699,8 @@ class _CopyJob:
         source = self.prepared.source
         qbo_id = str(qbo_invoice["Id"])
         doc_number = qbo_invoice.get("DocNumber")
-        url = f"{self.app_url}/app/{self.document.lower()}?txnId={qbo_id}"
+        url = self._url(qbo_id)
         total = decimal_or_zero(qbo_invoice.get("TotalAmt"))
-        number_back = doc_number if self.settings.invoice_numbering == "quickbooks" and doc_number else None
         if self.settings.invoice_numbering == "quickbooks" and not doc_number:
             self.warnings.append(
                 CopyWarning(
@@ -668,7 +709,6 @@ class _CopyJob:
                     "QuickBooks); the Productive number was kept.",
                 )
             )
-        self.productive.update_invoice_export(iid, export_id=qbo_id, export_invoice_url=url, number=number_back)
         if cents(total) != cents(source.amount_with_tax):
             self.warnings.append(
                 CopyWarning(
@@ -704,6 +744,7 @@ class _CopyJob:
             quickbooks_type=self.document,
             credit_application=credit_application,
             lines_digest=lines_digest(qbo_invoice),
+            details_digest=details_digest(qbo_invoice),
         )
         self.copies.complete(record, company_id=self.prepared.company_id, cache=self.prepared.cache, resolves=resolves)
         return record
