@@ -53,7 +53,8 @@ WEBHOOK_SCHEMA: dict[str, Any] = {
             "post": {
                 "summary": "Intuit webhooks (payment sync)",
                 "description": "Legacy {eventNotifications} or a CloudEvents array (several realms allowed). "
-                "Payment changes and Invoice void/delete of connected realms with payment sync on are queued; "
+                "Payment changes of connected realms with payment sync on, and Invoice and CreditMemo "
+                "update/void/delete of connected realms, are queued; "
                 "anything else is answered 200 and counted, so Intuit does not retry it.",
                 "operationId": "intuit_webhook",
                 "parameters": [

@@ -1,5 +1,6 @@
-"""Intuit webhooks (POST /webhooks/intuit): verify the signature on the raw body, queue the Payment and
-Invoice events of companies that sync payments, answer 200 fast. Never logs the body or the signature.
+"""Intuit webhooks (POST /webhooks/intuit): verify the signature on the raw body, queue the Payment events
+of companies that sync payments and the Invoice and CreditMemo events of connected companies, answer 200
+fast. Never logs the body or the signature.
 
 401 for a missing or wrong signature (nothing queued); 200 for everything we will not use (malformed,
 nested too deeply, unknown company or entity: a logged, counted skip, since Intuit would retry them

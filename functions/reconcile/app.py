@@ -1,5 +1,5 @@
-"""Scheduled: Change Data Capture per connected company with payment sync on; what changed goes to the
-payment events queue, and each company's cursor moves only after the queue accepted it."""
+"""Scheduled: Change Data Capture per connected company (payments only where payment sync is on); what
+changed goes to the payment events queue, and each company's cursor moves only after the queue accepted it."""
 
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ def queue_url(stack: Any, logical_id: str) -> str:
 def w(app: Any, stack: Any, productive: Any, quiet_pollers: None) -> Iterator[Payments]:
     with Payments(app, stack, productive) as world:
         yield world
-        world.world.configure(sync_payments=False, default_item_id="1")  # later tests' events skip this connection
+        world.world.configure(sync_payments=False, default_item_id="1")  # later tests' payments skip this connection
 
 
 def test_partial_tranche_edit_void_delete(w: Payments) -> None:

@@ -2,7 +2,7 @@
 HTTP → signed webhooks → payment_webhook → SQS → payment_sync → the Productive emulator): an accountant's
 credit memo applied (flagged, not mirrored), an overpayment, an edit, a void and a delete of a copy
 (flagged; void and delete free the Productive invoice), our own update not flagged, the attention list,
-and mode=update refused on a voided copy."""
+mode=update refused on a voided copy; and a void flagged with payment sync off."""
 
 from __future__ import annotations
 
@@ -19,7 +19,15 @@ from tests.integration.test_payment_sync import Payments, quiet_pollers  # noqa:
 def w(app: Any, stack: Any, productive: Any, quiet_pollers: None) -> Iterator[Payments]:  # noqa: F811
     with Payments(app, stack, productive) as world:
         yield world
-        world.world.configure(sync_payments=False, default_item_id="1")  # later tests' events skip this connection
+        world.world.configure(sync_payments=False, default_item_id="1")  # later tests' payments skip this connection
+
+
+@pytest.fixture
+def sync_off(app: Any, stack: Any, productive: Any, quiet_pollers: None) -> Iterator[Payments]:  # noqa: F811
+    """A connected US subsidiary with payment sync switched off."""
+    with Payments(app, stack, productive) as world:
+        world.world.configure(sync_payments=False, default_item_id="1")
+        yield world
 
 
 def flags(w: Payments, invoice_id: str) -> list[dict[str, Any]]:
@@ -121,3 +129,24 @@ def test_a_payment_moves_the_sync_token_but_an_update_after_it_warns_of_no_edit(
     assert updated.status_code == 201, updated.text
     assert updated.json()["warnings"] == []
     assert flags(w, invoice_id) == []
+
+
+def test_with_payment_sync_off_a_void_in_quickbooks_is_flagged_and_payments_are_not_mirrored(
+    sync_off: Payments,
+) -> None:
+    w = sync_off
+    paid, paid_qbo = w.copied_invoice()
+    voided, voided_qbo = w.copied_invoice()
+    w.pay((paid_qbo, "25.00"))
+    w.settle()
+    assert w.mirrored(paid) == []  # payment sync is off
+    assert w.balance(paid_qbo) < w.world.qbo("Invoice", paid_qbo)["TotalAmt"]  # paid in QuickBooks all the same
+    w.void_invoice(voided_qbo)
+    w.settle()
+    assert [flag["kind"] for flag in flags(w, voided)] == ["voided_in_quickbooks"]
+    invoice = w.productive.invoice(voided)
+    assert not invoice["exported"]
+    assert not invoice["export_id"]
+    assert flags(w, paid) == []
+    assert w.productive.invoice(paid)["exported"]
+    assert [item["invoice_id"] for item in attention(w)] == [voided]

@@ -78,15 +78,21 @@ def test_one_map_from_domain_errors_to_http(error, status) -> None:
     assert status_for(error) == status
 
 
-def test_a_connection_syncs_payments_only_when_connected_to_a_company_with_sync_on() -> None:
-    from qbosync.domain.connection import CompanyProfile, ConnectionStatus
+def test_a_connection_watches_quickbooks_when_connected_and_syncs_payments_only_with_sync_on() -> None:
+    from qbosync.domain.connection import CompanyProfile, Connection, ConnectionStatus, change_kind
     from tests.fakes import connected
+
+    def rules(connection: Connection) -> tuple[bool, bool, bool, bool]:
+        watch = (connection.watches_quickbooks, connection.syncs_payments)
+        return (*watch, connection.acts_on("copy"), connection.acts_on("payment"))
 
     base = connected(clock=FakeClock())
     company = CompanyProfile("1", "Co", "US", "USD", False, False, False, True)
     on = ConnectionSettings(sync_payments=True)
-    assert base.with_changes(company=company, settings=on).syncs_payments
-    assert not base.with_changes(company=company).syncs_payments  # sync off
-    assert not base.with_changes(settings=on).syncs_payments  # no company yet
+    assert rules(base.with_changes(company=company, settings=on)) == (True, True, True, True)
+    # Sync off: its copies changed in QuickBooks are still flagged, its payments not mirrored.
+    assert rules(base.with_changes(company=company)) == (True, False, True, False)
+    assert rules(base.with_changes(settings=on)) == (False, False, False, False)  # no company yet
     for status in (ConnectionStatus.PENDING, ConnectionStatus.NEEDS_RECONNECT, ConnectionStatus.DISCONNECTED):
-        assert not base.with_changes(company=company, settings=on, status=status).syncs_payments
+        assert rules(base.with_changes(company=company, settings=on, status=status)) == (False, False, False, False)
+    assert [change_kind(e) for e in ("Payment", "Invoice", "CreditMemo")] == ["payment", "copy", "copy"]

@@ -176,6 +176,34 @@ def test_void_delete_and_change_in_quickbooks_flag_the_copy_and_free_the_invoice
     assert item.invoice_id == "P3"
 
 
+def test_with_payment_sync_off_copies_are_flagged_and_freed_but_payments_left_alone() -> None:
+    w = World(sync=False)
+    w.copies.add("201", "P3", total="300", sync_token="4")
+    # A payment using a credit memo made in QuickBooks: its own event is not ours to act on...
+    w.qbo.payments["9"] = payment("100", ("Invoice", "201", "300"), ("CreditMemo", "77", "200"))
+    _invoice(w, "201", "300", "5", "9")
+    assert w.event("9").skipped == ["no connection of this company has payment sync on"]
+    assert w.qbo.reads == 0
+    # ...the invoice's own event (its Balance moved) flags the credit; nothing is mirrored.
+    assert w.event("201", entity="Invoice").flagged == 1
+    assert w.productive.payments == {}
+    # Voided in QuickBooks: flagged and the export fields cleared; its payments are not read again.
+    voided = {"Id": "201", "SyncToken": "6", "TotalAmt": "0", "Line": [], "PrivateNote": "Voided"}
+    w.qbo.invoices["201"] = {**voided, "LinkedTxn": [{"TxnId": "9", "TxnType": "Payment"}]}
+    reads = w.qbo.reads
+    report = w.event("201", entity="Invoice", operation="void")
+    assert (report.flagged, report.payments_seen, report.writes) == (1, 0, 0)
+    assert w.qbo.reads == reads + 1  # the invoice only
+    assert w.productive.exports["P3"] == ""  # copy it again
+    kinds = sorted(flag.kind for flag in w.copies.history("c1", "P3")[0].flags)
+    assert kinds == ["credited_in_quickbooks", "voided_in_quickbooks"]
+    assert w.productive.payments == {}
+    # A copied credit note deleted in QuickBooks is flagged too.
+    w.copies.add("88", "P9", quickbooks_type="CreditMemo", total="50")
+    assert w.event("88", entity="CreditMemo", operation="delete").flagged == 1
+    assert w.copies.history("c1", "P9")[0].flagged("deleted_in_quickbooks") is not None
+
+
 def test_a_void_of_an_older_copy_leaves_the_newer_copys_export_fields() -> None:
     w = World()
     w.copies.add("201", "P3", total="300")

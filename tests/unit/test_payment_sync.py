@@ -1,5 +1,6 @@
 """Payment sync rules with in-memory fakes: desired state, create/update/delete, idempotency, crash
-recovery through the marker, scope (copies, sync on, sync date), and failures that must be retried."""
+recovery through the marker, scope (copies, sync on, sync date, connected), and failures that must be
+retried."""
 
 from __future__ import annotations
 
@@ -289,6 +290,7 @@ def test_disconnected_connection_is_ignored(w: World) -> None:
     w.repo.mark_disconnected("c1", w.clock.now())
     w.qbo.pay("173", "2026-11-02", ("101", "400.00"))
     assert w.event("173").skipped
+    assert w.event("101", entity="Invoice", operation="void").skipped == ["no connection of this company is connected"]
     assert w.qbo.reads == 0
 
 

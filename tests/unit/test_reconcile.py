@@ -1,5 +1,6 @@
-"""Reconcile sweep rules with in-memory fakes: the first window, the 30-day floor, splitting a full CDC
-answer, deleted entities, and a cursor that moves only after the queue accepted the events."""
+"""Reconcile sweep rules with in-memory fakes: the first window, the 30-day floor, which companies and
+entities are swept (payments only with payment sync on), splitting a full CDC answer, deleted entities,
+and a cursor that moves only after the queue accepted the events."""
 
 from __future__ import annotations
 
@@ -157,14 +158,38 @@ def test_quickbooks_trouble_skips_that_company_only() -> None:
     assert w.state.cursor(REALM) is None
 
 
-def test_sync_off_or_disconnected_is_not_swept() -> None:
+def test_a_company_with_payment_sync_off_is_swept_for_invoices_and_credit_memos_only() -> None:
+    # Copies changed in QuickBooks are flagged whether payment sync is on or off; payments are not read.
     w = World(sync=False)
-    assert w.service.run().swept == []
-    assert w.qbo.calls == []
-    w = World()
-    w.repo.mark_disconnected("c1", w.clock.now())
-    assert w.service.run().swept == []
-    assert w.qbo.calls == []
+    floor = w.clock.now() - timedelta(days=30) + timedelta(minutes=10)
+    t = floor + timedelta(days=1)
+    w.qbo.change("Payment", "1", t)
+    w.qbo.change("Invoice", "12", t, PrivateNote="Voided", TotalAmt="0", Line=[])
+    w.qbo.change("CreditMemo", "20", t, status="Deleted")
+    [sweep] = w.service.run().swept
+    assert sweep.entities == ("Invoice", "CreditMemo")
+    # No payment sync: the first window is CDC's whole look-back (sync_payments_since is not this one's).
+    assert w.qbo.calls == [(("Invoice",), floor), (("CreditMemo",), floor)]
+    assert {(e.entity, e.entity_id, e.operation) for e in w.queue.sent} == {
+        ("Invoice", "12", "void"),
+        ("CreditMemo", "20", "delete"),
+    }
+    assert w.state.cursor(REALM) == w.clock.now() - CURSOR_OVERLAP
+    # Payment sync switched on later: the next sweep reads payments too, from the cursor.
+    w.repo.save(w.repo.get("c1").with_changes(settings=ConnectionSettings(sync_payments=True)))  # type: ignore[union-attr]
+    w.clock.advance(hours=6)
+    w.qbo.calls.clear()
+    [sweep] = w.service.run().swept
+    assert sweep.entities == ("Payment", "Invoice", "CreditMemo")
+    assert {since for _, since in w.qbo.calls} == {w.clock.now() - timedelta(hours=6) - CURSOR_OVERLAP}
+
+
+def test_a_disconnected_company_is_not_swept() -> None:
+    for sync in (True, False):
+        w = World(sync=sync)
+        w.repo.mark_disconnected("c1", w.clock.now())
+        assert w.service.run().swept == []
+        assert w.qbo.calls == []
 
 
 def test_quickbooks_client_cdc_reads_every_entity_list_and_the_answer_time() -> None:

@@ -493,6 +493,61 @@ def test_service_routes_each_realm_of_a_cloudevents_array() -> None:
     assert sorted(connections.realm_queries) == sorted([REALM, OTHER_REALM, "111", "222", "333"])  # once per realm
 
 
+def test_invoice_and_credit_memo_changes_are_kept_for_every_connected_company() -> None:
+    # Copies changed in QuickBooks are flagged whether payment sync is on or off; payments only with it on.
+    connections = Connections(
+        connection("c2", OTHER_REALM, sync=False),
+        connection("c3", "111", sync=False, status=ConnectionStatus.DISCONNECTED),
+    )
+    svc, queue, connections, _ = service(connections)
+    body, signature = signed(
+        [
+            cloud(realm=OTHER_REALM, event_id="payment"),
+            cloud("qbo.invoice.voided.v1", "130", realm=OTHER_REALM, event_id="void"),
+            cloud("qbo.creditmemo.updated.v1", "140", realm=OTHER_REALM, event_id="memo"),
+            cloud("qbo.invoice.deleted.v1", "131", realm="111", event_id="disconnected"),
+            cloud("qbo.invoice.updated.v1", "132", realm="333", event_id="unknown"),
+            cloud(realm="333", event_id="unknown-payment"),
+        ]
+    )
+    outcome = svc.receive(body, signature)
+    assert [(e.event_id, e.entity, e.operation) for e in queue.sent] == [
+        ("void", "Invoice", "void"),
+        ("memo", "CreditMemo", "update"),
+    ]
+    assert outcome.skipped_by_reason() == {"sync_off": 1, "not_connected": 1, "unknown_realm": 2}
+    assert sorted(connections.realm_queries) == sorted([OTHER_REALM, "111", "333"])  # once per realm
+
+
+def test_the_remembered_yes_is_per_company_and_kind_of_change() -> None:
+    now = [1000.0]
+    connections = Connections(connection("c1", REALM, sync=False))
+    queue = InMemoryEventQueue()
+    svc = WebhookService(
+        verifier_token=Tokens(TOKEN),
+        connections=connections,  # type: ignore[arg-type]
+        queue=queue,
+        monotonic=lambda: now[0],
+    )
+    for number in range(2):
+        svc.receive(*signed(legacy(entity("Invoice", str(number), "Void"))))
+    assert connections.realm_queries == [REALM]  # the invoices' "yes" is remembered
+    for _ in range(2):  # the payments' "no" is not, however often it is asked
+        assert svc.receive(*signed(legacy(entity()))).skipped_by_reason() == {"sync_off": 1}
+    assert connections.realm_queries == [REALM] * 3
+    connections.by_id["c1"] = connection("c1", REALM, sync=True)
+    svc.receive(*signed(legacy(entity("Payment", "9"))))
+    svc.receive(*signed(legacy(entity("Payment", "10"), entity("CreditMemo", "11", "Delete"))))
+    assert connections.realm_queries == [REALM] * 4  # then both kinds' "yes" are remembered
+    assert [(e.entity, e.entity_id) for e in queue.sent] == [
+        ("Invoice", "0"),
+        ("Invoice", "1"),
+        ("Payment", "9"),
+        ("Payment", "10"),
+        ("CreditMemo", "11"),
+    ]
+
+
 def test_one_syncing_connection_of_several_is_enough() -> None:
     connections = Connections(connection("old", REALM, status=ConnectionStatus.DISCONNECTED), connection("new", REALM))
     svc, queue, _, _ = service(connections)
@@ -601,7 +656,7 @@ def test_companies_not_checked_within_the_budget_are_queued_for_the_worker_to_ch
         verifier_token=Tokens(TOKEN),
         connections=connections,  # type: ignore[arg-type]
         queue=queue,
-        syncing_realm_ttl=0,
+        watching_realm_ttl=0,
         monotonic=lambda: now[0],
     )
     realms = ["111", "222", "333", REALM, "444", "555"]

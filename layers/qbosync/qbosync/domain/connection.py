@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,6 +26,18 @@ def existing(connection: Connection | None) -> Connection:
 
 def connection_id_for(organization_id: str, subsidiary_id: str) -> str:
     return str(uuid.uuid5(_CONNECTION_NAMESPACE, f"{organization_id}:{subsidiary_id}"))
+
+
+#: What a change made in QuickBooks is to us (docs/architecture.md "Payment sync" and "Changes made in
+#: QuickBooks"): a payment, mirrored into Productive only where payment sync is on; or a change to an
+#: invoice or credit memo, which may be one of our copies, flagged for every connected connection.
+ChangeKind = Literal["payment", "copy"]
+CHANGE_KINDS: Final[tuple[ChangeKind, ...]] = get_args(ChangeKind)
+
+
+def change_kind(entity: str) -> ChangeKind:
+    """The kind of change an event about this QuickBooks entity is (Payment, Invoice, CreditMemo)."""
+    return "payment" if entity == "Payment" else "copy"
 
 
 class ConnectionStatus(StrEnum):
@@ -167,10 +179,19 @@ class Connection:
         return self.company.realm_id if self.company else None
 
     @property
+    def watches_quickbooks(self) -> bool:
+        """Connected to a QuickBooks company: changes made there to our copies are flagged."""
+        return self.status is ConnectionStatus.CONNECTED and self.company is not None
+
+    @property
     def syncs_payments(self) -> bool:
-        """Connected to a QuickBooks company with payment sync switched on: the one rule the webhook,
-        the payment worker and reconcile share."""
-        return self.status is ConnectionStatus.CONNECTED and self.company is not None and self.settings.sync_payments
+        """Watching QuickBooks with payment sync switched on: its payments are mirrored into Productive."""
+        return self.watches_quickbooks and self.settings.sync_payments
+
+    def acts_on(self, kind: ChangeKind) -> bool:
+        """Whether this connection acts on a change of this kind: the one rule the webhook, the payment
+        worker and reconcile share."""
+        return self.syncs_payments if kind == "payment" else self.watches_quickbooks
 
     def with_changes(self, **changes: Any) -> Connection:
         return replace(self, **changes)

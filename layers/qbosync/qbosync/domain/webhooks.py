@@ -38,7 +38,7 @@ SkipReason = Literal[
     "not_synced",  # a known entity/operation payment sync does not act on (Customer, Invoice create...)
     "unknown_realm",  # no connection of ours for this company
     "not_connected",  # our connections for this company are pending, disconnected or need a reconnect
-    "sync_off",  # connected, but payment sync is switched off
+    "sync_off",  # a Payment change of a company connected with payment sync switched off
     "duplicate",  # the same event twice in one delivery
 ]
 SKIP_REASONS: Final[tuple[str, ...]] = get_args(SkipReason)

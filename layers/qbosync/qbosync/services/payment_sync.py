@@ -1,7 +1,8 @@
 """Mirror QuickBooks payments into Productive (docs/architecture.md "Payment sync").
 
 An event only says that a payment (or an invoice) changed. For each connection of the company that
-is connected with payment sync on, the worker reads the payment as QuickBooks holds it now (one read;
+acts on it (`Connection.acts_on`: a Payment event, connected with payment sync on; an Invoice or
+CreditMemo event, connected), the worker reads the payment as QuickBooks holds it now (one read;
 missing = deleted), works out what Productive should hold (qbosync.domain.payments) and makes
 Productive agree with it through the mapping: create, update (amount or date changed) or delete. So
 the order and duplicates of events do not matter, and a replayed event changes nothing.
@@ -13,13 +14,14 @@ the order and duplicates of events do not matter, and a replayed event changes n
   payment carrying the marker instead of creating a second one;
 - throttling or an outage on either side raises: the message is retried, never dropped;
 - payments dated before sync was switched on (and never mirrored), invoices this service did not copy
-  and connections with sync off are left alone;
+  and, for payments, connections with sync off are left alone;
 - cash only: credit a payment gives an invoice from a credit memo made in QuickBooks flags the
   invoice's copy instead, and the zero-total payment a copy made to apply a copied credit note is
   not looked at (qbosync.domain.payments);
 - an Invoice or CreditMemo event for one of our copies flags it when it was voided, deleted or changed
   in QuickBooks; a void or delete also clears Productive's export fields, so the invoice can be copied
-  again (qbosync.domain.quickbooks_changes).
+  again (qbosync.domain.quickbooks_changes). That holds whether payment sync is on or off; only with it
+  on are the payments of a voided or deleted invoice read again and mirrored.
 
 Events arrive in chunks (one queue message, many events; qbosync.domain.events). `PaymentEventWorker`
 hands each event of a chunk to the service on its own, so one failing event does not hold the others:
@@ -43,7 +45,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from qbosync.domain.connection import Connection
+from qbosync.domain.connection import ChangeKind, Connection, change_kind
 from qbosync.domain.copies import CopyFlag, CopyRecord, CopyRepository, QuickBooksType
 from qbosync.domain.errors import Conflict, ConnectionNotReady, DomainError, NotFound, ReauthorizationRequired
 from qbosync.domain.events import Budget, ChunkFailed, EntityEvent, EventQueue, QueuedItem, UnreadableEvent
@@ -125,12 +127,12 @@ class PaymentSyncService:
         self._productive = productive
         self._clock = clock
 
-    def eligible_connections(self, realm_id: str) -> list[Connection]:
-        """Connections of this company that are connected with payment sync on."""
+    def eligible_connections(self, realm_id: str, kind: ChangeKind) -> list[Connection]:
+        """Connections of this company that act on this kind of change (Connection.acts_on)."""
         found: list[Connection] = []
         for connection_id in self._connections.connection_ids_for_realm(realm_id):
             connection = self._connections.get(connection_id)
-            if connection is not None and connection.syncs_payments and connection.realm_id == realm_id:
+            if connection is not None and connection.acts_on(kind) and connection.realm_id == realm_id:
                 found.append(connection)
         return found
 
@@ -139,9 +141,14 @@ class PaymentSyncService:
         if event.entity not in ENTITIES:
             report.skipped.append(f"entity {event.entity} is not synced")
             return report
-        connections = self.eligible_connections(event.realm_id)
+        kind = change_kind(event.entity)
+        connections = self.eligible_connections(event.realm_id, kind)
         if not connections:
-            report.skipped.append("no connection of this company has payment sync on")
+            report.skipped.append(
+                "no connection of this company has payment sync on"
+                if kind == "payment"
+                else "no connection of this company is connected"
+            )
             return report
         for connection in connections:
             try:
@@ -255,6 +262,8 @@ class _Job:
             self._check_credits(copy, current)
         if event.operation not in INVOICE_OPERATIONS and (current is None or not is_voided(current)):
             return
+        if not self.connection.syncs_payments:
+            return  # its payments are not mirrored: nothing to re-read
         # An invoice was voided or deleted: re-read the payments applied to it.
         payment_ids = {link.quickbooks_payment_id for link in self.s._payments.for_invoice(self.cid, copy.invoice_id)}
         payment_ids.update(linked_payment_ids(current))

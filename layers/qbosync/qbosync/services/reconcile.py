@@ -1,11 +1,13 @@
-"""The reconcile sweep (docs/architecture.md "Reconcile"): Change Data Capture per connected company with
-payment sync on, so what missed or failed webhooks left behind reaches the same queue and the same worker.
+"""The reconcile sweep (docs/architecture.md "Reconcile"): Change Data Capture per connected company, so
+what missed or failed webhooks left behind reaches the same queue and the same worker.
 
 Per company (realm):
-- the window starts at the stored cursor; the first time, when payment sync was switched on; never
-  more than 30 days back (CDC's limit);
-- one CDC call per entity (Payment; Invoice and CreditMemo, which may be our copies changed in
-  QuickBooks), since the 1000-object cap is shared across the entities of one call;
+- the window starts at the stored cursor; the first time, when payment sync was switched on (the
+  earliest of its connections that sync payments), else 30 days back; never more than 30 days back
+  (CDC's limit);
+- one CDC call per entity, since the 1000-object cap is shared across the entities of one call: Invoice
+  and CreditMemo (which may be our copies changed in QuickBooks) always, Payment only when a connection
+  of the company syncs payments (Connection.acts_on);
 - a full answer (1000 objects) may be cut short. CDC has no upper bound, only `changedSince`, and
   answers oldest first, so the window is split at the latest change the answer holds: everything
   before it is complete and the rest is asked for again from there (inclusive; a change seen twice is
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from qbosync.domain.connection import Connection
+from qbosync.domain.connection import Connection, change_kind
 from qbosync.domain.errors import ConnectionNotReady, DomainError, ReauthorizationRequired, UpstreamUnavailable
 from qbosync.domain.events import EntityEvent, EventQueue
 from qbosync.domain.payments import ReconcileStateRepository
@@ -44,6 +46,7 @@ ENTITIES = ("Payment", "Invoice", "CreditMemo")
 class RealmSweep:
     realm_id: str
     since: datetime
+    entities: tuple[str, ...] = ()
     cursor: datetime | None = None
     queued: int = 0
     cdc_calls: int = 0
@@ -110,7 +113,7 @@ class ReconcileService:
         realms: dict[str, list[Connection]] = {}
         for connection_id in self._state.connected_connection_ids():
             connection = self._connections.get(connection_id)
-            if connection is None or not connection.syncs_payments or connection.realm_id is None:
+            if connection is None or not connection.watches_quickbooks or connection.realm_id is None:
                 continue
             realms.setdefault(connection.realm_id, []).append(connection)
         return realms
@@ -120,14 +123,16 @@ class ReconcileService:
         floor = now - CDC_LOOKBACK + LOOKBACK_MARGIN
         start = self._state.cursor(realm_id)
         if start is None:
-            switched_on = [c.settings.sync_payments_since for c in connections if c.settings.sync_payments_since]
+            syncing = [c for c in connections if c.syncs_payments]
+            switched_on = [c.settings.sync_payments_since for c in syncing if c.settings.sync_payments_since]
             start = min(switched_on) if switched_on else floor
         start = max(start, floor)
-        sweep = RealmSweep(realm_id=realm_id, since=start)
+        entities = tuple(e for e in ENTITIES if any(c.acts_on(change_kind(e)) for c in connections))
+        sweep = RealmSweep(realm_id=realm_id, since=start, entities=entities)
         qbo = self._client(realm_id, connections)
         events: dict[tuple[str, str], EntityEvent] = {}
         answered: list[datetime] = []
-        for entity in ENTITIES:
+        for entity in entities:
             answered.append(self._collect(qbo, realm_id, entity, start, now, events, sweep))
         if events:
             self._queue.send(list(events.values()))

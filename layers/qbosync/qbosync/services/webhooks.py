@@ -1,7 +1,8 @@
-"""Receiving Intuit webhooks: check the signature, keep the events payment sync acts on for companies
-that sync payments, queue them. Everything else is acknowledged and reported as a skip, so Intuit
-never retries a notification we will never use (its queue is ordered: one stuck notification would
-hold back every later one)."""
+"""Receiving Intuit webhooks: check the signature, keep the events we act on (Payment changes for companies
+a connection syncs payments of; Invoice and CreditMemo changes, which may be our copies changed in
+QuickBooks, for companies a connection is connected to), queue them. Everything else is acknowledged and
+reported as a skip, so Intuit never retries a notification we will never use (its queue is ordered: one
+stuck notification would hold back every later one)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qbosync.domain.connection import ConnectionStatus
+from qbosync.domain.connection import CHANGE_KINDS, ChangeKind, ConnectionStatus, change_kind
 from qbosync.domain.events import EntityEvent, EventQueue
 from qbosync.domain.ports import ConnectionRepository
 from qbosync.domain.webhooks import (
@@ -30,13 +31,14 @@ logger = logging.getLogger(__name__)
 #: verifier_token(force_fetch=...) -> the current verifier token (cached; force_fetch re-reads it).
 VerifierToken = Callable[..., str]
 
-#: How long "this company syncs payments" is remembered per execution environment. Only that answer is
-#: cached: the worker checks the connection and its settings again for every event, so a stale "yes"
-#: queues an event the worker then ignores, while a "no" (sync off, unknown company) is always re-read,
-#: so switching sync on takes effect at once.
-SYNCING_REALM_TTL_SECONDS = 60.0
+#: How long "some connection acts on this kind of change of this company" is remembered per execution
+#: environment, per company and kind of change (Connection.acts_on). Only that answer is cached: the worker
+#: checks the connections and their settings again for every event, so a stale "yes" queues an event the
+#: worker then ignores, while a "no" (sync off, unknown company) is always re-read, so switching sync on
+#: takes effect at once.
+WATCHING_REALM_TTL_SECONDS = 60.0
 
-#: How long one delivery may spend asking the table which of its companies sync payments (a read per
+#: How long one delivery may spend asking the table which of its companies we act on (a read per
 #: company). Intuit waits 3 s for the answer; the events of companies not checked by then are queued
 #: unchecked, since the worker checks every event's company again (it costs it one read).
 REALM_CHECK_BUDGET_SECONDS = 1.0
@@ -65,17 +67,18 @@ class WebhookService:
         verifier_token: VerifierToken,
         connections: ConnectionRepository,
         queue: EventQueue,
-        syncing_realm_ttl: float = SYNCING_REALM_TTL_SECONDS,
+        watching_realm_ttl: float = WATCHING_REALM_TTL_SECONDS,
         realm_check_budget: float = REALM_CHECK_BUDGET_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._verifier_token = verifier_token
         self._connections = connections
         self._queue = queue
-        self._syncing_realm_ttl = syncing_realm_ttl
+        self._watching_realm_ttl = watching_realm_ttl
         self._realm_check_budget = realm_check_budget
         self._monotonic = monotonic
-        self._syncing_until: dict[str, float] = {}  # realm id -> when the cached "it syncs" expires
+        # (realm id, kind of change) -> when the cached "some connection acts on it" expires
+        self._watching_until: dict[tuple[str, ChangeKind], float] = {}
 
     def verify(self, body: bytes, signature: str | None) -> None:
         """Raise InvalidWebhookSignature unless `signature` signs the raw `body`. On a mismatch the
@@ -95,7 +98,7 @@ class WebhookService:
         parsed = _parse(body)
         skips = parsed.skips
         accepted: list[EntityEvent] = []
-        realm_verdicts: dict[str, SkipReason | None] = {}
+        realm_verdicts: dict[tuple[str, ChangeKind], SkipReason | None] = {}
         unchecked: set[str] = set()
         checks_end = self._monotonic() + self._realm_check_budget
         for item in parsed.events:
@@ -103,13 +106,15 @@ class WebhookService:
             if not is_synced(event):
                 skips.count("not_synced", "", event.realm_id, event.entity, event.entity_id)
                 continue
-            if event.realm_id not in realm_verdicts:
+            key = (event.realm_id, change_kind(event.entity))
+            if key not in realm_verdicts:
                 if self._monotonic() < checks_end:
-                    realm_verdicts[event.realm_id] = self._realm_verdict(event.realm_id)
+                    for kind, verdict in self._realm_verdicts(*key).items():
+                        realm_verdicts[(event.realm_id, kind)] = verdict
                 else:  # out of time: queued as it is, the worker checks the company again
-                    realm_verdicts[event.realm_id] = None
+                    realm_verdicts[key] = None
                     unchecked.add(event.realm_id)
-            reason = realm_verdicts[event.realm_id]
+            reason = realm_verdicts[key]
             if reason is not None:
                 skips.count(reason, "", event.realm_id, event.entity, event.entity_id)
                 continue
@@ -118,31 +123,35 @@ class WebhookService:
             self._queue.send(accepted)
         return WebhookOutcome(parsed.format, accepted, skips, len(unchecked))
 
-    def _realm_verdict(self, realm_id: str) -> SkipReason | None:
-        """None when some connection of ours is connected to this company and syncs payments."""
+    def _realm_verdicts(self, realm_id: str, kind: ChangeKind) -> dict[ChangeKind, SkipReason | None]:
+        """The verdict on `kind` (None: some connection of ours acts on it), from the cache when it is a
+        cached yes; else one read of the company's connections answers every kind."""
         now = self._monotonic()
-        if self._syncing_until.get(realm_id, 0.0) > now:
-            return None
-        verdict = self._read_realm_verdict(realm_id)
-        if verdict is None and self._syncing_realm_ttl > 0:
-            self._syncing_until[realm_id] = now + self._syncing_realm_ttl
-        else:
-            self._syncing_until.pop(realm_id, None)
-        return verdict
+        if self._watching_until.get((realm_id, kind), 0.0) > now:
+            return {kind: None}
+        verdicts = self._read_realm_verdicts(realm_id)
+        for each, verdict in verdicts.items():
+            if verdict is None and self._watching_realm_ttl > 0:
+                self._watching_until[(realm_id, each)] = now + self._watching_realm_ttl
+            else:
+                self._watching_until.pop((realm_id, each), None)
+        return verdicts
 
-    def _read_realm_verdict(self, realm_id: str) -> SkipReason | None:
+    def _read_realm_verdicts(self, realm_id: str) -> dict[ChangeKind, SkipReason | None]:
         connection_ids = self._connections.connection_ids_for_realm(realm_id)
-        connected = False
-        for connection_id in connection_ids:
-            connection = self._connections.get(connection_id)
-            if connection is None or connection.realm_id != realm_id:
-                continue
-            if connection.syncs_payments:
-                return None
-            connected = connected or connection.status is ConnectionStatus.CONNECTED
         if not connection_ids:
-            return "unknown_realm"
-        return "sync_off" if connected else "not_connected"
+            return dict.fromkeys(CHANGE_KINDS, "unknown_realm")
+        connections = [
+            connection
+            for connection_id in connection_ids
+            if (connection := self._connections.get(connection_id)) is not None and connection.realm_id == realm_id
+        ]
+        connected = any(connection.status is ConnectionStatus.CONNECTED for connection in connections)
+        reason: SkipReason = "sync_off" if connected else "not_connected"
+        return {
+            kind: None if any(connection.acts_on(kind) for connection in connections) else reason
+            for kind in CHANGE_KINDS
+        }
 
 
 def _parse(body: bytes) -> ParsedWebhook:
