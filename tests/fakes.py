@@ -22,6 +22,7 @@ from qbosync.domain.errors import ReauthorizationRequired
 from qbosync.domain.events import EntityEvent, QueuedItem, QueueUnavailable
 from qbosync.domain.payments import PaymentLink
 from qbosync.domain.ports import ChangeSet, OAuthState
+from qbosync.domain.quickbooks_batch import BatchAnswer, BatchOperation
 
 
 class FakeClock:
@@ -230,6 +231,9 @@ class QuickBooksStub:
         self, *, entity: str, entity_id: str, filename: str, content: bytes, content_type: str, request_id: str
     ) -> dict[str, Any]:
         raise AssertionError(f"unexpected QuickBooks call: upload_attachment {entity}")
+
+    def batch(self, operations: Sequence[BatchOperation], *, request_id: str) -> dict[str, BatchAnswer]:
+        raise AssertionError(f"unexpected QuickBooks call: batch of {len(operations)}")
 
 
 # ---------------------------------------------------------------------- the payment events queue

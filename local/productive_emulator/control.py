@@ -117,7 +117,8 @@ class Faults:
             self._queue.append(Fault(remaining=n, delay_seconds=seconds, method=method, path_contains=path_contains))
 
     def set_latency(self, seconds: float) -> None:
-        self.latency_seconds = seconds
+        """Delay every answer by ``seconds`` (0 switches it off); also ``--latency-ms`` at startup."""
+        self.latency_seconds = max(0.0, float(seconds))
 
     def clear(self) -> None:
         with self._lock:

@@ -16,6 +16,9 @@ CDC_MAX_OBJECTS = 1000
 CDC_ENTITIES = tuple(spec.name for spec in SPECS.values() if spec.cdc)
 BATCH_MAX_ITEMS = 30
 BATCH_OPERATIONS = ("create", "update", "delete")
+# A batch's requestid may be at most 36 characters (a single write's 50), its bIds then at most 10.
+BATCH_REQUEST_ID_MAX_LENGTH = 36
+BATCH_ID_MAX_LENGTH = 10
 
 
 def cdc(ctx: ApiContext) -> ApiResult:
@@ -100,8 +103,16 @@ def make_batch(api: Api) -> Any:
                 f"A batch may carry at most {BATCH_MAX_ITEMS} items; this one has {len(items)}",
                 "BatchItemRequest",
             )
+        request_id = ctx.request.args.get("requestid")
+        if request_id is not None and len(request_id) > BATCH_REQUEST_ID_MAX_LENGTH:
+            raise faults.validation(
+                "2050",
+                "String length is either shorter or longer than supported by specification",
+                f"A batch's requestid may be at most {BATCH_REQUEST_ID_MAX_LENGTH} characters",
+                "requestid",
+            )
         seen: set[str] = set()
-        with_request_id = ctx.request.args.get("requestid") is not None
+        with_request_id = request_id is not None
         for item in items:
             bid = _bid(item)
             if bid is None:
@@ -110,11 +121,11 @@ def make_batch(api: Api) -> Any:
                 raise faults.validation(
                     "2010", "Request has invalid or unsupported property", f"bId {bid} is used twice", "bId"
                 )
-            if with_request_id and len(bid) > 10:
+            if with_request_id and len(bid) > BATCH_ID_MAX_LENGTH:
                 raise faults.validation(
                     "2050",
                     "String length is either shorter or longer than supported by specification",
-                    "bId may be at most 10 characters with a requestid",
+                    f"bId may be at most {BATCH_ID_MAX_LENGTH} characters with a requestid",
                     "bId",
                 )
             seen.add(bid)

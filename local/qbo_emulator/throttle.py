@@ -1,5 +1,7 @@
 """Intuit's published throttles: 500 requests/min per realm, 10 requests/s and 10 concurrent
-requests per realm+app. Windows use the real monotonic clock, not the emulated one."""
+requests per realm+app; a batch counts as one request there and also against the batch endpoint's
+own 40/min per realm+app and 120/min per realm. Windows use the real monotonic clock, not the
+emulated one."""
 
 from __future__ import annotations
 
@@ -77,6 +79,11 @@ class Throttle:
             second.append(now)
             self._active[key] = self._active.get(key, 0) + 1
             return True
+
+    def active(self, realm_id: str, client_id: str) -> int:
+        """The requests of this app to this company admitted and not yet answered."""
+        with self._lock:
+            return self._active.get((realm_id, client_id), 0)
 
     def release(self, realm_id: str, client_id: str) -> None:
         key = (realm_id, client_id)

@@ -162,6 +162,75 @@ def test_lists_follow_pagination(emu: ProductiveEmulator, client: ProductiveClie
     assert client.calls == 2  # 200 + 32
 
 
+def test_get_invoices_reads_many_as_get_invoice_reads_one(
+    emu: ProductiveEmulator, client: ProductiveClient, demo: DemoIds
+) -> None:
+    emu.update_record("invoices", demo.invoice_gbp_id, bill_to_id=None)  # its contact is looked up
+    note = emu.create_credit_note(
+        demo.organization_id,
+        demo.invoice_usd_id,
+        line_items=[
+            {"description": "Credit", "quantity": "1", "unit_price": "-5", "tax_rate_id": demo.tax_rate_us_exempt_id}
+        ],
+    )
+    wanted = [demo.invoice_usd_id, demo.invoice_gbp_id, note, "999999", demo.invoice_usd_id]
+    emu.reset_request_log()
+    invoices = client.get_invoices(wanted)
+    assert client.calls == 2  # the invoices, then the contact entries of the one company without bill_to
+    assert [entry.query.get("filter[id]") for entry in emu.request_log if entry.path.endswith("/invoices")] == [
+        f"{demo.invoice_usd_id},{demo.invoice_gbp_id},{note},999999"
+    ]
+    assert set(invoices) == {demo.invoice_usd_id, demo.invoice_gbp_id, note}  # the unknown id is left out
+    for invoice_id, invoice in invoices.items():
+        assert invoice == client.get_invoice(invoice_id)
+    gbp = invoices[demo.invoice_gbp_id]
+    assert gbp.company is not None
+    assert gbp.company.billing_email == "accounts@cafe-zurich.example"
+    assert invoices[note].is_credit_note
+    assert client.get_invoices([]) == {}
+
+
+def test_list_line_items_of_invoices_groups_them_by_invoice(
+    emu: ProductiveEmulator, client: ProductiveClient, demo: DemoIds
+) -> None:
+    empty = emu.create_invoice(demo.organization_id, demo.company_acme_id, subsidiary_id=demo.subsidiary_us_id)
+    emu.reset_request_log()
+    lines = client.list_line_items_of_invoices([demo.invoice_usd_id, empty, demo.invoice_gbp_id, "999999"])
+    assert client.calls == 1
+    assert [entry.query.get("filter[invoice_id]") for entry in emu.request_log] == [
+        f"{demo.invoice_usd_id},{empty},{demo.invoice_gbp_id},999999"
+    ]
+    assert lines == {
+        demo.invoice_usd_id: client.list_line_items(demo.invoice_usd_id),
+        empty: [],
+        demo.invoice_gbp_id: client.list_line_items(demo.invoice_gbp_id),
+        "999999": [],
+    }
+    assert [li.id for li in lines[demo.invoice_usd_id]] == demo.invoice_usd_line_item_ids
+    assert client.list_line_items_of_invoices([]) == {}
+
+
+def test_many_invoices_take_a_request_per_hundred_and_pages_are_followed(
+    emu: ProductiveEmulator, client: ProductiveClient, demo: DemoIds
+) -> None:
+    emu.set_rate_limit(enabled=False)
+    line = {"description": "Work", "quantity": "1", "unit_price": "10", "tax_rate_id": demo.tax_rate_us_exempt_id}
+    invoice_ids = [
+        emu.create_invoice(
+            demo.organization_id, demo.company_acme_id, subsidiary_id=demo.subsidiary_us_id, line_items=[line] * 3
+        )
+        for _ in range(150)
+    ]
+    emu.reset_request_log()
+    invoices = client.get_invoices(invoice_ids)
+    assert list(invoices) == invoice_ids
+    assert client.calls == 2  # 100 ids, then 50: each fits one page of 200; every one has its bill_to
+    lines = client.list_line_items_of_invoices(invoice_ids)
+    assert {invoice_id: len(found) for invoice_id, found in lines.items()} == dict.fromkeys(invoice_ids, 3)
+    assert client.calls == 2 + 3  # 300 lines of the first 100 invoices on two pages, 150 on one
+    assert max(len(entry.query.get("filter[invoice_id]", "").split(",")) for entry in emu.request_log) == 100
+
+
 def test_get_company_and_custom_fields(client: ProductiveClient, demo: DemoIds) -> None:
     company = client.get_company(demo.company_cafe_id)
     assert company.name == "Café Zürich Ltd"

@@ -4,8 +4,10 @@ and its CLI."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from fractions import Fraction
 
@@ -112,6 +114,24 @@ def test_cli_serves_a_seeded_demo() -> None:
         response = httpx.get(f"{info['base_url']}/invoices/{info['invoice_usd_id']}", headers=headers)
         assert response.status_code == 200
         assert response.json()["data"]["attributes"]["amount_with_tax"] == "6286.67"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+
+
+def test_cli_latency_comes_from_the_environment() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.productive_emulator", "--port", "0", "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PRODUCTIVE_EMULATOR_LATENCY_MS": "300"},
+    )
+    try:
+        assert process.stdout is not None
+        info = json.loads(process.stdout.readline())
+        started = time.monotonic()
+        assert httpx.get(f"{info['base_url']}/service_types").status_code == 401  # every answer, errors too
+        assert time.monotonic() - started >= 0.3
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0

@@ -129,3 +129,24 @@ def test_batch_requestid_replays(us: Api) -> None:
     second = us.post("batch", body, requestid="batch-1").json()
     assert first["BatchItemResponse"] == second["BatchItemResponse"]
     assert len(us.rows("select * from Customer where DisplayName = 'Once Only'")) == 1
+
+
+def test_batch_requestid_is_at_most_36_characters(us: Api) -> None:
+    body = {"BatchItemRequest": [{"bId": "1", "operation": "create", "Customer": {"DisplayName": "Long Id Co"}}]}
+    refused = us.post("batch", body, requestid="r" * 37)
+    assert refused.status_code == 400
+    assert refused.json()["Fault"]["Error"][0]["element"] == "requestid"
+    assert us.rows("select * from Customer where DisplayName = 'Long Id Co'") == []
+    accepted = us.post("batch", body, requestid="r" * 36)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["BatchItemResponse"][0]["Customer"]["DisplayName"] == "Long Id Co"
+    # a single write still takes the 50 characters
+    assert us.post("customer", {"DisplayName": "Long Id Two"}, requestid="s" * 50).status_code == 200
+
+
+def test_batch_bid_is_at_most_10_characters_with_a_requestid(us: Api) -> None:
+    body = {"BatchItemRequest": [{"bId": "b" * 11, "Query": "select * from Term"}]}
+    assert us.post("batch", body).status_code == 200
+    refused = us.post("batch", body, requestid="bid-check")
+    assert refused.status_code == 400
+    assert refused.json()["Fault"]["Error"][0]["element"] == "bId"

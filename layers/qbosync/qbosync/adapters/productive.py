@@ -20,7 +20,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -49,6 +49,8 @@ JSONAPI = "application/vnd.api+json"
 SERVICE = "productive"
 PAGE_SIZE = 200
 MAX_PAGES = 500
+# Ids per `filter[id]=a,b,c` list: keeps a request's URL short (about 1 KB); each list is paged.
+IDS_PER_REQUEST = 100
 CENT = Decimal("0.01")
 Resource = dict[str, Any]
 _SINGULAR = {
@@ -150,6 +152,34 @@ class ProductiveClient:
             company = _company(company_resource, contact)
         return _invoice(data, company)
 
+    def get_invoices(self, invoice_ids: Sequence[str]) -> dict[str, ProductiveInvoice]:
+        """Many invoices with their companies, as get_invoice gives one, by id; ids Productive does not
+        show (deleted, another organization's) are left out. One list request per 100 ids (paged), and
+        one more per 100 companies whose invoices have no `bill_to`, never one per invoice."""
+        data: list[Resource] = []
+        included: dict[tuple[str, str], Resource] = {}
+        for chunk in _chunks(invoice_ids):
+            document = self._list("invoices", {"filter[id]": ",".join(chunk), "include": "company,bill_to"})
+            data.extend(document.data)
+            included.update(document.included)
+        document = _Document(data=data, included=included)
+        without_bill_to = {
+            str(owner["id"])
+            for resource in data
+            if document.find(_linkage(resource, "bill_to")) is None
+            and (owner := document.find(_linkage(resource, "company"))) is not None
+        }
+        contacts = self._billing_contacts(sorted(without_bill_to, key=_id_key))
+        invoices: dict[str, ProductiveInvoice] = {}
+        for resource in data:
+            company_resource = document.find(_linkage(resource, "company"))
+            company = None
+            if company_resource is not None:
+                contact = document.find(_linkage(resource, "bill_to")) or contacts.get(str(company_resource["id"]))
+                company = _company(company_resource, contact)
+            invoices[str(resource["id"])] = _invoice(resource, company)
+        return invoices
+
     def update_invoice_export(
         self, invoice_id: str, *, export_id: str, export_invoice_url: str, number: str | None = None
     ) -> ProductiveInvoice:
@@ -197,6 +227,20 @@ class ProductiveClient:
     def list_line_items(self, invoice_id: str) -> list[ProductiveLineItem]:
         document = self._list("line_items", {"filter[invoice_id]": str(invoice_id), "include": "service_type,tax_rate"})
         return [_line_item(r, document) for r in document.data]  # in Productive's order; see in_invoice_order
+
+    def list_line_items_of_invoices(self, invoice_ids: Sequence[str]) -> dict[str, list[ProductiveLineItem]]:
+        """The line items of many invoices, by invoice id (every id asked for is a key; an empty list for
+        an invoice without lines or not shown), each in Productive's order as list_line_items gives them.
+        One list request per 100 invoices (`filter[invoice_id]=a,b,c`, paged)."""
+        lines: dict[str, list[ProductiveLineItem]] = {str(invoice_id): [] for invoice_id in invoice_ids}
+        for chunk in _chunks(invoice_ids):
+            document = self._list(
+                "line_items", {"filter[invoice_id]": ",".join(chunk), "include": "service_type,tax_rate"}
+            )
+            for resource in document.data:
+                line = _line_item(resource, document)
+                lines.setdefault(line.invoice_id, []).append(line)
+        return lines
 
     def get_company(self, company_id: str) -> ProductiveCompany:
         document = self._get_document(f"companies/{company_id}", None, resource="companies", resource_id=company_id)
@@ -261,6 +305,15 @@ class ProductiveClient:
     def _billing_contact(self, company_id: str) -> Resource | None:
         entries = self._list("contact_entries", {"filter[company_id]": str(company_id)}).data
         return _pick_billing_contact(entries)
+
+    def _billing_contacts(self, company_ids: Sequence[str]) -> dict[str, Resource]:
+        """Each company's billing contact entry (as _billing_contact picks it), for many companies."""
+        entries: dict[str, list[Resource]] = {}
+        for chunk in _chunks(company_ids):
+            for entry in self._list("contact_entries", {"filter[company_id]": ",".join(chunk)}).data:
+                entries.setdefault(_rel_id(entry, "company") or "", []).append(entry)
+        picked = {company_id: _pick_billing_contact(found) for company_id, found in entries.items()}
+        return {company_id: contact for company_id, contact in picked.items() if contact is not None}
 
     def _get_document(
         self, path: str, params: Mapping[str, str] | None, *, resource: str, resource_id: str | None
@@ -494,6 +547,13 @@ class ProductiveClient:
 
 
 # ---------------------------------------------------------------------- wire → domain
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
+    """The ids, without repeats, in lists of at most IDS_PER_REQUEST."""
+    unique = list(dict.fromkeys(str(value) for value in ids))
+    for start in range(0, len(unique), IDS_PER_REQUEST):
+        yield unique[start : start + IDS_PER_REQUEST]
 
 
 def _dumps(body: Mapping[str, Any]) -> bytes:

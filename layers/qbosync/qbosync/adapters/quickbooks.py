@@ -7,7 +7,8 @@
   replay after a lost response returns the first result instead of writing twice);
 - 429 gets two short waits (1 s, then 2 s: a burst over the per-second limit clears); a longer throttle
   is not waited out (Intuit asks for about 60 s): the caller gets UpstreamUnavailable with Retry-After;
-- Fault bodies (also inside HTTP 200, and the lowercase 401 variant) become QuickBooksFault."""
+- Fault bodies (also inside HTTP 200, and the lowercase 401 variant) become QuickBooksFault; in a
+  batch, an item's Fault is that item's answer (BatchItemFault) and only a whole-request one is raised."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ from qbosync.domain.connection import CompanyProfile
 from qbosync.domain.errors import QuickBooksFault, ReauthorizationRequired, UpstreamUnavailable
 from qbosync.domain.money import dumps, loads
 from qbosync.domain.ports import AccessTokenProvider, ChangeSet
+from qbosync.domain.quickbooks_batch import (
+    BatchAnswer,
+    BatchItemFault,
+    BatchOperation,
+    BatchQuery,
+    check_batch,
+    query_rows,
+)
 
 MINOR_VERSION = "75"
 QUERY_PAGE_SIZE = 1000
@@ -127,8 +136,7 @@ class QuickBooksClient:
             start += QUERY_PAGE_SIZE
 
     def _query_page(self, statement: str) -> list[dict[str, Any]]:
-        response = self._json("GET", "/query", params={"query": statement})["QueryResponse"]
-        return next((list(value) for value in response.values() if isinstance(value, list)), [])
+        return query_rows(self._json("GET", "/query", params={"query": statement})["QueryResponse"])
 
     def get(self, entity: str, entity_id: str) -> dict[str, Any] | None:
         try:
@@ -199,6 +207,45 @@ class QuickBooksClient:
         )
         responses = body.get("AttachableResponse") or [{}]
         return dict(responses[0].get("Attachable") or {})
+
+    def batch(self, operations: Sequence[BatchOperation], *, request_id: str) -> dict[str, BatchAnswer]:
+        """`POST /batch`: the whole request is retried like any write, with the same requestid, so a
+        batch whose answer was lost is answered again instead of written twice."""
+        check_batch(operations, request_id)
+        items = [
+            {"bId": op.bid, "Query": op.statement}
+            if isinstance(op, BatchQuery)
+            else {"bId": op.bid, "operation": op.operation, op.entity: op.payload}
+            for op in operations
+        ]
+        body = self._json(
+            "POST", "/batch", content=dumps({"BatchItemRequest": items}), params={"requestid": request_id}
+        )
+        answered = {
+            str(item.get("bId")): item
+            for item in body.get("BatchItemResponse") or []
+            if isinstance(item, dict) and item.get("bId") is not None
+        }
+        answers: dict[str, BatchAnswer] = {}
+        for op in operations:
+            item = answered.get(op.bid)
+            if item is None:
+                raise UpstreamUnavailable(
+                    f"QuickBooks' batch answer lacks item {op.bid}.", service="quickbooks", retry_after_seconds=30
+                )
+            fault = _fault_from(item, 200)
+            if fault is not None:
+                answers[op.bid] = BatchItemFault(
+                    code=fault.fault_code,
+                    message=fault.message,
+                    detail=fault.detail,
+                    fault_type=fault.fault_type,
+                    element=fault.element,
+                )
+            else:
+                key = "QueryResponse" if isinstance(op, BatchQuery) else op.entity
+                answers[op.bid] = dict(item.get(key) or {})
+        return answers
 
     def download_pdf(self, entity: str, entity_id: str) -> bytes:
         response = self._send("GET", f"/{entity.lower()}/{entity_id}/pdf", accept="application/pdf")

@@ -14,6 +14,7 @@ from qbosync.domain.connection import (
     ConnectionSettings,
     TokenSet,
 )
+from qbosync.domain.quickbooks_batch import BatchAnswer, BatchOperation
 
 
 class Clock(Protocol):
@@ -142,6 +143,13 @@ class QuickBooksApi(Protocol):
         self, *, entity: str, entity_id: str, filename: str, content: bytes, content_type: str, request_id: str
     ) -> dict[str, Any]:
         """Attach a file to an entity; returns the Attachable."""
+        ...
+
+    def batch(self, operations: Sequence[BatchOperation], *, request_id: str) -> dict[str, BatchAnswer]:
+        """Up to 30 independent creates, updates and queries in one request (docs/architecture.md
+        "QuickBooks batch"); the answer of each by its bId. One item's fault is its answer, never raised;
+        a fault of the whole request is raised as for a single call. `request_id` (at most 36
+        characters) makes a resent batch answered, not repeated. Limits broken: ValueError."""
         ...
 
 

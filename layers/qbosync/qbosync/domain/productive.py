@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -175,7 +175,17 @@ class ProductiveApi(Protocol):
 
     def get_invoice(self, invoice_id: str) -> ProductiveInvoice: ...
 
+    def get_invoices(self, invoice_ids: Sequence[str]) -> dict[str, ProductiveInvoice]:
+        """Many invoices by id, as get_invoice gives one; ids Productive does not show are left out.
+        A few list requests (`filter[id]=a,b,c`, paged), never one per invoice."""
+        ...
+
     def list_line_items(self, invoice_id: str) -> list[ProductiveLineItem]: ...
+
+    def list_line_items_of_invoices(self, invoice_ids: Sequence[str]) -> dict[str, list[ProductiveLineItem]]:
+        """The line items of many invoices, by invoice id: every id asked for is a key (an empty list
+        when none). A few list requests (`filter[invoice_id]=a,b,c`, paged), never one per invoice."""
+        ...
 
     def get_company(self, company_id: str) -> ProductiveCompany: ...
 
