@@ -37,12 +37,12 @@ from local.http_api import (
     http_result,
     is_text_content,
 )
+from local.lambda_context import LambdaContext
 from local.lambda_runtime import (
     ACCOUNT_ID,
     LOCAL_DEFAULTS,
     REGION,
     HandlerTimeout,
-    LambdaContext,
     LambdaRuntime,
     RuntimeOptions,
 )

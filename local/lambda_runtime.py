@@ -22,17 +22,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import importlib
-import secrets
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from local.lambda_context import LambdaContext
 from local.template import (
     REPO_ROOT,
     EnvironmentPatch,
@@ -63,38 +60,6 @@ JSON_HEADERS = [("Content-Type", "application/json")]
 
 class HandlerTimeout(Exception):
     """The handler did not return within the function's Timeout."""
-
-
-# --------------------------------------------------------------------------- Lambda context
-
-
-@dataclass
-class LambdaContext:
-    """What Lambda passes as `context` (the attributes Powertools and handlers read)."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    invoked_function_arn: str
-    aws_request_id: str
-    timeout_seconds: float
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    _deadline: float = field(default=0.0, repr=False)
-
-    def __post_init__(self) -> None:
-        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
-        self.log_stream_name = self.log_stream_name or (
-            f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{secrets.token_hex(16)}"
-        )
-        self.start_clock()
-
-    def start_clock(self) -> None:
-        """The invocation starts now: the remaining time counts down from the Timeout."""
-        self._deadline = time.monotonic() + self.timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def _log_keys(context: LambdaContext) -> dict[str, Any]:

@@ -301,9 +301,17 @@ class PaymentDesk(PaymentDriver):
         return str(started["connection_id"])
 
     def copied_invoice(self, quantity: str = "10", unit_price: str = "150.00") -> tuple[str, str]:
-        """A new Productive invoice (tax exempt, so both totals agree) dated the company's today, copied:
-        (Productive id, QuickBooks id)."""
-        invoice_id = str(
+        """A new Productive invoice (see `new_invoice`), copied: (Productive id, QuickBooks id)."""
+        invoice_id = self.new_invoice(quantity, unit_price)
+        response = self.app.post(f"/connections/{self.cid}/invoices/{invoice_id}/copies", {})
+        if response.status_code != 201:
+            raise RuntimeError(f"copy refused: {response.text}")
+        return invoice_id, str(response.json()["quickbooks_invoice_id"])
+
+    def new_invoice(self, quantity: str = "10", unit_price: str = "150.00") -> str:
+        """A new Productive invoice of the demo's US customer (tax exempt, so both totals agree) dated the
+        company's today, not copied yet: its id."""
+        return str(
             self.productive.create_invoice(
                 self.demo.organization_id,
                 self.demo.company_acme_id,
@@ -321,10 +329,6 @@ class PaymentDesk(PaymentDriver):
                 ],
             )
         )
-        response = self.app.post(f"/connections/{self.cid}/invoices/{invoice_id}/copies", {})
-        if response.status_code != 201:
-            raise RuntimeError(f"copy refused: {response.text}")
-        return invoice_id, str(response.json()["quickbooks_invoice_id"])
 
 
 def _lines(applied: tuple[Applied, ...], txn_type: str = "Invoice") -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ what its handler needs (httpx and Authlib load on the first outbound call)."""
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from qbosync.adapters.clock import SystemClock
 from qbosync.config import (
@@ -90,13 +90,31 @@ def _boto3_session() -> boto3.session.Session:
     return boto3.session.Session()
 
 
+# One client (and one DynamoDB Table) of a kind for every adapter: each one built costs a cold start
+# milliseconds (bench/cold_start.py). Powertools' layers send DynamoDB's typed values, so they get a plain
+# client, not the Table's (a resource's client converts Python values).
+
+
+@cache
+def _secrets_client() -> Any:
+    return _boto3_session().client("secretsmanager")
+
+
+@cache
+def _table() -> Any:
+    return _boto3_session().resource("dynamodb").Table(settings(TableSettings).table_name)
+
+
+@cache
+def _dynamodb_client() -> Any:
+    return _boto3_session().client("dynamodb")
+
+
 @cache
 def app_secrets() -> AppSecrets:
     from qbosync.adapters.secrets import AppSecrets
 
-    return AppSecrets(
-        settings(IntuitAppSettings).intuit_app_secret_id, client=_boto3_session().client("secretsmanager")
-    )
+    return AppSecrets(settings(IntuitAppSettings).intuit_app_secret_id, client=_secrets_client())
 
 
 def signing_secrets(*, force_fetch: bool = False) -> list[str]:
@@ -109,7 +127,7 @@ def signing_secrets(*, force_fetch: bool = False) -> list[str]:
 def repository() -> ConnectionRepository:
     from qbosync.adapters.dynamodb_connections import DynamoConnectionRepository
 
-    return DynamoConnectionRepository(_boto3_session().resource("dynamodb").Table(settings(TableSettings).table_name))
+    return DynamoConnectionRepository(_table())
 
 
 @cache
@@ -117,7 +135,7 @@ def vault() -> TokenVault:
     from qbosync.adapters.secrets import SecretsManagerTokenVault
 
     prefix = settings(ConnectionSecretSettings).connection_secret_prefix
-    return SecretsManagerTokenVault(_boto3_session().client("secretsmanager"), prefix)
+    return SecretsManagerTokenVault(_secrets_client(), prefix)
 
 
 @cache
@@ -215,7 +233,7 @@ def lookup_service() -> LookupService:
 def copy_repository() -> CopyRepository:
     from qbosync.adapters.dynamodb_copies import DynamoCopyRepository
 
-    return DynamoCopyRepository(_boto3_session().resource("dynamodb").Table(settings(TableSettings).table_name))
+    return DynamoCopyRepository(_table())
 
 
 def productive_api(connection: Connection, api_token: str) -> ProductiveApi:
@@ -259,7 +277,7 @@ def _idempotency_layer() -> DynamoDBPersistenceLayer:
         sort_key_attr="sk",
         static_pk_value="IDEMPOTENCY",
         expiry_attr="expires_at",
-        boto3_client=_boto3_session().client("dynamodb"),
+        boto3_client=_dynamodb_client(),
     )
 
 
@@ -280,7 +298,7 @@ def payment_repository() -> PaymentRepository:
     """Payment mappings, per-payment leases and reconcile cursors (qbosync.adapters.dynamodb_payments)."""
     from qbosync.adapters.dynamodb_payments import DynamoPaymentRepository
 
-    return DynamoPaymentRepository(_boto3_session().resource("dynamodb").Table(settings(TableSettings).table_name))
+    return DynamoPaymentRepository(_table())
 
 
 @cache
@@ -352,6 +370,9 @@ def reset() -> None:
     for factory in (
         _read,
         _boto3_session,
+        _secrets_client,
+        _table,
+        _dynamodb_client,
         app_secrets,
         repository,
         vault,
