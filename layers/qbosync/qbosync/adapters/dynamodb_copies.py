@@ -125,7 +125,7 @@ class DynamoCopyRepository:
         copies.sort(key=lambda item: int(item["sequence"]), reverse=True)
         return [
             replace(
-                self._to_record(item),
+                copy_from_item(item),
                 flags=tuple(sorted(flags.get(int(item["sequence"]), []), key=lambda f: f.detected_at, reverse=True)),
             )
             for item in copies
@@ -146,7 +146,7 @@ class DynamoCopyRepository:
             for key, value in (cache or {}).items():
                 connection_pk = f"CONNECTION#{record.connection_id}"
                 batch.put_item(Item={"pk": connection_pk, "sk": f"CACHE#{key}", "type": "cache", "value": value})
-            batch.put_item(Item=self._copy_item(record))
+            batch.put_item(Item=copy_to_item(record))
             for warning in record.warnings:
                 if warning.code == "total_mismatch":  # on the attention list too
                     mismatch = CopyFlag("total_mismatch", record.updated_at, record.sync_token, dict(warning.details))
@@ -171,45 +171,6 @@ class DynamoCopyRepository:
                 )
             # The invoice's state: this copy is the last, nothing is in flight, and the lock is free.
             batch.put_item(Item={"pk": pk, "sk": "HEAD", "type": "invoice_head", "last_sequence": record.sequence})
-
-    @staticmethod
-    def _copy_item(record: CopyRecord) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "pk": _invoice_pk(record.connection_id, record.invoice_id),
-            "sk": f"COPY#{record.sequence:06d}",
-            "type": "copy",
-            "connection_id": record.connection_id,
-            "invoice_id": record.invoice_id,
-            "sequence": record.sequence,
-            "copy_id": record.copy_id,
-            "quickbooks_type": record.quickbooks_type,
-            "quickbooks_id": record.quickbooks_id,
-            "doc_number": record.doc_number,
-            "total_amount": record.total_amount,
-            "currency": record.currency,
-            "quickbooks_url": record.quickbooks_url,
-            "mode": record.mode,
-            "created_at": record.created_at.isoformat(),
-            "updated_at": record.updated_at.isoformat(),
-            "sync_token": record.sync_token,
-            "customer_id": record.customer_id,
-            "realm_id": record.realm_id,
-            "update_count": record.update_count,
-            "warnings": [{"code": w.code, "message": w.message, "details": w.details} for w in record.warnings],
-        }
-        for name in ("lines_digest", "details_digest"):
-            if (digest := getattr(record, name)) is not None:
-                item[name] = digest
-        if record.quickbooks_type == "Invoice":
-            item["quickbooks_invoice_id"] = record.quickbooks_id  # what copies stored before credit memos
-        if (application := record.credit_application) is not None:
-            item["credit_application"] = {
-                "payment_id": application.payment_id,
-                "quickbooks_invoice_id": application.quickbooks_invoice_id,
-                "amount": application.amount,
-                "sync_token": application.sync_token,
-            }
-        return item
 
     @staticmethod
     def _flag_item(record: CopyRecord, flag: CopyFlag) -> dict[str, Any]:
@@ -380,34 +341,74 @@ class DynamoCopyRepository:
         item = self._table.get_item(Key={"pk": f"CONNECTION#{connection_id}", "sk": f"CACHE#{key}"}).get("Item")
         return str(item["value"]) if item else None
 
-    @staticmethod
-    def _to_record(item: dict[str, Any]) -> CopyRecord:
-        return CopyRecord(
-            connection_id=item["connection_id"],
-            invoice_id=item["invoice_id"],
-            sequence=int(item["sequence"]),
-            copy_id=item["copy_id"],
-            quickbooks_id=str(item.get("quickbooks_id") or item["quickbooks_invoice_id"]),
-            doc_number=item.get("doc_number"),
-            total_amount=Decimal(str(item["total_amount"])),
-            currency=item["currency"],
-            quickbooks_url=item["quickbooks_url"],
-            mode=item["mode"],
-            created_at=datetime.fromisoformat(item["created_at"]),
-            updated_at=datetime.fromisoformat(item["updated_at"]),
-            sync_token=item["sync_token"],
-            customer_id=item["customer_id"],
-            realm_id=item["realm_id"],
-            warnings=tuple(
-                CopyWarning(code=w["code"], message=w["message"], details=dict(w.get("details") or {}))
-                for w in item.get("warnings", [])
-            ),
-            update_count=int(item.get("update_count", 0)),
-            quickbooks_type="CreditMemo" if item.get("quickbooks_type") == "CreditMemo" else "Invoice",
-            credit_application=_credit_application(item.get("credit_application")),
-            lines_digest=item.get("lines_digest"),
-            details_digest=item.get("details_digest"),
-        )
+
+def copy_to_item(record: CopyRecord) -> dict[str, Any]:
+    """A copy as its DynamoDB item (the copy job items keep the same map)."""
+    item: dict[str, Any] = {
+        "pk": _invoice_pk(record.connection_id, record.invoice_id),
+        "sk": f"COPY#{record.sequence:06d}",
+        "type": "copy",
+        "connection_id": record.connection_id,
+        "invoice_id": record.invoice_id,
+        "sequence": record.sequence,
+        "copy_id": record.copy_id,
+        "quickbooks_type": record.quickbooks_type,
+        "quickbooks_id": record.quickbooks_id,
+        "doc_number": record.doc_number,
+        "total_amount": record.total_amount,
+        "currency": record.currency,
+        "quickbooks_url": record.quickbooks_url,
+        "mode": record.mode,
+        "created_at": record.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "sync_token": record.sync_token,
+        "customer_id": record.customer_id,
+        "realm_id": record.realm_id,
+        "update_count": record.update_count,
+        "warnings": [{"code": w.code, "message": w.message, "details": w.details} for w in record.warnings],
+    }
+    for name in ("lines_digest", "details_digest"):
+        if (digest := getattr(record, name)) is not None:
+            item[name] = digest
+    if record.quickbooks_type == "Invoice":
+        item["quickbooks_invoice_id"] = record.quickbooks_id  # what copies stored before credit memos
+    if (application := record.credit_application) is not None:
+        item["credit_application"] = {
+            "payment_id": application.payment_id,
+            "quickbooks_invoice_id": application.quickbooks_invoice_id,
+            "amount": application.amount,
+            "sync_token": application.sync_token,
+        }
+    return item
+
+
+def copy_from_item(item: dict[str, Any]) -> CopyRecord:
+    return CopyRecord(
+        connection_id=item["connection_id"],
+        invoice_id=item["invoice_id"],
+        sequence=int(item["sequence"]),
+        copy_id=item["copy_id"],
+        quickbooks_id=str(item.get("quickbooks_id") or item["quickbooks_invoice_id"]),
+        doc_number=item.get("doc_number"),
+        total_amount=Decimal(str(item["total_amount"])),
+        currency=item["currency"],
+        quickbooks_url=item["quickbooks_url"],
+        mode=item["mode"],
+        created_at=datetime.fromisoformat(item["created_at"]),
+        updated_at=datetime.fromisoformat(item["updated_at"]),
+        sync_token=item["sync_token"],
+        customer_id=item["customer_id"],
+        realm_id=item["realm_id"],
+        warnings=tuple(
+            CopyWarning(code=w["code"], message=w["message"], details=dict(w.get("details") or {}))
+            for w in item.get("warnings", [])
+        ),
+        update_count=int(item.get("update_count", 0)),
+        quickbooks_type="CreditMemo" if item.get("quickbooks_type") == "CreditMemo" else "Invoice",
+        credit_application=_credit_application(item.get("credit_application")),
+        lines_digest=item.get("lines_digest"),
+        details_digest=item.get("details_digest"),
+    )
 
 
 def _credit_application(stored: Any) -> CreditApplication | None:

@@ -121,7 +121,12 @@ class CopyService:
     # -- the copy --------------------------------------------------------------------------------
 
     def copy(self, request: CopyRequest) -> CopyRecord:
-        connection = self._connection(request.connection_id)
+        return self.session(request.connection_id).copy(request)
+
+    def session(self, connection_id: str) -> CopySession:
+        """What copies of this connection share: its QuickBooks and Productive clients and its customer
+        resolver. 409 unless connected; needs_reconnect and friends surface here, before any other work."""
+        connection = self._connection(connection_id)
         company = connection.company
         if connection.status is not ConnectionStatus.CONNECTED or company is None:
             raise ConnectionNotReady(
@@ -129,71 +134,118 @@ class CopyService:
                 details={"status": connection.status.value, "reason": connection.status_reason},
             )
         credentials = self._tokens.provider_for(connection.connection_id, connection)
-        credentials.current()  # needs_reconnect and friends surface before any other work
+        credentials.current()
         productive = self._productive(connection, credentials.secret().productive_api_token)
         qbo = self._quickbooks(company.realm_id, credentials)
-        customers = CustomerResolver(
-            connection_id=request.connection_id,
+        return CopySession(
+            connection=connection,
             company=company,
-            quickbooks=qbo,
-            productive=productive,
-            mappings=self._copies,
-        )
-        # Reads and checks only: a request refused here has written nothing.
-        prepared = _prepare(
-            request,
-            connection,
-            company,
             qbo=qbo,
             productive=productive,
+            customers=CustomerResolver(
+                connection_id=connection_id,
+                company=company,
+                quickbooks=qbo,
+                productive=productive,
+                mappings=self._copies,
+            ),
             copies=self._copies,
             connections=self._connections,
-            customers=customers,
-        )
-        owner = uuid.uuid4().hex
-        now = self._clock.now()
-        head = self._copies.lock(
-            request.connection_id, request.invoice_id, owner, now, now + COPY_LOCK, pending_since=now
-        )
-        if head is None:
-            raise Conflict(
-                "This invoice is being copied right now; try again in a moment.",
-                code="copy_in_progress",
-                details={"retry_after_seconds": 2},
-            )
-        job = _CopyJob(
-            request=request,
-            prepared=prepared,
-            head=head,
-            owner=owner,
-            qbo=qbo,
-            productive=productive,
-            customers=customers,
-            copies=self._copies,
             clock=self._clock,
             app_url=self._app_url,
         )
-        try:
-            # A finished copy frees the lock in the same write that records it.
-            return job.run()
-        except BaseException as error:
-            try:
-                job.undo(error)
-            except Exception as failure:  # the caller gets the first error; the lease runs out by itself
-                logger.warning(
-                    "could not undo a failed copy",
-                    extra={
-                        "connection_id": request.connection_id,
-                        "invoice_id": request.invoice_id,
-                        "error_class": type(failure).__name__,
-                    },
-                )
-            raise
 
     # -- internals -------------------------------------------------------------------------------
 
     def _connection(self, connection_id: str) -> Connection:
         return existing(self._connections.get(connection_id))
+
+
+class CopySession:
+    """The copies of one connection, made one by one (`copy`) or in steps a bulk job interleaves:
+    `prepare` (reads and checks only), `lock`, then the locked copy's `plan`, `send` (or a batch), and
+    `complete`, with `undo` after a failure."""
+
+    def __init__(
+        self,
+        *,
+        connection: Connection,
+        company: CompanyProfile,
+        qbo: QuickBooksApi,
+        productive: ProductiveApi,
+        customers: CustomerResolver,
+        copies: CopyRepository,
+        connections: ConnectionRepository,
+        clock: Clock,
+        app_url: str,
+    ) -> None:
+        self.connection = connection
+        self.company = company
+        self.qbo = qbo
+        self.productive = productive
+        self.customers = customers
+        self._copies = copies
+        self._connections = connections
+        self._clock = clock
+        self._app_url = app_url
+
+    def copy(self, request: CopyRequest) -> CopyRecord:
+        # Reads and checks only: a request refused here has written nothing.
+        prepared = self.prepare(request)
+        job = self.lock(request, prepared)
+        if job is None:
+            raise Conflict(
+                "This invoice is being copied right now; try again in a moment.",
+                code="copy_in_progress",
+                details={"retry_after_seconds": 2},
+            )
+        try:
+            # A finished copy frees the lock in the same write that records it.
+            return job.run()
+        except BaseException as error:
+            job.undo_quietly(error)
+            raise
+
+    def prepare(
+        self,
+        request: CopyRequest,
+        invoice: ProductiveInvoice | None = None,
+        lines: list[ProductiveLineItem] | None = None,
+    ) -> PreparedCopy:
+        """Everything that can refuse the request before the lock; `invoice` and `lines` when the caller
+        read them already (a bulk job reads them by the hundred)."""
+        return _prepare(
+            request,
+            self.connection,
+            self.company,
+            qbo=self.qbo,
+            productive=self.productive,
+            copies=self._copies,
+            connections=self._connections,
+            customers=self.customers,
+            known_invoice=invoice,
+            known_lines=lines,
+        )
+
+    def lock(self, request: CopyRequest, prepared: PreparedCopy, lease: timedelta = COPY_LOCK) -> LockedCopy | None:
+        """The invoice's lock, with the create attempt recorded (None: someone else holds it)."""
+        owner = uuid.uuid4().hex
+        now = self._clock.now()
+        head = self._copies.lock(request.connection_id, request.invoice_id, owner, now, now + lease, pending_since=now)
+        if head is None:
+            return None
+        return LockedCopy(
+            request=request,
+            prepared=prepared,
+            head=head,
+            owner=owner,
+            qbo=self.qbo,
+            productive=self.productive,
+            customers=self.customers,
+            copies=self._copies,
+            clock=self._clock,
+            app_url=self._app_url,
+        )
 
 
 def _is_refusal(error: BaseException) -> bool:
@@ -270,6 +322,8 @@ def _prepare(
     copies: CopyRepository,
     connections: ConnectionRepository,
     customers: CustomerResolver,
+    known_invoice: ProductiveInvoice | None = None,
+    known_lines: list[ProductiveLineItem] | None = None,
 ) -> PreparedCopy:
     """Everything that can refuse the request without QuickBooks' answer to the invoice write: reads
     and checks only."""
@@ -277,8 +331,8 @@ def _prepare(
     settings = connection.settings
     # The invoice, its lines and the tax choice do not depend on each other: read at once.
     invoice, lines, (tax, cache) = together(
-        lambda: productive.get_invoice(iid),
-        lambda: productive.list_line_items(iid),
+        lambda: known_invoice or productive.get_invoice(iid),
+        lambda: productive.list_line_items(iid) if known_lines is None else known_lines,
         lambda: _tax_choice(request, company, copies, qbo),
     )
     document: QuickBooksType = "CreditMemo" if invoice.is_credit_note else "Invoice"
@@ -470,10 +524,32 @@ def _source_invoice(invoice: ProductiveInvoice, lines: list[ProductiveLineItem],
 # -- under the lock ------------------------------------------------------------------------------
 
 
-class _CopyJob:
-    """One prepared copy request, under its lock: the QuickBooks write, the PDF, the write-back and the
-    history entry; and undo() after a failure. Everything it knows is given to it; what it did so far
-    is kept for undo()."""
+@dataclass(frozen=True)
+class PlannedWrite:
+    """The QuickBooks write a locked copy needs: a create of copy `sequence`, or an update of `last`."""
+
+    #: The Invoice or CreditMemo body (an update's carries Id, SyncToken and sparse).
+    body: dict[str, Any]
+    request_id: str
+    sequence: int
+    created_at: datetime
+    #: The copy an update changes (None: a create).
+    last: CopyRecord | None = None
+    update_number: int = 0
+    #: A credit memo's application as it stands before the write.
+    application: CreditApplication | None = None
+    #: An earlier attempt's create, found by its marker: nothing left to write.
+    found: dict[str, Any] | None = None
+
+    @property
+    def is_create(self) -> bool:
+        return self.last is None
+
+
+class LockedCopy:
+    """One prepared copy request, under its lock: the QuickBooks write (planned, then sent alone or in a
+    batch), the PDF, the write-back and the history entry; and undo() after a failure. Everything it
+    knows is given to it; what it did so far is kept for undo()."""
 
     def __init__(
         self,
@@ -509,13 +585,89 @@ class _CopyJob:
         self.invoice_write: Literal["none", "uncertain", "done"] = "none"
 
     def run(self) -> CopyRecord:
+        planned = self.plan()
+        written = planned.found if planned.found is not None else self.send(planned)
+        return self.complete(planned, written)
+
+    def plan(self, *, replaying: bool = False) -> PlannedWrite:
+        """The write this copy needs: an update of the last copy, or a create (a customer to create or
+        reactivate is written now). `replaying`: the caller re-sends the batch that carried this
+        create, with its requestid, so QuickBooks answers with what it made; no marker look-up."""
         cid, iid = self.request.connection_id, self.request.invoice_id
         if self.request.mode == "update" and self.head.last_sequence:
             last = self.copies.copy(cid, iid, self.head.last_sequence)
             if last is not None:
                 _refuse_update_of_gone(last)
-                return self._update(last)
-        return self._create()
+                return self._plan_update(last)
+        return self._plan_create(replaying=replaying)
+
+    def sending(self, planned: PlannedWrite) -> None:
+        """Called just before the write goes out (alone or in a batch): QuickBooks may hold it from now."""
+        if planned.last is None:
+            self.create_sent = True
+        self.invoice_write = "uncertain"
+
+    def refused(self, fault: QuickBooksFault) -> None:
+        """QuickBooks answered the write with `fault`: after a refusal, nothing of it exists there."""
+        if fault.is_refusal:
+            self.invoice_write = "none"
+
+    def send(self, planned: PlannedWrite, *, stale: bool = False) -> dict[str, Any]:
+        """The write, alone. `stale`: an update QuickBooks already refused for its SyncToken."""
+        if planned.last is not None:
+            return self._send_update(planned, planned.last, stale=stale)
+        self.sending(planned)
+        try:
+            return self.qbo.create(self.document, planned.body, request_id=planned.request_id)
+        except QuickBooksFault as fault:
+            self.refused(fault)
+            raise
+
+    def complete(self, planned: PlannedWrite, written: dict[str, Any]) -> CopyRecord:
+        """After QuickBooks made `written`: the PDF, a credit memo's application, the write-back and the
+        history entry. A failure from here on leaves a create's pending record: the retry finds the
+        invoice by its marker and finishes the job (moving the PDF again at worst)."""
+        self.invoice_write = "done"
+        last, earlier = planned.last, planned.application
+        application = self._after_write(
+            written,
+            planned.request_id,
+            lambda: self._apply_credit(
+                written, sequence=planned.sequence, previous=earlier, step=planned.update_number
+            ),
+        )
+        if last is None:
+            return self._finish(
+                written,
+                sequence=planned.sequence,
+                mode="create",
+                created_at=planned.created_at,
+                credit_application=application,
+            )
+        return self._finish(
+            written,
+            sequence=last.sequence,
+            mode="update",
+            created_at=last.created_at,
+            update_count=planned.update_number,
+            credit_application=application,
+            resolves=resolved_by_update(last.flags),
+        )
+
+    def undo_quietly(self, error: BaseException) -> None:
+        """undo(), whose own failure is logged: the caller reports the first error, and the lease runs
+        out by itself."""
+        try:
+            self.undo(error)
+        except Exception as failure:
+            logger.warning(
+                "could not undo a failed copy",
+                extra={
+                    "connection_id": self.request.connection_id,
+                    "invoice_id": self.request.invoice_id,
+                    "error_class": type(failure).__name__,
+                },
+            )
 
     def undo(self, error: BaseException) -> None:
         """After a failure under the lock: give the lock back, keep the attempt only while QuickBooks
@@ -546,34 +698,19 @@ class _CopyJob:
 
     # -- create ----------------------------------------------------------------------------------
 
-    def _create(self) -> CopyRecord:
+    def _plan_create(self, *, replaying: bool) -> PlannedWrite:
         cid, iid, head = self.request.connection_id, self.request.invoice_id, self.head
         now = self.clock.now()
         customer_id = self._customer_id()
         # The attempt was recorded with the lock, before QuickBooks may commit anything.
         pending = head.pending or PendingCopy.starting(cid, iid, head.last_sequence + 1, now)
-        created = None if head.pending_is_new else self._find_by_marker(customer_id, pending)
-        if created is None:
-            self.create_sent = True
-            self.invoice_write = "uncertain"
-            try:
-                created = self.qbo.create(
-                    self.document, self.prepared.body(customer_id, pending.marker), request_id=pending.request_id
-                )
-            except QuickBooksFault as fault:
-                if fault.is_refusal:
-                    self.invoice_write = "none"  # QuickBooks refused it: nothing exists there
-                raise
-        self.invoice_write = "done"
-        # A failure from here on leaves the pending record: the retry finds this invoice by its
-        # marker and finishes the job (moving the PDF again at worst).
-        application = self._after_write(
-            created,
-            pending.request_id,
-            lambda: self._apply_credit(created, sequence=pending.sequence, previous=None, step=0),
-        )
-        return self._finish(
-            created, sequence=pending.sequence, mode="create", created_at=now, credit_application=application
+        found = None if head.pending_is_new or replaying else self._find_by_marker(customer_id, pending)
+        return PlannedWrite(
+            body=self.prepared.body(customer_id, pending.marker),
+            request_id=pending.request_id,
+            sequence=pending.sequence,
+            created_at=now,
+            found=found,
         )
 
     def _find_by_marker(self, customer_id: str, pending: PendingCopy) -> dict[str, Any] | None:
@@ -590,7 +727,7 @@ class _CopyJob:
 
     # -- update ----------------------------------------------------------------------------------
 
-    def _update(self, last: CopyRecord) -> CopyRecord:
+    def _plan_update(self, last: CopyRecord) -> PlannedWrite:
         customer_id = self._customer_id() if self.prepared.customer is not None else last.customer_id
         body = self.prepared.body(
             customer_id, copy_marker(self.request.connection_id, self.request.invoice_id, last.sequence)
@@ -598,58 +735,55 @@ class _CopyJob:
         if self.settings.invoice_numbering == "quickbooks" and last.doc_number:
             body["DocNumber"] = last.doc_number  # keep the number QuickBooks gave it
         update_number = last.update_count + 1
-        request_id = request_id_for(
-            self.request.connection_id, self.request.invoice_id, last.sequence, "update", update_number
+        return PlannedWrite(
+            body={**body, "Id": last.quickbooks_id, "SyncToken": last.sync_token, "sparse": True},
+            request_id=request_id_for(
+                self.request.connection_id, self.request.invoice_id, last.sequence, "update", update_number
+            ),
+            sequence=last.sequence,
+            created_at=last.created_at,
+            last=last,
+            update_number=update_number,
+            application=self._make_room_for(last, update_number),
         )
-        sync_token = last.sync_token
-        application = self._make_room_for(last, update_number)
-        for attempt in range(2):
+
+    def _send_update(self, planned: PlannedWrite, last: CopyRecord, *, stale: bool) -> dict[str, Any]:
+        """A 5010 (stale SyncToken) reads the copy again and overwrites it once."""
+        attempt = 1 if stale else 0
+        sync_token = self._overwrite_token(last) if stale else last.sync_token
+        while True:
+            self.sending(planned)
             try:
-                self.invoice_write = "uncertain"
-                updated = self.qbo.update(
+                return self.qbo.update(
                     self.document,
-                    {**body, "Id": last.quickbooks_id, "SyncToken": sync_token, "sparse": True},
-                    request_id=f"{request_id[:33]}-{attempt}",
+                    {**planned.body, "SyncToken": sync_token},
+                    request_id=f"{planned.request_id[:33]}-{attempt}",
                 )
-                break
             except QuickBooksFault as fault:
-                if fault.is_refusal:
-                    self.invoice_write = "none"
+                self.refused(fault)
                 if fault.fault_code == QuickBooksFault.STALE_OBJECT and attempt == 0:
-                    current = self.qbo.get(self.document, last.quickbooks_id)
-                    if current is None:
-                        raise self._copy_gone() from fault
-                    sync_token = str(current["SyncToken"])
-                    # A payment or a credit applied moves the SyncToken too: only a change to what we
-                    # wrote is someone's edit.
-                    if changed_parts(last, current, details=True):
-                        self.warnings.append(
-                            CopyWarning(
-                                code="quickbooks_edits_overwritten",
-                                message="The QuickBooks invoice had been edited in QuickBooks since the last copy; "
-                                "those edits were replaced by this update.",
-                            )
-                        )
+                    attempt, sync_token = 1, self._overwrite_token(last)
                     continue
                 if fault.fault_code == QuickBooksFault.OBJECT_NOT_FOUND or fault.http_status == 404:
                     raise self._copy_gone() from fault
                 raise
-        self.invoice_write = "done"
-        earlier = application
-        application = self._after_write(
-            updated,
-            request_id,
-            lambda: self._apply_credit(updated, sequence=last.sequence, previous=earlier, step=update_number),
-        )
-        return self._finish(
-            updated,
-            sequence=last.sequence,
-            mode="update",
-            created_at=last.created_at,
-            update_count=update_number,
-            credit_application=application,
-            resolves=resolved_by_update(last.flags),
-        )
+
+    def _overwrite_token(self, last: CopyRecord) -> str:
+        """The copy's SyncToken now, with a warning when what our last write left was edited."""
+        current = self.qbo.get(self.document, last.quickbooks_id)
+        if current is None:
+            raise self._copy_gone()
+        # A payment or a credit applied moves the SyncToken too: only a change to what we wrote is
+        # someone's edit.
+        if changed_parts(last, current, details=True):
+            self.warnings.append(
+                CopyWarning(
+                    code="quickbooks_edits_overwritten",
+                    message="The QuickBooks invoice had been edited in QuickBooks since the last copy; "
+                    "those edits were replaced by this update.",
+                )
+            )
+        return str(current["SyncToken"])
 
     @staticmethod
     def _copy_gone() -> Conflict:

@@ -81,6 +81,9 @@ class CustomerResolver:
         self._qbo = quickbooks
         self._productive = productive
         self._mappings = mappings
+        # Customers this resolver created, by Productive client and currency: the invoices of one client
+        # in a bulk job are planned before any is resolved, and the first creates it for all.
+        self._created: dict[tuple[str, str], str] = {}
 
     def plan(self, *, picked: str | None, invoice: ProductiveInvoice, currency: str) -> CustomerPlan | None:
         """Reads only. None when nothing was picked and the invoice has no client company."""
@@ -108,13 +111,19 @@ class CustomerResolver:
             return ResolvedCustomer(plan.customer_id)
         if isinstance(plan, ReactivateCustomer):
             return self._activated(plan.customer)
-        return self._create(plan)
+        made = self._created.get((plan.client.id, plan.currency))
+        if made is not None:
+            return ResolvedCustomer(made)
+        resolved = self._create(plan)
+        self._created[(plan.client.id, plan.currency)] = resolved.customer_id
+        return resolved
 
     def retire(self, customer: dict[str, Any]) -> None:
         """Make a customer resolve() created or reactivated inactive again, unless an invoice of it
         appeared meanwhile (another copy of the same client found it by name). Best effort: a failure
         is logged and the customer stays active."""
         customer_id = str(customer["Id"])
+        self._created = {key: made for key, made in self._created.items() if made != customer_id}
         try:
             since = str((customer.get("MetaData") or {}).get("LastUpdatedTime") or "")
             used = self._qbo.query(

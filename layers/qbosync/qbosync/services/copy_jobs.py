@@ -1,0 +1,383 @@
+"""Bulk copy jobs (README "Bulk copy"; docs/architecture.md "Copy jobs").
+
+`CopyJobService` takes a job in (checks, claims, queues) and shows it. `CopyJobWorker` copies its
+invoices in chunks of at most 30, each chunk: the Productive invoices and their lines read by id lists;
+each invoice prepared and locked as a single copy would be (the same per-invoice lock, so a job and a
+single copy never copy one invoice at once); its customer found or created first; then one QuickBooks
+batch request for the creates and updates, recorded with its requestid before it is sent; then, per
+invoice, the PDF, the write-back and the history entry. An item fails alone, with our error or with
+QuickBooks' own code and text. Credit notes go one by one (their credit application is its own write).
+
+A worker killed anywhere runs again: a batch recorded but never answered is re-sent exactly (same
+requestid, same invoices in the same bId order), so QuickBooks replays what it did; an invoice whose
+create was started elsewhere is looked for by its marker before it is created again."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from qbosync.domain.connection import existing
+from qbosync.domain.copies import CopyMode, CopyRecord, CopyRequest
+from qbosync.domain.copy_jobs import (
+    RECENT_JOBS,
+    CopyJob,
+    CopyJobQueue,
+    CopyJobRepository,
+    ItemError,
+    SentBatch,
+    batch_request_id,
+    checked_invoice_ids,
+    job_id_for,
+)
+from qbosync.domain.errors import (
+    ConnectionNotReady,
+    DomainError,
+    NotFound,
+    QuickBooksFault,
+    ReauthorizationRequired,
+)
+from qbosync.domain.ports import Clock, ConnectionRepository
+from qbosync.domain.productive import ProductiveInvoice, ProductiveLineItem
+from qbosync.domain.quickbooks_batch import BATCH_MAX_ITEMS, BatchItemFault, BatchWrite
+from qbosync.services.copies import CopyService, CopySession, LockedCopy, PlannedWrite
+
+logger = logging.getLogger(__name__)
+
+#: A job's invoices stay locked while their chunk is worked on (a single copy's lock is 60 s).
+JOB_COPY_LOCK = timedelta(minutes=5)
+#: A batch recorded longer ago than this is not re-sent with its requestid (QuickBooks keeps requestids
+#: for a limited time); its invoices are looked for by their markers instead.
+REPLAY_WINDOW = timedelta(hours=1)
+#: Seconds before an invocation ends in which no new chunk starts.
+CHUNK_TIME_RESERVE_SECONDS = 120.0
+#: When invoices were locked by someone else, or failed for a while, the job comes back this much later.
+RETRY_DELAY_SECONDS = 10
+#: A job that has been taken up this often gives up on what is still pending.
+MAX_ROUNDS = 30
+
+
+class CopyJobService:
+    def __init__(
+        self,
+        *,
+        connections: ConnectionRepository,
+        jobs: CopyJobRepository,
+        queue: CopyJobQueue,
+        clock: Clock,
+    ) -> None:
+        self._connections = connections
+        self._jobs = jobs
+        self._queue = queue
+        self._clock = clock
+
+    def submit(
+        self, connection_id: str, invoice_ids: Sequence[str], mode: CopyMode, idempotency_key: str | None
+    ) -> CopyJob:
+        ids = checked_invoice_ids(invoice_ids)
+        connection = existing(self._connections.get(connection_id))
+        if not connection.watches_quickbooks:
+            raise ConnectionNotReady(
+                f"The connection is {connection.status.value}; connect it to QuickBooks first.",
+                code="needs_reconnect" if connection.status.value == "needs_reconnect" else None,
+                details={"status": connection.status.value, "reason": connection.status_reason},
+            )
+        now = self._clock.now()
+        job = CopyJob(
+            job_id=job_id_for(connection_id, idempotency_key),
+            connection_id=connection_id,
+            mode=mode,
+            status="queued",
+            total=len(ids),
+            created_at=now,
+        )
+        job = self._jobs.create(job, ids, now)
+        # Sent again for a job that exists already: a worker ignores a job that is done, and the lease of
+        # each invoice keeps two workers from copying one invoice.
+        self._queue.send(connection_id, job.job_id)
+        return job
+
+    def get(self, connection_id: str, job_id: str) -> CopyJob:
+        existing(self._connections.get(connection_id))
+        job = self._jobs.get(job_id, with_items=True)
+        if job is None or job.connection_id != connection_id:
+            raise NotFound("No such copy job for this connection.", code="copy_job_not_found")
+        return job
+
+    def recent(self, connection_id: str) -> list[CopyJob]:
+        existing(self._connections.get(connection_id))
+        return self._jobs.recent(connection_id, RECENT_JOBS)
+
+
+@dataclass
+class RoundReport:
+    """What one worker invocation did with a job."""
+
+    copied: int = 0
+    failed: int = 0
+    deferred: list[str] = field(default_factory=list)
+    batches: int = 0
+    #: True when the job still has pending invoices and was queued again.
+    requeued: bool = False
+    done: bool = False
+
+
+class CopyJobWorker:
+    def __init__(
+        self,
+        *,
+        copies: CopyService,
+        jobs: CopyJobRepository,
+        queue: CopyJobQueue,
+        clock: Clock,
+        chunk_size: int = BATCH_MAX_ITEMS,
+    ) -> None:
+        self._copies = copies
+        self._jobs = jobs
+        self._queue = queue
+        self._clock = clock
+        self._chunk_size = chunk_size
+
+    def run(self, connection_id: str, job_id: str, seconds_left: Callable[[], float]) -> RoundReport:
+        report = RoundReport()
+        job = self._jobs.get(job_id, with_items=True)
+        if job is None or job.connection_id != connection_id or job.status == "done":
+            report.done = True
+            return report
+        rounds = self._jobs.start_round(job_id, self._clock.now())
+        try:
+            session = self._copies.session(connection_id)
+        except (ReauthorizationRequired, ConnectionNotReady, NotFound) as error:
+            # Only the user can fix this: the job ends, its remaining invoices failed with the reason.
+            self._fail_all(job, job.pending_invoice_ids(), _item_error(error), report)
+            self._finish(job, report)
+            return report
+        chunk_run = _Round(session, job, self._jobs, self._clock, report)
+        last = self._jobs.last_batch(job_id)
+        pending = job.pending_invoice_ids()
+        if last is not None and not last.answered:
+            # The last run sent this batch and never heard back: send exactly it again.
+            replay = last if last.recorded_at > self._clock.now() - REPLAY_WINDOW else None
+            chunk_run.chunk([i for i in last.invoice_ids if i in pending], replay=replay, number=last.number)
+            pending = [i for i in pending if i not in last.invoice_ids]
+        next_number = (last.number + 1) if last is not None else 1
+        started = False
+        for start in range(0, len(pending), self._chunk_size):
+            if started and seconds_left() < CHUNK_TIME_RESERVE_SECONDS:
+                break
+            started = True
+            if chunk_run.chunk(pending[start : start + self._chunk_size], replay=None, number=next_number):
+                next_number += 1
+        left = self._jobs.get(job_id, with_items=False)
+        assert left is not None
+        if left.pending == 0:
+            self._finish(job, report)
+        elif rounds >= MAX_ROUNDS:
+            still = self._jobs.get(job_id, with_items=True)
+            assert still is not None
+            gave_up = ItemError("copy_job_gave_up", "The invoice could not be copied after many attempts.")
+            self._fail_all(job, still.pending_invoice_ids(), gave_up, report)
+            self._finish(job, report)
+        else:
+            delay = RETRY_DELAY_SECONDS if chunk_run.retry_later else 0
+            self._queue.send(connection_id, job_id, delay_seconds=delay)
+            report.requeued = True
+        return report
+
+    def _fail_all(self, job: CopyJob, invoice_ids: Sequence[str], error: ItemError, report: RoundReport) -> None:
+        for invoice_id in invoice_ids:
+            if self._jobs.settle(job, invoice_id, error=error):
+                report.failed += 1
+
+    def _finish(self, job: CopyJob, report: RoundReport) -> None:
+        self._jobs.finish(job.job_id, self._clock.now())
+        report.done = True
+
+
+def _item_error(error: BaseException) -> ItemError:
+    if isinstance(error, QuickBooksFault):
+        details: dict[str, Any] = {"quickbooks_code": error.fault_code}
+        if error.detail:
+            details["quickbooks_detail"] = error.detail
+        return ItemError(f"quickbooks_{error.fault_code or 'fault'}", error.message, details)
+    if isinstance(error, DomainError):
+        return ItemError(error.code, error.message, dict(error.details))
+    return ItemError("internal_error", "The invoice could not be copied because of an internal error.")
+
+
+def _batch_item_error(fault: BatchItemFault) -> ItemError:
+    return _item_error(fault.error())
+
+
+def _is_final(error: BaseException) -> bool:
+    """The item fails now (a refusal: our checks or QuickBooks'); otherwise it is tried again later."""
+    if isinstance(error, QuickBooksFault):
+        return error.is_refusal
+    return isinstance(error, DomainError) and not _is_transient(error)
+
+
+def _is_transient(error: DomainError) -> bool:
+    return error.code in ("upstream_unavailable", "copy_in_progress", "queue_unavailable")
+
+
+@dataclass
+class _Locked:
+    invoice_id: str
+    copy: LockedCopy
+    plan: PlannedWrite
+
+
+class _Round:
+    """One worker invocation's chunks of one job."""
+
+    def __init__(
+        self, session: CopySession, job: CopyJob, jobs: CopyJobRepository, clock: Clock, report: RoundReport
+    ) -> None:
+        self.session = session
+        self.job = job
+        self.jobs = jobs
+        self.clock = clock
+        self.report = report
+        self.retry_later = False
+
+    def chunk(self, invoice_ids: Sequence[str], *, replay: SentBatch | None, number: int) -> bool:
+        """Copy these invoices; True when a batch request numbered `number` was recorded."""
+        if not invoice_ids:
+            return False
+        invoices, lines = self._read(invoice_ids)
+        writes: list[_Locked] = []
+        for invoice_id in invoice_ids:
+            locked = self._lock(invoice_id, invoices.get(invoice_id), lines.get(invoice_id, []), replay)
+            if locked is not None:
+                writes.append(locked)
+        if replay is not None:
+            # Exactly the batch that was sent: its invoices, in its bId order.
+            order = {invoice_id: index for index, invoice_id in enumerate(replay.invoice_ids)}
+            writes.sort(key=lambda entry: order[entry.invoice_id])
+        if not writes:
+            return False
+        ids = replay.invoice_ids if replay is not None else tuple(entry.invoice_id for entry in writes)
+        batch = SentBatch(
+            number=number,
+            request_id=replay.request_id if replay is not None else batch_request_id(self.job.job_id, number),
+            invoice_ids=tuple(ids),
+            recorded_at=replay.recorded_at if replay is not None else self.clock.now(),
+        )
+        if replay is None:
+            self.jobs.record_batch(self.job.job_id, batch)
+        operations = [
+            BatchWrite(
+                bid=str(ids.index(entry.invoice_id)),
+                entity=entry.copy.prepared.document,
+                payload=entry.plan.body,
+                operation="create" if entry.plan.is_create else "update",
+            )
+            for entry in writes
+        ]
+        for entry in writes:
+            entry.copy.sending(entry.plan)
+        try:
+            answers = self.session.qbo.batch(operations, request_id=batch.request_id)
+        except BaseException as error:
+            for entry in writes:
+                if isinstance(error, QuickBooksFault):
+                    entry.copy.refused(error)
+                self._failed(entry.invoice_id, entry.copy, error)
+            if isinstance(error, QuickBooksFault) and error.is_refusal:
+                self.jobs.batch_answered(self.job.job_id, number)
+                return True
+            raise  # unanswered: the next run re-sends exactly this batch
+        self.jobs.batch_answered(self.job.job_id, number)
+        self.report.batches += 1
+        for entry in writes:
+            answer = answers[str(ids.index(entry.invoice_id))]
+            self._finish(entry, answer)
+        return True
+
+    def _read(
+        self, invoice_ids: Sequence[str]
+    ) -> tuple[dict[str, ProductiveInvoice], dict[str, list[ProductiveLineItem]]]:
+        productive = self.session.productive
+        return productive.get_invoices(invoice_ids), productive.list_line_items_of_invoices(invoice_ids)
+
+    def _lock(
+        self,
+        invoice_id: str,
+        invoice: ProductiveInvoice | None,
+        lines: list[ProductiveLineItem],
+        replay: SentBatch | None,
+    ) -> _Locked | None:
+        """Prepared, locked and planned, or settled (failed, or copied one by one), or deferred (None)."""
+        if invoice is None:
+            self._settle_failed(invoice_id, NotFound(f"Productive has no invoice {invoice_id}.", code="not_found"))
+            return None
+        request = CopyRequest(
+            connection_id=self.job.connection_id,
+            invoice_id=invoice_id,
+            customer_id=None,
+            tax_code_id=None,
+            mode=self.job.mode,
+        )
+        try:
+            prepared = self.session.prepare(request, invoice, lines)
+        except Exception as error:
+            self._failed(invoice_id, None, error)
+            return None
+        locked = self.session.lock(request, prepared, JOB_COPY_LOCK)
+        if locked is None:
+            self.report.deferred.append(invoice_id)  # a single copy (or another worker) holds it
+            self.retry_later = True
+            return None
+        try:
+            if prepared.document == "CreditMemo":
+                self._settle_copied(invoice_id, locked.run())
+                return None
+            plan = locked.plan(replaying=replay is not None and invoice_id in replay.invoice_ids)
+            if plan.found is not None:
+                self._settle_copied(invoice_id, locked.complete(plan, plan.found))
+                return None
+        except BaseException as error:
+            self._failed(invoice_id, locked, error)
+            if not isinstance(error, Exception):
+                raise
+            return None
+        return _Locked(invoice_id, locked, plan)
+
+    def _finish(self, entry: _Locked, answer: dict[str, Any] | BatchItemFault) -> None:
+        if isinstance(answer, BatchItemFault):
+            fault = answer.error()
+            if fault.fault_code != QuickBooksFault.STALE_OBJECT or entry.plan.is_create:
+                entry.copy.refused(fault)
+                self._failed(entry.invoice_id, entry.copy, fault)
+                return
+        try:
+            # An update refused for its SyncToken (edited in QuickBooks) is overwritten once, alone.
+            written = entry.copy.send(entry.plan, stale=True) if isinstance(answer, BatchItemFault) else answer
+            self._settle_copied(entry.invoice_id, entry.copy.complete(entry.plan, written))
+        except Exception as error:
+            self._failed(entry.invoice_id, entry.copy, error)
+
+    def _failed(self, invoice_id: str, locked: LockedCopy | None, error: BaseException) -> None:
+        """Undo what the invoice's copy wrote, as a single copy does; a refusal fails the item, anything
+        else leaves it pending for a later round."""
+        if locked is not None:
+            locked.undo_quietly(error)
+        if _is_final(error):
+            self._settle_failed(invoice_id, error)
+        else:
+            logger.warning(
+                "copy job item will be tried again",
+                extra={"job_id": self.job.job_id, "invoice_id": invoice_id, "error_class": type(error).__name__},
+            )
+            self.retry_later = True
+
+    def _settle_failed(self, invoice_id: str, error: BaseException) -> None:
+        if self.jobs.settle(self.job, invoice_id, error=_item_error(error)):
+            self.report.failed += 1
+
+    def _settle_copied(self, invoice_id: str, record: CopyRecord) -> None:
+        if self.jobs.settle(self.job, invoice_id, copy=record):
+            self.report.copied += 1
