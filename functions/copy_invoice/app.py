@@ -1,5 +1,5 @@
-"""App-facing copy routes: "Copy to QuickBooks" (create or update), the copy history, and the copies
-that need a human."""
+"""App-facing copy routes: "Copy to QuickBooks" (create or update), the copy history, the copies that
+need a human, and bulk copy jobs (taken in here, copied by functions/copy_jobs)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,17 @@ from qbosync.api.models import (
     AttentionList,
     AttentionView,
     ConnectionIdPath,
+    CopyJobAccepted,
+    CopyJobList,
+    CopyJobRequestBody,
+    CopyJobSummaryView,
+    CopyJobView,
     CopyList,
     CopyRequestBody,
     CopyView,
     IdempotencyKeyHeader,
     InvoiceIdPath,
+    JobIdPath,
 )
 from qbosync.api.replay import ReplayGuard
 from qbosync.api.resolver import build_resolver, make_signature_check
@@ -33,7 +39,11 @@ require_app_signature = make_signature_check(
     wiring.signing_secrets,
     # A copy that carries an Idempotency-Key (signed) is kept once by its key record below.
     replay_guard=ReplayGuard(
-        wiring.replay_store, keyed_routes={"POST /connections/{connection_id}/invoices/{invoice_id}/copies"}
+        wiring.replay_store,
+        keyed_routes={
+            "POST /connections/{connection_id}/invoices/{invoice_id}/copies",
+            "POST /connections/{connection_id}/copy-jobs",
+        },
     ),
 )
 
@@ -98,6 +108,57 @@ def list_copies(connection_id: ConnectionIdPath, invoice_id: InvoiceIdPath) -> C
 def list_attention(connection_id: ConnectionIdPath) -> AttentionList:
     items = wiring.attention_service().list(connection_id)
     return AttentionList(items=[AttentionView.of(item) for item in items])
+
+
+def _submit_job(request: dict[str, Any]) -> dict[str, Any]:
+    """A new copy job; its Idempotency-Key records are named after this function (keep it here)."""
+    body = request["body"]
+    job = wiring.copy_job_service().submit(
+        request["connection_id"], body["invoice_ids"], body.get("mode", "update"), request.get("idempotency_key")
+    )
+    return CopyJobAccepted.of(job).model_dump(mode="json")
+
+
+_submit_job_once = IdempotencyKeyed(
+    _submit_job,
+    wiring.idempotency_store,
+    key_jmespath="[connection_id, idempotency_key]",
+    body_jmespath="body",
+)
+
+
+@app.post(
+    "/connections/<connection_id>/copy-jobs",
+    responses=documented(202, "The job, queued", CopyJobAccepted, (404, 409, 422), write=True),
+)
+def submit_copy_job(
+    connection_id: ConnectionIdPath,
+    body: CopyJobRequestBody,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response[CopyJobAccepted]:
+    request = {"connection_id": connection_id, "body": body.model_dump(mode="json"), "idempotency_key": idempotency_key}
+    result = _submit_job_once(request, idempotency_key, app.lambda_context) if idempotency_key else _submit_job(request)
+    logger.info("copy job submitted", extra={"connection_id": connection_id, "job_id": result["job_id"]})
+    return Response(
+        status_code=202, content_type=content_types.APPLICATION_JSON, body=CopyJobAccepted.model_validate(result)
+    )
+
+
+@app.get(
+    "/connections/<connection_id>/copy-jobs",
+    responses=documented(200, "The connection's recent copy jobs, newest first, without items", CopyJobList, (404,)),
+)
+def list_copy_jobs(connection_id: ConnectionIdPath) -> CopyJobList:
+    jobs = wiring.copy_job_service().recent(connection_id)
+    return CopyJobList(items=[CopyJobSummaryView.of(job) for job in jobs])
+
+
+@app.get(
+    "/connections/<connection_id>/copy-jobs/<job_id>",
+    responses=documented(200, "The job with its items: progress, copies and errors", CopyJobView, (404,)),
+)
+def get_copy_job(connection_id: ConnectionIdPath, job_id: JobIdPath) -> CopyJobView:
+    return CopyJobView.of(wiring.copy_job_service().get(connection_id, job_id))
 
 
 @observability.handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -17,6 +17,19 @@ from local.template import list_functions, load_template
 
 # Operations authorised by another action's name.
 AUTHORISED_BY = {"sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBatch": "sqs:DeleteMessage"}
+# A DynamoDB transaction is authorised item by item, by the action of each item's kind.
+TRANSACTION_ITEM_ACTIONS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+
+
+def _actions(action: str, api_params: Any) -> set[str]:
+    if action == "dynamodb:TransactWriteItems":
+        return {TRANSACTION_ITEM_ACTIONS[kind] for item in api_params.get("TransactItems", []) for kind in item}
+    return {AUTHORISED_BY.get(action, action)}
 
 
 def granted_actions() -> dict[str, set[str]]:
@@ -61,7 +74,7 @@ def recording_aws_calls() -> Iterator[dict[str, set[str]]]:
         function = _calling_function()
         if function is not None:
             action = f"{self.meta.service_model.signing_name}:{operation_name}"
-            used[function].add(AUTHORISED_BY.get(action, action))
+            used[function].update(_actions(action, api_params))
         return original(self, operation_name, api_params)
 
     BaseClient._make_api_call = recording

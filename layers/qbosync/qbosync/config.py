@@ -127,6 +127,10 @@ class PaymentEventsSettings(EnvironmentSettings):
     payment_events_queue_url: str = Field(alias="PAYMENT_EVENTS_QUEUE_URL")
 
 
+class CopyJobsSettings(EnvironmentSettings):
+    copy_jobs_queue_url: str = Field(alias="COPY_JOBS_QUEUE_URL")
+
+
 def _return_url_policy(hosts: object) -> object:
     if not isinstance(hosts, str):
         return hosts
@@ -168,8 +172,21 @@ class CopyInvoiceSettings(
     ConnectionSecretSettings,
     QuickBooksSettings,
     ProductiveSettings,
+    CopyJobsSettings,
 ):
-    """functions/copy_invoice: Productive to QuickBooks, refreshing tokens when needed."""
+    """functions/copy_invoice: Productive to QuickBooks, refreshing tokens when needed; bulk copy jobs
+    are taken in here and queued for functions/copy_jobs."""
+
+
+class CopyJobsFunctionSettings(
+    FunctionSettings,
+    IntuitOAuthSettings,
+    ConnectionSecretSettings,
+    QuickBooksSettings,
+    ProductiveSettings,
+    CopyJobsSettings,
+):
+    """functions/copy_jobs: the bulk copy worker; a job not finished goes back on its queue."""
 
 
 class OAuthCallbackSettings(
@@ -205,13 +222,21 @@ class TokenRefreshSettings(FunctionSettings, IntuitOAuthSettings, ConnectionSecr
 
 
 FunctionName = Literal[
-    "connections", "copy_invoice", "oauth_callback", "payment_webhook", "payment_sync", "reconcile", "token_refresh"
+    "connections",
+    "copy_invoice",
+    "copy_jobs",
+    "oauth_callback",
+    "payment_webhook",
+    "payment_sync",
+    "reconcile",
+    "token_refresh",
 ]
 
 #: Each function's settings, by its directory under functions/.
 FUNCTION_SETTINGS: dict[FunctionName, type[FunctionSettings]] = {
     "connections": ConnectionsSettings,
     "copy_invoice": CopyInvoiceSettings,
+    "copy_jobs": CopyJobsFunctionSettings,
     "oauth_callback": OAuthCallbackSettings,
     "payment_webhook": PaymentWebhookSettings,
     "payment_sync": PaymentSyncSettings,

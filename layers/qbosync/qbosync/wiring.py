@@ -15,6 +15,7 @@ from qbosync.config import (
     FUNCTION_SETTINGS,
     AppSigningSettings,
     ConnectionSecretSettings,
+    CopyJobsSettings,
     EnvironmentSettings,
     FunctionName,
     IntuitAppSettings,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from qbosync.adapters.secrets import AppSecrets
+    from qbosync.adapters.sqs import SqsCopyJobQueue
     from qbosync.domain.connection import Connection, TokenSet
     from qbosync.domain.copies import CopyRepository
     from qbosync.domain.events import EventQueue
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from qbosync.services.attention import AttentionService
     from qbosync.services.connections import ConnectionService
     from qbosync.services.copies import CopyService
+    from qbosync.services.copy_jobs import CopyJobService, CopyJobWorker
     from qbosync.services.lookups import LookupService
     from qbosync.services.payment_sync import PaymentEventWorker, PaymentSyncService
     from qbosync.services.reconcile import ReconcileService
@@ -261,6 +264,36 @@ def copy_service() -> CopyService:
 
 
 @cache
+def copy_job_service() -> CopyJobService:
+    from qbosync.adapters.dynamodb_copy_jobs import DynamoCopyJobRepository
+    from qbosync.services.copy_jobs import CopyJobService
+
+    service = CopyJobService(
+        connections=repository(), jobs=DynamoCopyJobRepository(_table()), queue=copy_job_queue(), clock=clock
+    )
+    return _traced(service, "submit", "get", "recent")
+
+
+@cache
+def copy_job_worker() -> CopyJobWorker:
+    from qbosync.adapters.dynamodb_copy_jobs import DynamoCopyJobRepository
+    from qbosync.services.copy_jobs import CopyJobWorker
+
+    worker = CopyJobWorker(
+        copies=copy_service(), jobs=DynamoCopyJobRepository(_table()), queue=copy_job_queue(), clock=clock
+    )
+    return _traced(worker, "run")
+
+
+@cache
+def copy_job_queue() -> SqsCopyJobQueue:
+    """The copy jobs queue (COPY_JOBS_QUEUE_URL): copy_invoice sends, copy_jobs reads and sends again."""
+    from qbosync.adapters.sqs import SqsCopyJobQueue
+
+    return SqsCopyJobQueue(_boto3_session().client("sqs"), settings(CopyJobsSettings).copy_jobs_queue_url)
+
+
+@cache
 def attention_service() -> AttentionService:
     from qbosync.services.attention import AttentionService
 
@@ -382,6 +415,9 @@ def reset() -> None:
         lookup_service,
         copy_repository,
         copy_service,
+        copy_job_service,
+        copy_job_worker,
+        copy_job_queue,
         attention_service,
         idempotency_store,
         event_queue,

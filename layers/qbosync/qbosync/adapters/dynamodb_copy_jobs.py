@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from qbosync.adapters.dynamodb_common import is_conditional_failure, query_all
@@ -35,9 +34,6 @@ ORPHAN_CLAIM_AGE = timedelta(minutes=5)
 TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 BATCH_GET_KEYS = 100  # and per BatchGetItem
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 
 def _job_pk(job_id: str) -> str:
     return f"COPYJOB#{job_id}"
@@ -47,14 +43,6 @@ def _claim_key(connection_id: str, invoice_id: str) -> dict[str, str]:
     return {"pk": f"INVOICE#{connection_id}#{invoice_id}", "sk": "COPYJOB"}
 
 
-def _wire(value: dict[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(item) for name, item in value.items()}
-
-
-def _plain(value: dict[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(item) for name, item in value.items()}
-
-
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -62,6 +50,7 @@ def _epoch(moment: datetime) -> int:
 class DynamoCopyJobRepository:
     def __init__(self, table: Any) -> None:
         self._table = table
+        # The Table's own client: it converts Python values to DynamoDB's typed ones, as the Table does.
         self._client = table.meta.client
 
     # -- submit ----------------------------------------------------------------------------------
@@ -107,19 +96,15 @@ class DynamoCopyJobRepository:
             {
                 "Put": {
                     "TableName": self._table.name,
-                    "Item": _wire(
-                        {
-                            **_claim_key(job.connection_id, invoice_id),
-                            "type": "copy_job_claim",
-                            "job_id": job.job_id,
-                            "claimed_at": now.isoformat(),
-                            "expires_at": _epoch(now + KEEP_CLAIMS),
-                        }
-                    ),
+                    "Item": {
+                        **_claim_key(job.connection_id, invoice_id),
+                        "type": "copy_job_claim",
+                        "job_id": job.job_id,
+                        "claimed_at": now.isoformat(),
+                        "expires_at": _epoch(now + KEEP_CLAIMS),
+                    },
                     "ConditionExpression": "attribute_not_exists(pk) OR job_id IN (:me, :orphan)",
-                    "ExpressionAttributeValues": _wire(
-                        {":me": job.job_id, ":orphan": orphans.get(invoice_id, job.job_id)}
-                    ),
+                    "ExpressionAttributeValues": {":me": job.job_id, ":orphan": orphans.get(invoice_id, job.job_id)},
                 }
             }
             for invoice_id in invoice_ids
@@ -145,12 +130,12 @@ class DynamoCopyJobRepository:
     def _claims(self, connection_id: str, invoice_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(invoice_ids), BATCH_GET_KEYS):
-            keys = [_wire(_claim_key(connection_id, invoice_id)) for invoice_id in invoice_ids[start : start + 100]]
+            keys = [(_claim_key(connection_id, invoice_id)) for invoice_id in invoice_ids[start : start + 100]]
             request: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True}}
             while request:
                 answer = self._client.batch_get_item(RequestItems=request)
                 for raw in answer.get("Responses", {}).get(self._table.name, []):
-                    item = _plain(raw)
+                    item = raw
                     found[str(item["pk"]).rsplit("#", 1)[1]] = item
                 request = answer.get("UnprocessedKeys") or {}
         return found
@@ -256,27 +241,28 @@ class DynamoCopyJobRepository:
                     {
                         "Update": {
                             "TableName": self._table.name,
-                            "Key": _wire({"pk": _job_pk(job.job_id), "sk": f"ITEM#{invoice_id}"}),
-                            "UpdateExpression": f"SET #status = :status, {field} = :outcome",
+                            "Key": {"pk": _job_pk(job.job_id), "sk": f"ITEM#{invoice_id}"},
+                            "UpdateExpression": "SET #status = :status, #outcome = :outcome",
                             "ConditionExpression": "#status = :pending",
-                            "ExpressionAttributeNames": {"#status": "status"},
-                            "ExpressionAttributeValues": _wire(outcome),
+                            # COPY and ERROR are reserved words in expressions.
+                            "ExpressionAttributeNames": {"#status": "status", "#outcome": field},
+                            "ExpressionAttributeValues": outcome,
                         }
                     },
                     {
                         "Update": {
                             "TableName": self._table.name,
-                            "Key": _wire({"pk": _job_pk(job.job_id), "sk": "JOB"}),
+                            "Key": {"pk": _job_pk(job.job_id), "sk": "JOB"},
                             "UpdateExpression": f"ADD {counter} :one",
-                            "ExpressionAttributeValues": _wire({":one": 1}),
+                            "ExpressionAttributeValues": {":one": 1},
                         }
                     },
                     {
                         "Delete": {
                             "TableName": self._table.name,
-                            "Key": _wire(_claim_key(job.connection_id, invoice_id)),
+                            "Key": _claim_key(job.connection_id, invoice_id),
                             "ConditionExpression": "attribute_not_exists(pk) OR job_id = :job",
-                            "ExpressionAttributeValues": _wire({":job": job.job_id}),
+                            "ExpressionAttributeValues": {":job": job.job_id},
                         }
                     },
                 ]

@@ -1,5 +1,6 @@
-"""The payment events queue (SQS): entity events in chunks, one chunk per message (the format is in
-qbosync.domain.events), sent with SendMessageBatch; the batches of a large delivery go out in parallel."""
+"""The queues (SQS). Payment events: entity events in chunks, one chunk per message (the format is in
+qbosync.domain.events), sent with SendMessageBatch; the batches of a large delivery go out in parallel.
+Copy jobs: one message per job (qbosync.domain.copy_jobs)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from qbosync.domain.copy_jobs import encode_job_message
 from qbosync.domain.events import MAX_MESSAGE_BYTES, QueuedItem, QueueUnavailable, encode_chunks
 
 logger = logging.getLogger("qbosync.adapters.sqs")
@@ -103,3 +107,24 @@ class SqsEventQueue:
                 break
             pending = {entry_id: pending[entry_id] for entry_id in sorted(retry)}
         return problem, len(pending)
+
+
+class SqsCopyJobQueue:
+    """The CopyJobQueue port (qbosync.domain.copy_jobs): one message per job, naming it."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def send(self, connection_id: str, job_id: str, *, delay_seconds: int = 0) -> None:
+        try:
+            self._client.send_message(
+                QueueUrl=self._queue_url,
+                MessageBody=encode_job_message(connection_id, job_id),
+                DelaySeconds=delay_seconds,
+            )
+        except ClientError as error:
+            raise QueueUnavailable(
+                "The copy jobs queue did not take the job.",
+                details={"problem": error.response.get("Error", {}).get("Code", "unknown")},
+            ) from error

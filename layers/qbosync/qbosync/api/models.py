@@ -250,3 +250,110 @@ class AttentionView(BaseModel):
 
 class AttentionList(BaseModel):
     items: list[AttentionView] = Field(description="Copies needing a human, the most recently flagged first.")
+
+
+# --------------------------------------------------------------------------- copy jobs
+
+JobIdPath = Annotated[
+    str,
+    Path(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        max_length=36,
+        description="The copy job id (a UUID); any other value is answered 404.",
+    ),
+]
+
+
+class CopyJobRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    invoice_ids: list[Annotated[str, Field(pattern=r"^[0-9]{1,20}$", max_length=20)]] = Field(
+        max_length=5000,
+        description="1 to 500 distinct Productive invoice ids (digits); more, repeated ids or none: 422.",
+    )
+    mode: Literal["update", "create"] = Field(
+        default="update",
+        description="As for a single copy: update the last copy of each invoice (or create the first), or "
+        "always create a new one.",
+    )
+
+
+class CopyJobAccepted(BaseModel):
+    job_id: str
+    status: Literal["queued", "running", "done"]
+    total: int
+
+    @classmethod
+    def of(cls, job: Any) -> CopyJobAccepted:
+        return cls(job_id=job.job_id, status=job.status, total=job.total)
+
+
+class CopyJobErrorView(BaseModel):
+    code: str = Field(description="Our error code, or quickbooks_<QuickBooks' code> with QuickBooks' own text.")
+    message: str
+    details: dict[str, Any]
+
+
+class CopyJobItemView(BaseModel):
+    invoice_id: str
+    status: Literal["pending", "copied", "failed"]
+    copy_: CopyView | None = Field(alias="copy", description="The copy as POST …/copies returns it.")
+    error: CopyJobErrorView | None
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    @classmethod
+    def of(cls, item: Any) -> CopyJobItemView:
+        error = item.error
+        return cls(
+            invoice_id=item.invoice_id,
+            status=item.status,
+            copy_=None if item.copy is None else CopyView.of(item.copy),
+            error=None
+            if error is None
+            else CopyJobErrorView(code=error.code, message=error.message, details=dict(error.details)),
+        )
+
+
+class CopyJobSummaryView(BaseModel):
+    job_id: str
+    status: Literal["queued", "running", "done"] = Field(description="done: no invoice is pending.")
+    mode: Literal["update", "create"]
+    total: int
+    copied: int
+    failed: int
+    pending: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def summary(cls, job: Any) -> dict[str, Any]:
+        return {
+            "job_id": job.job_id,
+            "status": job.status,
+            "mode": job.mode,
+            "total": job.total,
+            "copied": job.copied,
+            "failed": job.failed,
+            "pending": job.pending,
+            "created_at": job.created_at,
+            "started_at": job.started_at,
+            "finished_at": job.finished_at,
+        }
+
+    @classmethod
+    def of(cls, job: Any) -> CopyJobSummaryView:
+        return cls(**cls.summary(job))
+
+
+class CopyJobView(CopyJobSummaryView):
+    items: list[CopyJobItemView] = Field(description="In the order the invoices were submitted.")
+
+    @classmethod
+    def of(cls, job: Any) -> CopyJobView:
+        return cls(**cls.summary(job), items=[CopyJobItemView.of(item) for item in job.items])
+
+
+class CopyJobList(BaseModel):
+    items: list[CopyJobSummaryView] = Field(description="The connection's recent copy jobs, newest first.")

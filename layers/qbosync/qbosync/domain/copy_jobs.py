@@ -5,6 +5,7 @@ of its connection (its claim)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -158,6 +159,19 @@ class CopyJobRepository(Protocol):
     def last_batch(self, job_id: str) -> SentBatch | None:
         """The job's newest recorded batch (its number + 1 is the next)."""
         ...
+
+
+def encode_job_message(connection_id: str, job_id: str) -> str:
+    return json.dumps({"connection_id": connection_id, "job_id": job_id})
+
+
+def decode_job_message(body: str) -> tuple[str, str]:
+    """(connection id, job id) of a copy jobs queue message; ValueError when it is not one."""
+    try:
+        message = json.loads(body)
+        return str(message["connection_id"]), str(message["job_id"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError("not a copy job message") from error
 
 
 class CopyJobQueue(Protocol):
