@@ -47,8 +47,25 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         "dynamodb:UpdateItem": {"Table"},
         "dynamodb:DeleteItem": {"Table"},
         "dynamodb:Query": {"Table", "Table/index/gsi1"},
+        "dynamodb:BatchGetItem": {"Table"},  # a new copy job: which of its invoices another job holds
         "secretsmanager:GetSecretValue": {"IntuitAppSecret", "AppSigningSecret", CONNECTION_SECRETS},
         "secretsmanager:PutSecretValue": {CONNECTION_SECRETS},
+        "sqs:SendMessage": {"CopyJobsQueue"},  # a submitted job goes to its worker
+    },
+    "CopyJobsFunction": {
+        "dynamodb:BatchWriteItem": {"Table"},
+        "dynamodb:GetItem": {"Table"},
+        "dynamodb:PutItem": {"Table"},
+        "dynamodb:UpdateItem": {"Table"},
+        "dynamodb:DeleteItem": {"Table"},
+        "dynamodb:Query": {"Table"},
+        "secretsmanager:GetSecretValue": {"IntuitAppSecret", CONNECTION_SECRETS},
+        "secretsmanager:PutSecretValue": {CONNECTION_SECRETS},
+        # the SQS event source mapping, on this queue only; and the job queued again to go on
+        "sqs:ReceiveMessage": {"CopyJobsQueue"},
+        "sqs:DeleteMessage": {"CopyJobsQueue"},
+        "sqs:GetQueueAttributes": {"CopyJobsQueue"},
+        "sqs:SendMessage": {"CopyJobsQueue"},
     },
     "TokenRefreshFunction": {
         "dynamodb:Query": {"Table/index/gsi1"},

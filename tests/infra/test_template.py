@@ -33,6 +33,9 @@ CONTRACT_ROUTES = {  # README "HTTP API", the routes this stack serves so far
     ("POST", "/connections/{connection_id}/invoices/{invoice_id}/copies", "CopyInvoiceFunction"),
     ("GET", "/connections/{connection_id}/invoices/{invoice_id}/copies", "CopyInvoiceFunction"),
     ("GET", "/connections/{connection_id}/attention", "CopyInvoiceFunction"),
+    ("POST", "/connections/{connection_id}/copy-jobs", "CopyInvoiceFunction"),
+    ("GET", "/connections/{connection_id}/copy-jobs", "CopyInvoiceFunction"),
+    ("GET", "/connections/{connection_id}/copy-jobs/{job_id}", "CopyInvoiceFunction"),
     ("POST", "/webhooks/intuit", "PaymentWebhookFunction"),
 }
 
@@ -49,6 +52,7 @@ SHARED_VALUES = {
     "QBO_ENVIRONMENT": {"Ref": "QboEnvironment"},
     "PRODUCTIVE_API_BASE_URL": "https://api.productive.io/api/v2",
     "PAYMENT_EVENTS_QUEUE_URL": {"Ref": "PaymentEventsQueue"},
+    "COPY_JOBS_QUEUE_URL": {"Ref": "CopyJobsQueue"},
     "ALLOWED_RETURN_URL_HOSTS": {"Ref": "AllowedReturnUrlHosts"},
 }
 
@@ -348,13 +352,17 @@ def test_every_route_and_function_has_a_sample_event(sam_template: dict[str, Any
 @pytest.mark.parametrize("path", sorted((REPO_ROOT / "events").rglob("*.json")), ids=lambda p: p.stem)
 def test_http_sample_events_are_consistent(path: Path) -> None:
     event = json.loads(path.read_text())
-    if "Records" in event:  # an SQS event source batch: bodies are entity events
+    if "Records" in event:  # an SQS event source batch: bodies are entity events, or copy jobs
+        from qbosync.domain.copy_jobs import decode_job_message
         from qbosync.domain.events import EntityEvent
 
         assert 1 <= len(event["Records"]) <= 10
         for record in event["Records"]:
             assert record["eventSource"] == "aws:sqs"
-            EntityEvent.model_validate_json(record["body"])
+            if path.parent.name == "copy_jobs":
+                decode_job_message(record["body"])
+            else:
+                EntityEvent.model_validate_json(record["body"])
         assert len({record["messageId"] for record in event["Records"]}) == len(event["Records"])
         return
     if event.get("version") != "2.0":
