@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -18,7 +20,10 @@ def jobs(us: World, quiet_pollers: None) -> World:  # noqa: F811
     return us
 
 
-def _invoices(world: World, count: int, *, service: str = "Design", price: str = "100") -> list[str]:
+def _invoices(
+    world: World, count: int, *, service: str = "Design", price: str = "100", number: str | None = None
+) -> list[str]:
+    """`count` invoices of Acme, each numbered (`number`, or a number of its own)."""
     return [
         str(
             world.productive.create_invoice(
@@ -26,6 +31,7 @@ def _invoices(world: World, count: int, *, service: str = "Design", price: str =
                 world.demo.company_acme_id,
                 currency="USD",
                 subsidiary_id=world.demo.subsidiary_us_id,
+                number=number or f"J-{uuid.uuid4().hex[:10]}",
                 line_items=[
                     {
                         "description": f"Work {index}",
@@ -52,6 +58,16 @@ def _job(world: World, job_id: str) -> dict[str, Any]:
     response = world.app.get(f"/connections/{world.cid}/copy-jobs/{job_id}")
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+def _finished(world: World, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Drain the queues until the job is done (a job queued again with a delay comes back later)."""
+    started = time.monotonic()
+    while (job := _job(world, job_id))["status"] != "done":
+        assert time.monotonic() - started < timeout, job
+        drain(world.stack)
+        time.sleep(0.5)
+    return job
 
 
 def test_a_small_job_copies_each_invoice_as_a_single_copy_would(jobs: World) -> None:
@@ -119,3 +135,137 @@ def test_unknown_connection_and_another_connections_job_are_404(jobs: World) -> 
     unknown = str(uuid.uuid4())
     assert jobs.app.post(f"/connections/{unknown}/copy-jobs", {"invoice_ids": ["1"]}).status_code == 404
     assert jobs.app.get(f"/connections/{jobs.cid}/copy-jobs/{uuid.uuid4()}").status_code == 404
+
+
+def test_a_job_of_120_fails_items_alone_and_copies_the_rest(jobs: World) -> None:
+    # Consulting is not mapped: its invoices fail alone. Productive's numbers go to QuickBooks.
+    services = jobs.demo.service_type_ids
+    jobs.configure(
+        default_item_id=None,
+        invoice_numbering="productive",
+        service_type_items={services["Design"]: "2", services["Development"]: "3"},
+    )
+    good = _invoices(jobs, 110)
+    unmapped = _invoices(jobs, 5, service="Consulting")
+    # QuickBooks already has an invoice with each of these numbers: its own validation fault, per item.
+    taken = []
+    for _ in range(3):
+        number = f"T-{uuid.uuid4().hex[:8]}"
+        [first] = _invoices(jobs, 1, number=number)
+        copied = jobs.copy(first)
+        assert copied.status_code == 201, copied.text
+        taken += _invoices(jobs, 1, number=number)
+    unknown = ["999999991", "999999992"]
+    accepted = _submit(jobs, [*good, *unmapped, *taken, *unknown])
+    assert accepted.status_code == 202, accepted.text
+
+    drain(jobs.stack)
+
+    job = _job(jobs, accepted.json()["job_id"])
+    items = {item["invoice_id"]: item for item in job["items"]}
+    assert job["copied"] == 110, [item["error"] for item in job["items"]][:3]
+    assert (job["status"], job["total"], job["copied"], job["failed"], job["pending"]) == ("done", 120, 110, 10, 0)
+    assert {items[i]["error"]["code"] for i in unmapped} == {"unmapped_service_type"}
+    assert {items[i]["error"]["code"] for i in unknown} == {"not_found"}
+    for invoice_id in taken:
+        error = items[invoice_id]["error"]
+        assert error["code"] == "quickbooks_6140", error
+        assert "Duplicate" in error["message"]
+        assert jobs.qbo_invoices(invoice_id) == []
+        assert not jobs.productive.invoice(invoice_id)["export_id"]
+    for invoice_id in good:
+        assert len(jobs.qbo_invoices(invoice_id)) == 1
+        assert items[invoice_id]["copy"]["quickbooks_id"] == jobs.qbo_invoices(invoice_id)[0]["Id"]
+    # Every invoice is free again: a new job for the failed ones is accepted.
+    assert _submit(jobs, unmapped).status_code == 202
+    drain(jobs.stack)
+
+
+def test_a_batch_whose_answer_was_lost_is_sent_again_and_makes_one_invoice_each(jobs: World) -> None:
+    invoice_ids = _invoices(jobs, 4)
+    accepted = _submit(jobs, invoice_ids)
+    jobs.stack.emulator.reset_request_log()
+    # QuickBooks commits the batch, then every answer to it is lost, the adapter's retries included: the
+    # worker fails with the batch recorded and unanswered, between QuickBooks' create and our write-back.
+    # The message comes back, and the next run sends exactly that batch again.
+    jobs.stack.emulator.faults.commit_then_drop_next(20)
+    try:
+        drain(jobs.stack)
+    finally:
+        jobs.stack.emulator.faults.reset()
+    batches = [path for _, path, _ in jobs.stack.emulator.request_log if "/batch" in path]
+    dropped = [path for _, path, status in jobs.stack.emulator.request_log if "/batch" in path and status == 0]
+    assert dropped, "no batch answer was lost: the test tested nothing"
+    assert len(set(batches)) == 1, batches  # one requestid, sent again and again
+    assert len(batches) > len(dropped)  # and finally answered (replayed)
+
+    job = _job(jobs, accepted.json()["job_id"])
+    assert (job["status"], job["copied"]) == ("done", 4)
+    for invoice_id in invoice_ids:
+        [qbo] = jobs.qbo_invoices(invoice_id)
+        assert jobs.productive.invoice(invoice_id)["export_id"] == qbo["Id"]
+        assert len(jobs.history(invoice_id)) == 1
+
+
+def test_a_write_back_that_fails_is_finished_by_a_later_round_from_the_marker(jobs: World) -> None:
+    invoice_ids = _invoices(jobs, 3)
+    accepted = _submit(jobs, invoice_ids)
+    jobs.productive.faults.fail_next(30, status=503, method="PATCH")  # every write-back, retries included
+    try:
+        drain(jobs.stack, rounds=1)
+    finally:
+        jobs.productive.faults.clear()
+    assert _job(jobs, accepted.json()["job_id"])["pending"] == 3
+    job = _finished(jobs, accepted.json()["job_id"])  # the job comes back after its retry delay
+    assert (job["status"], job["copied"]) == ("done", 3)
+    for invoice_id in invoice_ids:
+        [qbo] = jobs.qbo_invoices(invoice_id)
+        assert jobs.productive.invoice(invoice_id)["export_id"] == qbo["Id"]
+
+
+def test_a_429_burst_in_the_middle_of_a_job_is_waited_out(jobs: World) -> None:
+    invoice_ids = _invoices(jobs, 35)  # two batches
+    accepted = _submit(jobs, invoice_ids)
+    jobs.stack.emulator.faults.throttle_next(2)
+    try:
+        drain(jobs.stack)
+    finally:
+        jobs.stack.emulator.faults.reset()
+    job = _job(jobs, accepted.json()["job_id"])
+    assert (job["status"], job["copied"]) == ("done", 35)
+    assert all(len(jobs.qbo_invoices(invoice_id)) == 1 for invoice_id in invoice_ids)
+
+
+def test_a_single_copy_racing_a_job_makes_one_invoice_and_a_second_job_is_refused(jobs: World) -> None:
+    [invoice_id] = _invoices(jobs, 1)
+    accepted = _submit(jobs, [invoice_id])
+    assert _submit(jobs, [invoice_id], key=uuid.uuid4().hex).status_code == 409
+    statuses: list[int] = []
+    worker = threading.Thread(target=drain, args=(jobs.stack,))
+    worker.start()
+    for _ in range(3):
+        statuses.append(jobs.copy(invoice_id).status_code)
+    worker.join()
+    drain(jobs.stack)
+    assert set(statuses) <= {201, 409}
+    assert len(jobs.qbo_invoices(invoice_id)) == 1
+    assert _job(jobs, accepted.json()["job_id"])["status"] == "done"
+
+
+def test_needs_reconnect_is_409_at_submit_and_fails_what_is_pending_when_it_breaks_mid_job(jobs: World) -> None:
+    from tests.integration.test_tokens import _revoke_at_intuit, _secret
+
+    invoice_ids = _invoices(jobs, 3)
+    accepted = _submit(jobs, invoice_ids)
+    _revoke_at_intuit(jobs.stack, _secret(jobs.stack, jobs.cid)["qbo"]["refresh_token"])
+    jobs.stack.emulator.clock.advance(3700)
+    try:
+        drain(jobs.stack)
+        refused = _submit(jobs, _invoices(jobs, 1))
+    finally:
+        jobs.stack.emulator.clock.advance(-3700)
+    job = _job(jobs, accepted.json()["job_id"])
+    assert (job["status"], job["failed"]) == ("done", 3), job
+    assert {item["error"]["code"] for item in job["items"]} == {"needs_reconnect"}, job["items"]
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "needs_reconnect"

@@ -24,6 +24,33 @@ def existing(connection: Connection | None) -> Connection:
     return connection
 
 
+def require_connected(connection: Connection) -> None:
+    """409 unless the connection is connected (`needs_reconnect` when only the user can fix it, by
+    reconnecting)."""
+    from qbosync.domain.errors import ConnectionNotReady
+
+    if connection.status is ConnectionStatus.CONNECTED:
+        return
+    status = connection.status.value
+    lost = connection.status is ConnectionStatus.NEEDS_RECONNECT
+    raise ConnectionNotReady(
+        f"The connection is {status}; "
+        + ("the user must reconnect it to QuickBooks." if lost else "connect it to QuickBooks first."),
+        code="needs_reconnect" if lost else None,
+        details={"status": status, "reason": connection.status_reason},
+    )
+
+
+def connected_company(connection: Connection) -> CompanyProfile:
+    """The QuickBooks company of a connected connection; the 409 of `require_connected` otherwise."""
+    from qbosync.domain.errors import ConnectionNotReady
+
+    require_connected(connection)
+    if connection.company is None:
+        raise ConnectionNotReady("The connection has no QuickBooks company; connect it again.")
+    return connection.company
+
+
 def connection_id_for(organization_id: str, subsidiary_id: str) -> str:
     return str(uuid.uuid5(_CONNECTION_NAMESPACE, f"{organization_id}:{subsidiary_id}"))
 

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from qbosync.domain.connection import CompanyProfile, Connection, ConnectionSettings, ConnectionStatus, existing
+from qbosync.domain.connection import CompanyProfile, Connection, ConnectionSettings, connected_company, existing
 from qbosync.domain.copies import (
     CopyFlag,
     CopyMode,
@@ -55,7 +55,6 @@ from qbosync.domain.credit_notes import (
 )
 from qbosync.domain.errors import (
     Conflict,
-    ConnectionNotReady,
     InvalidInput,
     NotFound,
     QuickBooksFault,
@@ -127,12 +126,7 @@ class CopyService:
         """What copies of this connection share: its QuickBooks and Productive clients and its customer
         resolver. 409 unless connected; needs_reconnect and friends surface here, before any other work."""
         connection = self._connection(connection_id)
-        company = connection.company
-        if connection.status is not ConnectionStatus.CONNECTED or company is None:
-            raise ConnectionNotReady(
-                f"The connection is {connection.status.value}; connect it to QuickBooks first.",
-                details={"status": connection.status.value, "reason": connection.status_reason},
-            )
+        company = connected_company(connection)
         credentials = self._tokens.provider_for(connection.connection_id, connection)
         credentials.current()
         productive = self._productive(connection, credentials.secret().productive_api_token)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from qbosync.domain.connection import existing
+from qbosync.domain.connection import connected_company, existing
 from qbosync.domain.copies import CopyMode, CopyRecord, CopyRequest
 from qbosync.domain.copy_jobs import (
     RECENT_JOBS,
@@ -78,13 +78,7 @@ class CopyJobService:
         self, connection_id: str, invoice_ids: Sequence[str], mode: CopyMode, idempotency_key: str | None
     ) -> CopyJob:
         ids = checked_invoice_ids(invoice_ids)
-        connection = existing(self._connections.get(connection_id))
-        if not connection.watches_quickbooks:
-            raise ConnectionNotReady(
-                f"The connection is {connection.status.value}; connect it to QuickBooks first.",
-                code="needs_reconnect" if connection.status.value == "needs_reconnect" else None,
-                details={"status": connection.status.value, "reason": connection.status_reason},
-            )
+        connected_company(existing(self._connections.get(connection_id)))
         now = self._clock.now()
         job = CopyJob(
             job_id=job_id_for(connection_id, idempotency_key),

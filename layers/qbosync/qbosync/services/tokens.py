@@ -22,7 +22,14 @@ from datetime import datetime, timedelta
 
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
-from qbosync.domain.connection import Connection, ConnectionSecret, ConnectionStatus, TokenSet, existing
+from qbosync.domain.connection import (
+    Connection,
+    ConnectionSecret,
+    ConnectionStatus,
+    TokenSet,
+    existing,
+    require_connected,
+)
 from qbosync.domain.errors import (
     ConnectionNotReady,
     NotFound,
@@ -254,16 +261,7 @@ class TokenService:
         if known is not None and known.status is ConnectionStatus.CONNECTED:
             return known
         connection = existing(self._repository.get(connection_id))
-        if connection.status is not ConnectionStatus.CONNECTED:
-            raise ConnectionNotReady(
-                f"The connection is {connection.status.value}; "
-                + (
-                    "the user must reconnect it to QuickBooks."
-                    if connection.status is ConnectionStatus.NEEDS_RECONNECT
-                    else "connect it to QuickBooks first."
-                ),
-                details={"status": connection.status.value, "reason": connection.status_reason},
-            )
+        require_connected(connection)
         return connection
 
     def _saved_since(self, connection_id: str, sent: TokenSet) -> TokenSet | None:
