@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import httpx
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
+    from qbosync.adapters.rate_budget import DynamoRateBudget
     from qbosync.adapters.secrets import AppSecrets
     from qbosync.adapters.sqs import SqsCopyJobQueue
     from qbosync.domain.connection import Connection, TokenSet
@@ -148,7 +149,31 @@ def http_client() -> httpx.Client:
     from qbosync import observability
 
     observability.trace_library("httpx")
-    return httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
+    # A bulk copy job's requests wait for their turn in the published rate limits (rate_budget()).
+    return httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0), event_hooks={"request": [_budget_request]})
+
+
+_budgets: list[DynamoRateBudget] = []
+
+
+def _budget_request(request: httpx.Request) -> None:
+    for budget in _budgets:
+        budget.on_request(request)
+
+
+@cache
+def rate_budget() -> DynamoRateBudget:
+    """The rate limits shared by every copy job worker (qbosync.adapters.rate_budget)."""
+    from qbosync.adapters.rate_budget import DynamoRateBudget
+
+    budget = DynamoRateBudget(
+        _table(),
+        clock,
+        quickbooks_base_url=settings(QuickBooksSettings).qbo_api_base_url,
+        productive_base_url=str(settings(ProductiveSettings).productive_api_base_url),
+    )
+    _budgets[:] = [budget]
+    return budget
 
 
 def intuit_oauth() -> IntuitOAuth:
@@ -280,7 +305,11 @@ def copy_job_worker() -> CopyJobWorker:
     from qbosync.services.copy_jobs import CopyJobWorker
 
     worker = CopyJobWorker(
-        copies=copy_service(), jobs=DynamoCopyJobRepository(_table()), queue=copy_job_queue(), clock=clock
+        copies=copy_service(),
+        jobs=DynamoCopyJobRepository(_table()),
+        queue=copy_job_queue(),
+        clock=clock,
+        budget=rate_budget(),
     )
     return _traced(worker, "run")
 
@@ -418,6 +447,7 @@ def reset() -> None:
         copy_job_service,
         copy_job_worker,
         copy_job_queue,
+        rate_budget,
         attention_service,
         idempotency_store,
         event_queue,
@@ -428,3 +458,4 @@ def reset() -> None:
         reconcile_service,
     ):
         factory.cache_clear()
+    _budgets.clear()

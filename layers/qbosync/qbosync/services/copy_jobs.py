@@ -14,8 +14,11 @@ create was started elsewhere is looked for by its marker before it is created ag
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -43,6 +46,7 @@ from qbosync.domain.errors import (
 from qbosync.domain.ports import Clock, ConnectionRepository
 from qbosync.domain.productive import ProductiveInvoice, ProductiveLineItem
 from qbosync.domain.quickbooks_batch import BATCH_MAX_ITEMS, BatchItemFault, BatchWrite
+from qbosync.domain.rate_limits import RateBudget
 from qbosync.services.copies import CopyService, CopySession, LockedCopy, PlannedWrite
 
 logger = logging.getLogger(__name__)
@@ -58,6 +62,9 @@ CHUNK_TIME_RESERVE_SECONDS = 120.0
 RETRY_DELAY_SECONDS = 10
 #: A job that has been taken up this often gives up on what is still pending.
 MAX_ROUNDS = 30
+#: Invoices of a batch whose PDF, write-back and history entry are done at once (each of them runs its
+#: own three calls at once too); the rate budget keeps them within the published limits.
+FINISHING_AT_ONCE = 4
 
 
 class CopyJobService:
@@ -127,13 +134,17 @@ class CopyJobWorker:
         jobs: CopyJobRepository,
         queue: CopyJobQueue,
         clock: Clock,
+        budget: RateBudget,
         chunk_size: int = BATCH_MAX_ITEMS,
+        finishing_at_once: int = FINISHING_AT_ONCE,
     ) -> None:
         self._copies = copies
         self._jobs = jobs
         self._queue = queue
         self._clock = clock
+        self._budget = budget
         self._chunk_size = chunk_size
+        self._finishing_at_once = finishing_at_once
 
     def run(self, connection_id: str, job_id: str, seconds_left: Callable[[], float]) -> RoundReport:
         report = RoundReport()
@@ -149,7 +160,35 @@ class CopyJobWorker:
             self._fail_all(job, job.pending_invoice_ids(), _item_error(error), report)
             self._finish(job, report)
             return report
-        chunk_run = _Round(session, job, self._jobs, self._clock, report)
+        company = session.company
+        with self._budget.applying(
+            realm_id=company.realm_id,
+            connection_id=connection_id,
+            organization_id=session.connection.organization_id,
+        ):
+            retry_later = self._chunks(session, job, report, seconds_left)
+        left = self._jobs.get(job_id, with_items=False)
+        assert left is not None
+        if left.pending == 0:
+            self._finish(job, report)
+        elif rounds >= MAX_ROUNDS:
+            still = self._jobs.get(job_id, with_items=True)
+            assert still is not None
+            gave_up = ItemError("copy_job_gave_up", "The invoice could not be copied after many attempts.")
+            self._fail_all(job, still.pending_invoice_ids(), gave_up, report)
+            self._finish(job, report)
+        else:
+            self._queue.send(connection_id, job_id, delay_seconds=RETRY_DELAY_SECONDS if retry_later else 0)
+            report.requeued = True
+        return report
+
+    def _chunks(
+        self, session: CopySession, job: CopyJob, report: RoundReport, seconds_left: Callable[[], float]
+    ) -> bool:
+        """The job's pending invoices, chunk after chunk while time lasts; True when some must be tried
+        again later (locked by someone else, or failing for now)."""
+        job_id = job.job_id
+        chunk_run = _Round(session, job, self._jobs, self._clock, report, self._finishing_at_once)
         last = self._jobs.last_batch(job_id)
         pending = job.pending_invoice_ids()
         if last is not None and not last.answered:
@@ -165,21 +204,7 @@ class CopyJobWorker:
             started = True
             if chunk_run.chunk(pending[start : start + self._chunk_size], replay=None, number=next_number):
                 next_number += 1
-        left = self._jobs.get(job_id, with_items=False)
-        assert left is not None
-        if left.pending == 0:
-            self._finish(job, report)
-        elif rounds >= MAX_ROUNDS:
-            still = self._jobs.get(job_id, with_items=True)
-            assert still is not None
-            gave_up = ItemError("copy_job_gave_up", "The invoice could not be copied after many attempts.")
-            self._fail_all(job, still.pending_invoice_ids(), gave_up, report)
-            self._finish(job, report)
-        else:
-            delay = RETRY_DELAY_SECONDS if chunk_run.retry_later else 0
-            self._queue.send(connection_id, job_id, delay_seconds=delay)
-            report.requeued = True
-        return report
+        return chunk_run.retry_later
 
     def _fail_all(self, job: CopyJob, invoice_ids: Sequence[str], error: ItemError, report: RoundReport) -> None:
         for invoice_id in invoice_ids:
@@ -228,14 +253,22 @@ class _Round:
     """One worker invocation's chunks of one job."""
 
     def __init__(
-        self, session: CopySession, job: CopyJob, jobs: CopyJobRepository, clock: Clock, report: RoundReport
+        self,
+        session: CopySession,
+        job: CopyJob,
+        jobs: CopyJobRepository,
+        clock: Clock,
+        report: RoundReport,
+        finishing_at_once: int,
     ) -> None:
         self.session = session
         self.job = job
         self.jobs = jobs
         self.clock = clock
         self.report = report
+        self.finishing_at_once = finishing_at_once
         self.retry_later = False
+        self._counting = threading.Lock()
 
     def chunk(self, invoice_ids: Sequence[str], *, replay: SentBatch | None, number: int) -> bool:
         """Copy these invoices; True when a batch request numbered `number` was recorded."""
@@ -286,9 +319,17 @@ class _Round:
             raise  # unanswered: the next run re-sends exactly this batch
         self.jobs.batch_answered(self.job.job_id, number)
         self.report.batches += 1
-        for entry in writes:
-            answer = answers[str(ids.index(entry.invoice_id))]
-            self._finish(entry, answer)
+        # Each invoice's PDF, write-back and history entry depend on nothing but its own answer: a few
+        # invoices at once, each in the caller's context (its log keys and rate budget).
+        with ThreadPoolExecutor(max_workers=self.finishing_at_once) as pool:
+            finishing = [
+                pool.submit(
+                    contextvars.copy_context().run, self._finish, entry, answers[str(ids.index(entry.invoice_id))]
+                )
+                for entry in writes
+            ]
+        for future in finishing:
+            future.result()
         return True
 
     def _read(
@@ -370,8 +411,10 @@ class _Round:
 
     def _settle_failed(self, invoice_id: str, error: BaseException) -> None:
         if self.jobs.settle(self.job, invoice_id, error=_item_error(error)):
-            self.report.failed += 1
+            with self._counting:
+                self.report.failed += 1
 
     def _settle_copied(self, invoice_id: str, record: CopyRecord) -> None:
         if self.jobs.settle(self.job, invoice_id, copy=record):
-            self.report.copied += 1
+            with self._counting:
+                self.report.copied += 1

@@ -1,0 +1,142 @@
+"""The RateBudget port (qbosync.domain.rate_limits): token buckets in the single table, shared by
+every worker, taken by an httpx request hook.
+
+- RATE#<bucket key> / BUCKET   tokens left, when they were counted, and a version for optimistic writes
+
+A worker takes a few tokens at a time (`RESERVE`) and spends them within a second, so most requests
+cost no DynamoDB call; the rest of a reservation is dropped after that second, never saved up."""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from botocore.exceptions import ClientError
+
+from qbosync.adapters.dynamodb_common import is_conditional_failure
+from qbosync.domain.ports import Clock
+from qbosync.domain.rate_limits import (
+    Bucket,
+    productive_organization,
+    productive_token,
+    quickbooks_batches,
+    quickbooks_requests,
+)
+
+RESERVE = 4
+RESERVATION_LIFETIME = timedelta(seconds=1)
+
+
+@dataclass
+class _Reservation:
+    tokens: int
+    until: datetime
+
+
+@dataclass(frozen=True)
+class _Scope:
+    realm_id: str
+    connection_id: str
+    organization_id: str
+
+
+_scope: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar("qbosync_rate_scope", default=None)
+
+
+class DynamoRateBudget:
+    def __init__(
+        self,
+        table: Any,
+        clock: Clock,
+        *,
+        quickbooks_base_url: str,
+        productive_base_url: str,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._table = table
+        self._clock = clock
+        self._sleep = sleep
+        self._quickbooks = quickbooks_base_url.rstrip("/")
+        self._productive = productive_base_url.rstrip("/")
+        self._lock = threading.Lock()
+        self._reserved: dict[str, _Reservation] = {}
+        self.waited_seconds = 0.0
+
+    @contextmanager
+    def applying(self, *, realm_id: str, connection_id: str, organization_id: str) -> Iterator[None]:
+        token = _scope.set(_Scope(realm_id, connection_id, organization_id))
+        try:
+            yield
+        finally:
+            _scope.reset(token)
+
+    def on_request(self, request: httpx.Request) -> None:
+        """The httpx request hook: a request inside `applying` waits for its buckets' tokens."""
+        scope = _scope.get()
+        if scope is None:
+            return
+        url = str(request.url)
+        if url.startswith(self._quickbooks):
+            self.take(quickbooks_requests(scope.realm_id))
+            if request.url.path.endswith("/batch"):
+                self.take(quickbooks_batches(scope.realm_id))
+        elif url.startswith(self._productive):
+            self.take(productive_token(scope.connection_id))
+            self.take(productive_organization(scope.organization_id))
+
+    def take(self, bucket: Bucket) -> None:
+        """One token of the bucket, waiting for it when there is none."""
+        with self._lock:
+            reservation = self._reserved.get(bucket.key)
+            if reservation is not None and reservation.tokens > 0 and reservation.until > self._clock.now():
+                reservation.tokens -= 1
+                return
+        while True:
+            wait = self._reserve(bucket)
+            if wait <= 0:
+                return
+            self.waited_seconds += wait
+            self._sleep(wait)
+
+    def _reserve(self, bucket: Bucket) -> float:
+        """Take one token and reserve up to RESERVE - 1 more; or the seconds until one is there."""
+        key = {"pk": f"RATE#{bucket.key}", "sk": "BUCKET"}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        now = self._clock.now()
+        if item is None:
+            available, version = float(bucket.capacity), 0
+        else:
+            elapsed = max(0.0, (now - datetime.fromisoformat(str(item["counted_at"]))).total_seconds())
+            available = min(float(bucket.capacity), float(item["tokens"]) + elapsed * bucket.per_second)
+            version = int(item["version"])
+        if available < 1:
+            return (1 - available) / bucket.per_second
+        taken = min(RESERVE, math.floor(available))
+        try:
+            self._table.put_item(
+                Item={
+                    **key,
+                    "type": "rate_bucket",
+                    "tokens": str(available - taken),
+                    "counted_at": now.isoformat(),
+                    "version": version + 1,
+                    "expires_at": int(now.timestamp()) + 86400,
+                },
+                ConditionExpression="attribute_not_exists(pk) OR version = :version",
+                ExpressionAttributeValues={":version": version},
+            )
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return 0.001  # another worker took tokens meanwhile: count again
+            raise
+        with self._lock:
+            self._reserved[bucket.key] = _Reservation(taken - 1, now + RESERVATION_LIFETIME)
+        return 0.0
