@@ -33,7 +33,7 @@ def _budget(table: Any, clock: FakeClock, slept: list[float]) -> DynamoRateBudge
 
 
 def test_a_bucket_gives_its_capacity_at_once_then_its_rate_to_every_worker_together(table: Any) -> None:
-    clock, slept = FakeClock(), []
+    clock, slept = FakeClock(), list[float]()
     first, second = _budget(table, clock, slept), _budget(table, clock, slept)
     bucket = Bucket(f"test-{uuid.uuid4().hex}", capacity=10, per_second=5.0)
     start = clock.now()
@@ -47,7 +47,7 @@ def test_a_bucket_gives_its_capacity_at_once_then_its_rate_to_every_worker_toget
 
 
 def test_the_hook_takes_from_the_buckets_of_the_scope_only(table: Any) -> None:
-    clock, slept = FakeClock(), []
+    clock, slept = FakeClock(), list[float]()
     budget = _budget(table, clock, slept)
     realm, connection, organization = (uuid.uuid4().hex for _ in range(3))
     budget.on_request(httpx.Request("GET", f"{QBO}/company/{realm}/invoice/1"))  # outside a scope: nothing

@@ -191,10 +191,10 @@ class CopyJobWorker:
         chunk_run = _Round(session, job, self._jobs, self._clock, report, self._finishing_at_once)
         last = self._jobs.last_batch(job_id)
         pending = job.pending_invoice_ids()
-        if last is not None and not last.answered:
-            # The last run sent this batch and never heard back: send exactly it again.
-            replay = last if last.recorded_at > self._clock.now() - REPLAY_WINDOW else None
-            chunk_run.chunk([i for i in last.invoice_ids if i in pending], replay=replay, number=last.number)
+        if last is not None and not last.answered and last.recorded_at > self._clock.now() - REPLAY_WINDOW:
+            # The last run sent this batch and never heard back: send exactly it again. (Older, its
+            # invoices go into new batches, each looked for by its marker first.)
+            chunk_run.chunk([i for i in last.invoice_ids if i in pending], replay=last, number=last.number)
             pending = [i for i in pending if i not in last.invoice_ids]
         next_number = (last.number + 1) if last is not None else 1
         started = False
