@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import warnings
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ import httpx
 from local import browser
 from local.app_client import AppClient
 from local.demo_payments import run_payment_story
-from local.productive_emulator import ProductiveEmulator
+from local.productive_emulator import DemoIds, ProductiveEmulator
 from local.stack import LocalStack
 
 WIDTH = 100
@@ -212,7 +213,9 @@ def story(stack: LocalStack, app: AppClient, productive: ProductiveEmulator) -> 
     show("attached in QuickBooks", ", ".join(a["FileName"] for a in attachables))
     show_export_fields(productive, demo.invoice_gbp_id)
 
-    step = run_payment_story(stack, app, productive, connection_id=connection_id, demo=demo, first_step=12)
+    bulk_copy_story(app, productive, connection_id=connection_id, demo=demo, step=12)
+
+    step = run_payment_story(stack, app, productive, connection_id=connection_id, demo=demo, first_step=13)
 
     heading(f"{step}. Token refresh (the scheduled job, a day later)")
     before = connection["access_expires_at"]
@@ -236,6 +239,104 @@ def story(stack: LocalStack, app: AppClient, productive: ProductiveEmulator) -> 
         len(expect(app.get(f"/connections/{connection_id}/invoices/{invoice_id}/copies"), 200)["items"]),
     )
     print("\nDemo finished.")
+
+
+BULK_INVOICES = 50
+#: The invoice of the bulk job that fails: in EUR, for a QuickBooks company that works only in USD.
+BULK_FAILING_INDEX = 36
+#: The demo gives up on the bulk job after this long (it takes a few seconds).
+BULK_TIMEOUT_SECONDS = 120.0
+
+
+def bulk_copy_story(
+    app: AppClient, productive: ProductiveEmulator, *, connection_id: str, demo: DemoIds, step: int
+) -> None:
+    """One copy job of 50 invoices, worked by the CopyJobsFunction that the stack's SQS poller feeds
+    in the background, while the demo polls the job and redraws one progress line in place."""
+    services = demo.service_type_ids
+    numbers: dict[str, str] = {}
+    for index in range(BULK_INVOICES):
+        service = ("Design", "Development")[index % 2]
+        number = f"2025-{101 + index}"
+        invoice_id = productive.create_invoice(
+            demo.organization_id,
+            demo.company_acme_id,
+            currency="EUR" if index == BULK_FAILING_INDEX else "USD",
+            subsidiary_id=demo.subsidiary_us_id,
+            number=number,
+            subject=f"Retainer, week {index + 1}",
+            line_items=[
+                {
+                    "description": f"{service} \u2013 retainer week {index + 1}",
+                    "quantity": str(4 + index % 9),
+                    "unit_price": "120.00" if service == "Design" else "150.00",
+                    "service_type_id": services[service],
+                    "tax_rate_id": demo.tax_rate_us_exempt_id,
+                }
+            ],
+        )
+        numbers[str(invoice_id)] = number
+    invoice_ids = list(numbers)
+    failing = invoice_ids[BULK_FAILING_INDEX]
+
+    heading(f"{step}. Bulk copy: {BULK_INVOICES} invoices in one job, worked in the background")
+    show(
+        "invoices in Productive",
+        f"{numbers[invoice_ids[0]]} ... {numbers[invoice_ids[-1]]} (Acme & Sons, USD; {numbers[failing]} in EUR)",
+    )
+    accepted = expect(app.post(f"/connections/{connection_id}/copy-jobs", {"invoice_ids": invoice_ids}), 202)
+    show("POST .../copy-jobs", f"202  job {accepted['job_id']}  {accepted['status']}  total {accepted['total']}")
+    job = wait_for_job(app, connection_id, accepted["job_id"])
+
+    created, finished = (datetime.fromisoformat(job[key]) for key in ("created_at", "finished_at"))
+    show(
+        "job summary",
+        f"{job['status']}: {job['copied']} copied, {job['failed']} failed of {job['total']}"
+        f" in {(finished - created).total_seconds():.1f} s (mode {job['mode']})",
+    )
+    [failed] = [item for item in job["items"] if item["status"] == "failed"]
+    show("failed item", f"invoice {numbers[failed['invoice_id']]} (#{failed['invoice_id']})")
+    show("  code", failed["error"]["code"])
+    show("  message", failed["error"]["message"])
+    copied = next(item for item in job["items"] if item["status"] == "copied")
+    quickbooks_id = copied["copy"]["quickbooks_id"]
+    export_id = productive.invoice(copied["invoice_id"])["export_id"]
+    show(
+        "copied item",
+        f"invoice {numbers[copied['invoice_id']]}: QuickBooks invoice #{quickbooks_id},"
+        f" Productive export_id {export_id}",
+    )
+    if str(export_id) != quickbooks_id:
+        raise RuntimeError(f"invoice {copied['invoice_id']}: QuickBooks #{quickbooks_id}, export_id {export_id}")
+    recent = expect(app.get(f"/connections/{connection_id}/copy-jobs"), 200)["items"]
+    show("GET .../copy-jobs", f"recent jobs {len(recent)}, newest {recent[0]['job_id']} ({recent[0]['status']})")
+
+
+def wait_for_job(app: AppClient, connection_id: str, job_id: str) -> dict[str, Any]:
+    """Poll the job until it is done, redrawing its progress line; stops the demo after a timeout."""
+    started = time.monotonic()
+    shown = ""
+    while True:
+        job = expect(app.get(f"/connections/{connection_id}/copy-jobs/{job_id}"), 200)
+        settled = job["copied"] + job["failed"]
+        line = (
+            f"\r  copying {settled:>3}/{job['total']}  copied {job['copied']:>3}  failed {job['failed']:>3}"
+            f"  pending {job['pending']:>3}"
+        )
+        if line != shown:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            shown = line
+        if job["status"] == "done":
+            print()
+            return job
+        if time.monotonic() - started > BULK_TIMEOUT_SECONDS:
+            print()
+            raise SystemExit(
+                f"the copy job {job_id} did not finish within {BULK_TIMEOUT_SECONDS:.0f} s"
+                f" (status {job['status']}, {settled} of {job['total']} settled)"
+            )
+        time.sleep(0.25)
 
 
 def codes_by_name(codes: list[dict[str, Any]]) -> dict[str, str]:
