@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 
-from bench import cold_start, copies, emulator, payments, replay, webhooks
+from bench import bulk_copy, cold_start, copies, critical_path, emulator, payments, replay, webhooks
 
 
 def main(argv: list[str]) -> int:
     sections: dict[str, Callable[[], Iterable[str]]] = {
         "cold-start": cold_start.run,
         "copies": copies.run,
+        "copy-critical-path": critical_path.run,
+        "bulk-copy": bulk_copy.run,
         "webhooks": webhooks.run,
         "webhook-sizes": webhooks.run_sizes,
         "payments": payments.run,

@@ -5,12 +5,14 @@ benchmark starts them (idle pollers compete for this process's CPU)."""
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from botocore.client import BaseClient
 
 from local import browser
@@ -93,3 +95,52 @@ def aws_calls() -> Iterator[list[AwsCall]]:
         yield calls
     finally:
         BaseClient._make_api_call = original
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """One HTTP request this process sent: its URL, and when it started and ended (perf_counter seconds)."""
+
+    method: str
+    url: httpx.URL
+    started: float
+    ended: float
+    status: int  # 0: no answer (the request raised)
+
+
+@contextmanager
+def http_calls() -> Iterator[list[HttpCall]]:
+    """Every httpx request this process sends meanwhile (any thread), in the order they ended."""
+    calls: list[HttpCall] = []
+    lock = threading.Lock()
+    original = httpx.Client.send
+
+    def recording(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        started = time.perf_counter()
+        status = 0
+        try:
+            response = original(self, request, **kwargs)
+            status = response.status_code
+            return response
+        finally:
+            ended = time.perf_counter()
+            with lock:
+                calls.append(HttpCall(request.method, request.url, started, ended, status))
+
+    httpx.Client.send = recording  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        httpx.Client.send = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def injected_latency(stack: LocalStack, productive: ProductiveEmulator, seconds: float) -> Iterator[None]:
+    """Both emulators add `seconds` to every answer meanwhile."""
+    stack.emulator.faults.latency(seconds)
+    productive.faults.set_latency(seconds)
+    try:
+        yield
+    finally:
+        stack.emulator.faults.latency(0)
+        productive.faults.set_latency(0)
