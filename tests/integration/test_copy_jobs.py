@@ -193,13 +193,12 @@ def test_a_batch_whose_answer_was_lost_is_sent_again_and_makes_one_invoice_each(
         drain(jobs.stack)
     finally:
         jobs.stack.emulator.faults.reset()
+    job = _finished(jobs, accepted.json()["job_id"])  # the round stopped; the job came back 10 s later
     batches = [path for _, path, _ in jobs.stack.emulator.request_log if "/batch" in path]
     dropped = [path for _, path, status in jobs.stack.emulator.request_log if "/batch" in path and status == 0]
     assert dropped, "no batch answer was lost: the test tested nothing"
     assert len(set(batches)) == 1, batches  # one requestid, sent again and again
     assert len(batches) > len(dropped)  # and finally answered (replayed)
-
-    job = _job(jobs, accepted.json()["job_id"])
     assert (job["status"], job["copied"]) == ("done", 4)
     for invoice_id in invoice_ids:
         [qbo] = jobs.qbo_invoices(invoice_id)

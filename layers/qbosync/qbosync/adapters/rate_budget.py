@@ -3,8 +3,8 @@ every worker, taken by an httpx request hook.
 
 - RATE#<bucket key> / BUCKET   tokens left, when they were counted, and a version for optimistic writes
 
-A worker takes a few tokens at a time (`RESERVE`) and spends them within a second, so most requests
-cost no DynamoDB call; the rest of a reservation is dropped after that second, never saved up."""
+A worker takes a few tokens at a time (`RESERVE`) and spends them within half a second, so most
+requests cost no DynamoDB call; what it did not spend by then is dropped, never saved up."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from qbosync.domain.rate_limits import (
 )
 
 RESERVE = 4
-RESERVATION_LIFETIME = timedelta(seconds=1)
+RESERVATION_LIFETIME = timedelta(milliseconds=500)
 
 
 @dataclass
@@ -138,5 +138,7 @@ class DynamoRateBudget:
                 return 0.001  # another worker took tokens meanwhile: count again
             raise
         with self._lock:
-            self._reserved[bucket.key] = _Reservation(taken - 1, now + RESERVATION_LIFETIME)
+            left = self._reserved.get(bucket.key)
+            unused = left.tokens if left is not None and left.until > now else 0
+            self._reserved[bucket.key] = _Reservation(unused + taken - 1, now + RESERVATION_LIFETIME)
         return 0.0

@@ -25,8 +25,8 @@ class Bucket:
 
 
 def quickbooks_requests(realm_id: str) -> Bucket:
-    # 10 at once, then 8 a second: at most 10 in any second and 10 + 8 x 60 = 490 in any minute.
-    return Bucket(f"QBO#{realm_id}", capacity=10, per_second=8.0)
+    # 2 at once, then 8 a second: at most 2 + 8 = 10 in any second, 2 + 480 = 482 in any minute.
+    return Bucket(f"QBO#{realm_id}", capacity=2, per_second=8.0)
 
 
 def quickbooks_batches(realm_id: str) -> Bucket:
@@ -35,13 +35,14 @@ def quickbooks_batches(realm_id: str) -> Bucket:
 
 
 def productive_token(connection_id: str) -> Bucket:
-    # 20 at once, then 8 a second: at most 20 + 80 = 100 in any 10 s.
-    return Bucket(f"PRODUCTIVE#{connection_id}", capacity=20, per_second=8.0)
+    # 10 at once, then 9 a second: at most 10 + 90 = 100 in any 10 s.
+    return Bucket(f"PRODUCTIVE#{connection_id}", capacity=10, per_second=9.0)
 
 
 def productive_organization(organization_id: str) -> Bucket:
-    # 200 at once, then 2 a second: at most 200 + 3,600 = 3,800 in any 30 minutes.
-    return Bucket(f"PRODUCTIVEORG#{organization_id}", capacity=200, per_second=2.0)
+    # 3,000 at once, then one every 2 s: at most 3,000 + 900 = 3,900 in any 30 minutes. A month-end job
+    # (500 invoices, about 1,000 requests) never waits on it.
+    return Bucket(f"PRODUCTIVEORG#{organization_id}", capacity=3000, per_second=0.5)
 
 
 class RateBudget(Protocol):

@@ -45,7 +45,7 @@ from qbosync.domain.errors import (
 )
 from qbosync.domain.ports import Clock, ConnectionRepository
 from qbosync.domain.productive import ProductiveInvoice, ProductiveLineItem
-from qbosync.domain.quickbooks_batch import BATCH_MAX_ITEMS, BatchItemFault, BatchWrite
+from qbosync.domain.quickbooks_batch import BATCH_MAX_ITEMS, BatchAnswer, BatchItemFault, BatchWrite
 from qbosync.domain.rate_limits import RateBudget
 from qbosync.services.copies import CopyService, CopySession, LockedCopy, PlannedWrite
 
@@ -56,8 +56,9 @@ JOB_COPY_LOCK = timedelta(minutes=5)
 #: A batch recorded longer ago than this is not re-sent with its requestid (QuickBooks keeps requestids
 #: for a limited time); its invoices are looked for by their markers instead.
 REPLAY_WINDOW = timedelta(hours=1)
-#: Seconds before an invocation ends in which no new chunk starts.
-CHUNK_TIME_RESERVE_SECONDS = 120.0
+#: Seconds before an invocation ends in which no new chunk starts (a chunk takes seconds, at worst about
+#: a minute when QuickBooks and Productive are slow).
+CHUNK_TIME_RESERVE_SECONDS = 90.0
 #: When invoices were locked by someone else, or failed for a while, the job comes back this much later.
 RETRY_DELAY_SECONDS = 10
 #: A job that has been taken up this often gives up on what is still pending.
@@ -199,7 +200,7 @@ class CopyJobWorker:
         next_number = (last.number + 1) if last is not None else 1
         started = False
         for start in range(0, len(pending), self._chunk_size):
-            if started and seconds_left() < CHUNK_TIME_RESERVE_SECONDS:
+            if chunk_run.stalled or (started and seconds_left() < CHUNK_TIME_RESERVE_SECONDS):
                 break
             started = True
             if chunk_run.chunk(pending[start : start + self._chunk_size], replay=None, number=next_number):
@@ -268,56 +269,24 @@ class _Round:
         self.report = report
         self.finishing_at_once = finishing_at_once
         self.retry_later = False
+        #: A batch went unanswered: no further chunk in this round.
+        self.stalled = False
         self._counting = threading.Lock()
 
     def chunk(self, invoice_ids: Sequence[str], *, replay: SentBatch | None, number: int) -> bool:
         """Copy these invoices; True when a batch request numbered `number` was recorded."""
-        if not invoice_ids:
-            return False
-        invoices, lines = self._read(invoice_ids)
-        writes: list[_Locked] = []
-        for invoice_id in invoice_ids:
-            locked = self._lock(invoice_id, invoices.get(invoice_id), lines.get(invoice_id, []), replay)
-            if locked is not None:
-                writes.append(locked)
-        if replay is not None:
-            # Exactly the batch that was sent: its invoices, in its bId order.
-            order = {invoice_id: index for index, invoice_id in enumerate(replay.invoice_ids)}
-            writes.sort(key=lambda entry: order[entry.invoice_id])
+        writes = self._locked_writes(invoice_ids, replay)
         if not writes:
             return False
         ids = replay.invoice_ids if replay is not None else tuple(entry.invoice_id for entry in writes)
-        batch = SentBatch(
-            number=number,
-            request_id=replay.request_id if replay is not None else batch_request_id(self.job.job_id, number),
-            invoice_ids=tuple(ids),
-            recorded_at=replay.recorded_at if replay is not None else self.clock.now(),
-        )
         if replay is None:
+            batch = SentBatch(number, batch_request_id(self.job.job_id, number), ids, self.clock.now())
             self.jobs.record_batch(self.job.job_id, batch)
-        operations = [
-            BatchWrite(
-                bid=str(ids.index(entry.invoice_id)),
-                entity=entry.copy.prepared.document,
-                payload=entry.plan.body,
-                operation="create" if entry.plan.is_create else "update",
-            )
-            for entry in writes
-        ]
-        for entry in writes:
-            entry.copy.sending(entry.plan)
-        try:
-            answers = self.session.qbo.batch(operations, request_id=batch.request_id)
-        except BaseException as error:
-            for entry in writes:
-                if isinstance(error, QuickBooksFault):
-                    entry.copy.refused(error)
-                self._failed(entry.invoice_id, entry.copy, error)
-            if isinstance(error, QuickBooksFault) and error.is_refusal:
-                self.jobs.batch_answered(self.job.job_id, number)
-                return True
-            raise  # unanswered: the next run re-sends exactly this batch
-        self.jobs.batch_answered(self.job.job_id, number)
+        else:
+            batch = replay
+        answers = self._send(writes, batch)
+        if answers is None:
+            return True
         self.report.batches += 1
         # Each invoice's PDF, write-back and history entry depend on nothing but its own answer: a few
         # invoices at once, each in the caller's context (its log keys and rate budget).
@@ -332,11 +301,59 @@ class _Round:
             future.result()
         return True
 
+    def _locked_writes(self, invoice_ids: Sequence[str], replay: SentBatch | None) -> list[_Locked]:
+        """The chunk's invoices read, prepared, locked and planned; in the replayed batch's bId order."""
+        if not invoice_ids:
+            return []
+        invoices, lines = self._read(invoice_ids)
+        writes: list[_Locked] = []
+        for invoice_id in invoice_ids:
+            locked = self._lock(invoice_id, invoices.get(invoice_id), lines.get(invoice_id, []), replay)
+            if locked is not None:
+                writes.append(locked)
+        if replay is not None:
+            order = {invoice_id: index for index, invoice_id in enumerate(replay.invoice_ids)}
+            writes.sort(key=lambda entry: order[entry.invoice_id])
+        return writes
+
+    def _send(self, writes: list[_Locked], batch: SentBatch) -> dict[str, BatchAnswer] | None:
+        """The batch request, then recorded as answered; None when it was not answered."""
+        operations = [
+            BatchWrite(
+                bid=str(batch.invoice_ids.index(entry.invoice_id)),
+                entity=entry.copy.prepared.document,
+                payload=entry.plan.body,
+                operation="create" if entry.plan.is_create else "update",
+            )
+            for entry in writes
+        ]
+        for entry in writes:
+            entry.copy.sending(entry.plan)
+        try:
+            answers = self.session.qbo.batch(operations, request_id=batch.request_id)
+        except Exception as error:
+            for entry in writes:
+                if isinstance(error, QuickBooksFault):
+                    entry.copy.refused(error)
+                self._failed(entry.invoice_id, entry.copy, error)
+            if _is_final(error):
+                self.jobs.batch_answered(self.job.job_id, batch.number)
+            else:
+                # Unanswered (QuickBooks down, throttling us, or the answer lost): this round stops, and the
+                # next one, a little later, sends exactly this batch again.
+                self.stalled = True
+            return None
+        self.jobs.batch_answered(self.job.job_id, batch.number)
+        return answers
+
     def _read(
         self, invoice_ids: Sequence[str]
     ) -> tuple[dict[str, ProductiveInvoice], dict[str, list[ProductiveLineItem]]]:
         productive = self.session.productive
-        return productive.get_invoices(invoice_ids), productive.list_line_items_of_invoices(invoice_ids)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the lines while the invoices are read
+            lines = pool.submit(contextvars.copy_context().run, productive.list_line_items_of_invoices, invoice_ids)
+            invoices = productive.get_invoices(invoice_ids)
+        return invoices, lines.result()
 
     def _lock(
         self,
