@@ -3,8 +3,8 @@ every worker, taken by an httpx request hook.
 
 - RATE#<bucket key> / BUCKET   tokens left, when they were counted, and a version for optimistic writes
 
-A worker takes a few tokens at a time (`RESERVE`) and spends them within half a second, so most
-requests cost no DynamoDB call; what it did not spend by then is dropped, never saved up."""
+A worker takes a few tokens at a time (`Bucket.reserve`) and spends them within `Bucket.reserve_seconds`,
+so most requests cost no DynamoDB call; what it did not spend by then is dropped, never saved up."""
 
 from __future__ import annotations
 
@@ -30,9 +30,6 @@ from qbosync.domain.rate_limits import (
     quickbooks_batches,
     quickbooks_requests,
 )
-
-RESERVE = 4
-RESERVATION_LIFETIME = timedelta(milliseconds=500)
 
 
 @dataclass
@@ -68,6 +65,7 @@ class DynamoRateBudget:
         self._productive = productive_base_url.rstrip("/")
         self._lock = threading.Lock()
         self._reserved: dict[str, _Reservation] = {}
+        self._written: dict[str, tuple[float, datetime | None, int]] = {}
         self.waited_seconds = 0.0
 
     @contextmanager
@@ -107,19 +105,28 @@ class DynamoRateBudget:
             self._sleep(wait)
 
     def _reserve(self, bucket: Bucket) -> float:
-        """Take one token and reserve up to RESERVE - 1 more; or the seconds until one is there."""
+        """Take one token and reserve up to `bucket.reserve` - 1 more; or the seconds until one is there.
+        The bucket as this worker last wrote it is tried first, without reading: while one worker does
+        most of the taking, a reservation costs one conditional write."""
         key = {"pk": f"RATE#{bucket.key}", "sk": "BUCKET"}
-        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        with self._lock:
+            state = self._written.pop(bucket.key, None)
+        if state is None:
+            item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+            state = (
+                (float(bucket.capacity), None, 0)
+                if item is None
+                else (float(item["tokens"]), datetime.fromisoformat(str(item["counted_at"])), int(item["version"]))
+            )
+        tokens, counted_at, version = state
         now = self._clock.now()
-        if item is None:
-            available, version = float(bucket.capacity), 0
-        else:
-            elapsed = max(0.0, (now - datetime.fromisoformat(str(item["counted_at"]))).total_seconds())
-            available = min(float(bucket.capacity), float(item["tokens"]) + elapsed * bucket.per_second)
-            version = int(item["version"])
+        elapsed = 0.0 if counted_at is None else max(0.0, (now - counted_at).total_seconds())
+        available = min(float(bucket.capacity), tokens + elapsed * bucket.per_second)
         if available < 1:
+            with self._lock:
+                self._written[bucket.key] = state  # still what the table holds, as far as we know
             return (1 - available) / bucket.per_second
-        taken = min(RESERVE, math.floor(available))
+        taken = min(bucket.reserve, math.floor(available))
         try:
             self._table.put_item(
                 Item={
@@ -135,10 +142,13 @@ class DynamoRateBudget:
             )
         except ClientError as error:
             if is_conditional_failure(error):
-                return 0.001  # another worker took tokens meanwhile: count again
+                return 0.001  # another worker took tokens meanwhile: read and count again
             raise
+        with self._lock:
+            self._written[bucket.key] = (available - taken, now, version + 1)
         with self._lock:
             left = self._reserved.get(bucket.key)
             unused = left.tokens if left is not None and left.until > now else 0
-            self._reserved[bucket.key] = _Reservation(unused + taken - 1, now + RESERVATION_LIFETIME)
+            lifetime = timedelta(seconds=bucket.reserve_seconds)
+            self._reserved[bucket.key] = _Reservation(unused + taken - 1, now + lifetime)
         return 0.0

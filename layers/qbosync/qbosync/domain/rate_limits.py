@@ -22,16 +22,20 @@ class Bucket:
     key: str
     capacity: int
     per_second: float
+    #: A worker takes up to this many tokens in one write, to spend within `reserve_seconds`: a token
+    #: spent late shifts a request by at most that much, small next to the limit's window.
+    reserve: int = 4
+    reserve_seconds: float = 0.5
 
 
 def quickbooks_requests(realm_id: str) -> Bucket:
     # 2 at once, then 8 a second: at most 2 + 8 = 10 in any second, 2 + 480 = 482 in any minute.
-    return Bucket(f"QBO#{realm_id}", capacity=2, per_second=8.0)
+    return Bucket(f"QBO#{realm_id}", capacity=2, per_second=8.0, reserve=2, reserve_seconds=0.25)
 
 
 def quickbooks_batches(realm_id: str) -> Bucket:
     # 5 at once, then 35 a minute: at most 40 in any minute.
-    return Bucket(f"QBOBATCH#{realm_id}", capacity=5, per_second=35 / 60)
+    return Bucket(f"QBOBATCH#{realm_id}", capacity=5, per_second=35 / 60, reserve=1)
 
 
 def productive_token(connection_id: str) -> Bucket:
@@ -42,7 +46,7 @@ def productive_token(connection_id: str) -> Bucket:
 def productive_organization(organization_id: str) -> Bucket:
     # 3,000 at once, then one every 2 s: at most 3,000 + 900 = 3,900 in any 30 minutes. A month-end job
     # (500 invoices, about 1,000 requests) never waits on it.
-    return Bucket(f"PRODUCTIVEORG#{organization_id}", capacity=3000, per_second=0.5)
+    return Bucket(f"PRODUCTIVEORG#{organization_id}", capacity=3000, per_second=0.5, reserve=50, reserve_seconds=10)
 
 
 class RateBudget(Protocol):

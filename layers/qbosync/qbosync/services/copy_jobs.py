@@ -18,7 +18,7 @@ import contextvars
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -188,8 +188,15 @@ class CopyJobWorker:
     ) -> bool:
         """The job's pending invoices, chunk after chunk while time lasts; True when some must be tried
         again later (locked by someone else, or failing for now)."""
-        job_id = job.job_id
         chunk_run = _Round(session, job, self._jobs, self._clock, report, self._finishing_at_once)
+        try:
+            self._each_chunk(chunk_run, job, seconds_left)
+        finally:
+            chunk_run.wait()
+        return chunk_run.retry_later
+
+    def _each_chunk(self, chunk_run: _Round, job: CopyJob, seconds_left: Callable[[], float]) -> None:
+        job_id = job.job_id
         last = self._jobs.last_batch(job_id)
         pending = job.pending_invoice_ids()
         if last is not None and not last.answered and last.recorded_at > self._clock.now() - REPLAY_WINDOW:
@@ -205,7 +212,6 @@ class CopyJobWorker:
             started = True
             if chunk_run.chunk(pending[start : start + self._chunk_size], replay=None, number=next_number):
                 next_number += 1
-        return chunk_run.retry_later
 
     def _fail_all(self, job: CopyJob, invoice_ids: Sequence[str], error: ItemError, report: RoundReport) -> None:
         for invoice_id in invoice_ids:
@@ -272,6 +278,15 @@ class _Round:
         #: A batch went unanswered: no further chunk in this round.
         self.stalled = False
         self._counting = threading.Lock()
+        # The invoices of a chunk are finished here while the next chunk is read, locked and sent.
+        self._finishing = ThreadPoolExecutor(max_workers=finishing_at_once)
+        self._finished: list[Future[None]] = []
+
+    def wait(self) -> None:
+        """Every invoice handed to the finishing pool is done (or failed alone)."""
+        self._finishing.shutdown(wait=True)
+        for future in self._finished:
+            future.result()
 
     def chunk(self, invoice_ids: Sequence[str], *, replay: SentBatch | None, number: int) -> bool:
         """Copy these invoices; True when a batch request numbered `number` was recorded."""
@@ -289,16 +304,11 @@ class _Round:
             return True
         self.report.batches += 1
         # Each invoice's PDF, write-back and history entry depend on nothing but its own answer: a few
-        # invoices at once, each in the caller's context (its log keys and rate budget).
-        with ThreadPoolExecutor(max_workers=self.finishing_at_once) as pool:
-            finishing = [
-                pool.submit(
-                    contextvars.copy_context().run, self._finish, entry, answers[str(ids.index(entry.invoice_id))]
-                )
-                for entry in writes
-            ]
-        for future in finishing:
-            future.result()
+        # invoices at once, each in the caller's context (its log keys and rate budget), while the next
+        # chunk goes on.
+        for entry in writes:
+            answer = answers[str(ids.index(entry.invoice_id))]
+            self._finished.append(self._finishing.submit(contextvars.copy_context().run, self._finish, entry, answer))
         return True
 
     def _locked_writes(self, invoice_ids: Sequence[str], replay: SentBatch | None) -> list[_Locked]:

@@ -84,6 +84,8 @@ class CustomerResolver:
         # Customers this resolver created, by Productive client and currency: the invoices of one client
         # in a bulk job are planned before any is resolved, and the first creates it for all.
         self._created: dict[tuple[str, str], str] = {}
+        # Mappings read once per resolver (a bulk job plans many invoices of few clients).
+        self._mapped: dict[tuple[str, str], str] = {}
 
     def plan(self, *, picked: str | None, invoice: ProductiveInvoice, currency: str) -> CustomerPlan | None:
         """Reads only. None when nothing was picked and the invoice has no client company."""
@@ -91,8 +93,10 @@ class CustomerResolver:
             return UseCustomer(picked)
         if not invoice.company_id:
             return None
-        mapped = self._mappings.customer_for(self._connection_id, invoice.company_id, currency)
+        key = (invoice.company_id, currency)
+        mapped = self._mapped.get(key) or self._mappings.customer_for(self._connection_id, *key)
         if mapped:
+            self._mapped[key] = mapped
             return UseCustomer(mapped)
         client = invoice.company or self._productive.get_company(invoice.company_id)
         currency = currency.upper()
