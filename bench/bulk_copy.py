@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.critical_path import LATENCY_SECONDS, RemoteCall, describe, kind_of, longest_chain, remote_call
-from bench.stack import bench_stack, connect_demo, injected_latency
+from bench.stack import bench_stack, configure, connect_demo, demo_settings, injected_latency
 from local.qbo_payments import drain
 
 INVOICES = int(os.environ.get("QBOSYNC_BENCH_BULK_INVOICES", "300"))
@@ -214,12 +214,7 @@ def run() -> list[str]:
     with bench_stack() as (productive, stack, app):
         demo = productive.seed_demo()
         connection_id = connect_demo(stack, app, demo, stack.emulator.US_REALM)
-        services = demo.service_type_ids
-        response = app.put(
-            f"/connections/{connection_id}/settings",
-            {"default_item_id": "1", "service_type_items": {services["Design"]: "2", services["Development"]: "3"}},
-        )
-        assert response.status_code == 200, response.text
+        configure(app, connection_id, demo_settings(demo))
         invoice_ids = [_invoice(productive, demo, index) for index in range(INVOICES + 1)]
 
         def copy_job(ids: list[str]) -> dict[str, Any]:

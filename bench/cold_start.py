@@ -184,11 +184,9 @@ class FirstRequests:
         _, self.qbo_invoice_id = self.desk.copied_invoice()
         self.routes = [CompiledRoute.of(route) for route in stack.gateway.routes]
         self.not_shipped = not_shipped()
-        self.events_queue = next(
-            poller
-            for poller in stack.gateway.sqs_pollers(sqs_client=stack.aws.client("sqs"))
-            if poller.function_id == "PaymentSyncFunction"
-        )
+        pollers = stack.gateway.sqs_pollers(sqs_client=stack.aws.client("sqs"))
+        self.events_queue = next(poller for poller in pollers if poller.function_id == "PaymentSyncFunction")
+        self.jobs_queue = next(poller for poller in pollers if poller.function_id == "CopyJobsFunction")
 
     def close(self) -> None:
         self.desk.close()
@@ -204,6 +202,12 @@ class FirstRequests:
                 "PaymentSyncFunction",
                 "SQS batch: 1 payment event",
                 self._payment_event,
+                lambda result: result == {"batchItemFailures": []},
+            ),
+            FirstRequest(
+                "CopyJobsFunction",
+                "SQS batch: a copy job of 1 invoice",
+                self._copy_job,
                 lambda result: result == {"batchItemFailures": []},
             ),
             FirstRequest(
@@ -299,6 +303,22 @@ class FirstRequests:
         messages = self._take(queue)
         if len(messages) != 1:
             raise RuntimeError(f"{len(messages)} messages queued for one payment")
+        return queue.event(messages)
+
+    def _copy_job(self) -> dict[str, Any]:
+        """What the event source hands copy_jobs: the message of a job just submitted (one new invoice)."""
+        queue = self.jobs_queue
+        while self._take(queue):
+            pass
+        body = json.dumps({"invoice_ids": [self.desk.new_invoice()], "mode": "update"}).encode()
+        answer = self.stack.invoke(
+            "CopyInvoiceFunction", self._event("POST", f"/connections/{self.cid}/copy-jobs", body)[1]
+        )
+        if answer["statusCode"] != 202:
+            raise RuntimeError(f"the job was answered {answer['statusCode']}")
+        messages = self._take(queue)
+        if len(messages) != 1:
+            raise RuntimeError(f"{len(messages)} messages queued for one job")
         return queue.event(messages)
 
     @staticmethod

@@ -19,7 +19,7 @@ import time
 import tracemalloc
 from typing import Any
 
-from bench.stack import aws_calls, bench_stack, connect_demo
+from bench.stack import aws_calls, bench_stack, configure, connect_demo, demo_settings
 
 COPIES = 200
 
@@ -29,7 +29,6 @@ def run() -> list[str]:
     with bench_stack() as (productive, stack, app):
         demo = productive.seed_demo()
         connection_id = connect_demo(stack, app, demo, stack.emulator.US_REALM)
-        services = demo.service_type_ids
         wiring = importlib.import_module("qbosync.wiring")
         domain_copies = importlib.import_module("qbosync.domain.copies")
 
@@ -47,15 +46,7 @@ def run() -> list[str]:
             return time.perf_counter() - started
 
         for pdf_source in ("quickbooks", "productive"):
-            response = app.put(
-                f"/connections/{connection_id}/settings",
-                {
-                    "pdf_source": pdf_source,
-                    "default_item_id": "1",
-                    "service_type_items": {services["Design"]: "2", services["Development"]: "3"},
-                },
-            )
-            assert response.status_code == 200, response.text
+            configure(app, connection_id, demo_settings(demo, pdf_source=pdf_source))
             copy(pdf_source)  # first copy: finds or creates the customer, caches what it can
             stack.emulator.reset_request_log()
             productive.reset_request_log()

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from bench.stack import HttpCall, bench_stack, connect_demo, http_calls, injected_latency
+from bench.stack import HttpCall, bench_stack, configure, connect_demo, demo_settings, http_calls, injected_latency
 
 LATENCY_SECONDS = 0.2
 TARGET = 1.15
@@ -207,7 +207,6 @@ def run() -> list[str]:
     with bench_stack() as (productive, stack, app):
         demo = productive.seed_demo()
         connection_id = connect_demo(stack, app, demo, stack.emulator.US_REALM)
-        services = demo.service_type_ids
         wiring = importlib.import_module("qbosync.wiring")
         domain_copies = importlib.import_module("qbosync.domain.copies")
         emulators = {"QuickBooks": origin(stack.emulator.base_url), "Productive": origin(productive.base_url)}
@@ -235,15 +234,7 @@ def run() -> list[str]:
             return CopyRun(wall, calls, started)
 
         for pdf_source in ("quickbooks", "productive"):
-            response = app.put(
-                f"/connections/{connection_id}/settings",
-                {
-                    "pdf_source": pdf_source,
-                    "default_item_id": "1",
-                    "service_type_items": {services["Design"]: "2", services["Development"]: "3"},
-                },
-            )
-            assert response.status_code == 200, response.text
+            configure(app, connection_id, demo_settings(demo, pdf_source=pdf_source))
             copy()  # first copy: finds or creates the customer, caches the tax codes and the token
             with injected_latency(stack, productive, LATENCY_SECONDS):
                 runs = [timed_copy() for _ in range(RUNS)]

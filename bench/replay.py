@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bench.stack import aws_calls, bench_stack, connect_demo
+from bench.stack import aws_calls, bench_stack, connect_demo, demo_settings
 from local.stack import LocalStack
 
 WRITE_CALLS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -72,11 +72,7 @@ def run() -> list[str]:
     with bench_stack() as (productive, stack, app):
         demo = productive.seed_demo()
         connection_id = connect_demo(stack, app, demo, stack.emulator.US_REALM)
-        services = demo.service_type_ids
-        settings = {
-            "default_item_id": "1",
-            "service_type_items": {services["Design"]: "2", services["Development"]: "3"},
-        }
+        settings = demo_settings(demo)
         # Not the measured body: a request signed in the same second with the same bytes would be a replay.
         assert (
             app.put(f"/connections/{connection_id}/settings", {**settings, "memo_source": "subject"}).status_code == 200

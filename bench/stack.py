@@ -55,6 +55,21 @@ def connect(
     return str(started["connection_id"])
 
 
+def demo_settings(demo: Any, **more: Any) -> dict[str, Any]:
+    """The demo's item mappings (Design and Development mapped, the rest to the default item), and `more`."""
+    services = demo.service_type_ids
+    return {
+        "default_item_id": "1",
+        "service_type_items": {services["Design"]: "2", services["Development"]: "3"},
+        **more,
+    }
+
+
+def configure(app: AppClient, connection_id: str, settings: dict[str, Any]) -> None:
+    response = app.put(f"/connections/{connection_id}/settings", settings)
+    assert response.status_code == 200, response.text
+
+
 def connect_demo(stack: LocalStack, app: AppClient, demo: Any, realm_id: str) -> str:
     """The Productive demo organization's subsidiary for this company (US or UK), connected."""
     subsidiary = demo.subsidiary_us_id if realm_id == stack.emulator.US_REALM else demo.subsidiary_uk_id

@@ -10,20 +10,11 @@ import threading
 from collections.abc import Mapping
 from dataclasses import asdict
 
+from local.command_line import milliseconds
 from local.productive_emulator.emulator import ProductiveEmulator
 from local.productive_emulator.money import ROUNDINGS
 
 LATENCY_VARIABLE = "PRODUCTIVE_EMULATOR_LATENCY_MS"
-
-
-def _milliseconds(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of milliseconds") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is negative")
-    return number
 
 
 def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> argparse.Namespace:
@@ -37,7 +28,7 @@ def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None 
     parser.add_argument("--rounding", choices=ROUNDINGS, default="half_up", help="how amounts round to cents")
     parser.add_argument(
         "--latency-ms",
-        type=_milliseconds,
+        type=milliseconds,
         default=env.get(LATENCY_VARIABLE) or "0",
         metavar="N",
         help=f"added to every answer ({LATENCY_VARIABLE}, default 0)",

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from local.command_line import milliseconds
 from local.qbo_emulator.clock import zone
 from local.qbo_emulator.emulator import DEFAULT_VERIFIER_TOKEN, SEEDS, QboEmulator
 from local.qbo_emulator.oauth import ROTATIONS
@@ -46,16 +47,6 @@ def _switch(value: str) -> bool:
         return SWITCH[value.strip().lower()]
     except KeyError:
         raise argparse.ArgumentTypeError(f"{value!r} is not on or off") from None
-
-
-def _milliseconds(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of milliseconds") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is negative")
-    return number
 
 
 def _port(value: str) -> int:
@@ -98,7 +89,7 @@ def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None 
     )
     parser.add_argument(
         "--latency-ms",
-        type=_milliseconds,
+        type=milliseconds,
         default=default("LATENCY_MS", "0"),
         metavar="N",
         help="added to every answer (QBO_EMULATOR_LATENCY_MS, default 0)",
