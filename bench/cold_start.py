@@ -294,31 +294,30 @@ class FirstRequests:
 
     def _payment_event(self) -> dict[str, Any]:
         """What the event source hands payment_sync: the message the webhook queued for a new payment."""
-        queue = self.events_queue
-        while self._take(queue):  # what earlier runs queued (the webhook's, reconcile's)
-            pass
-        answer = self.stack.invoke("PaymentWebhookFunction", self._webhook())
-        if answer["statusCode"] != 200:
-            raise RuntimeError(f"the webhook answered {answer['statusCode']}")
-        messages = self._take(queue)
-        if len(messages) != 1:
-            raise RuntimeError(f"{len(messages)} messages queued for one payment")
-        return queue.event(messages)
+        return self._queued(self.events_queue, "PaymentWebhookFunction", self._webhook, 200)
 
     def _copy_job(self) -> dict[str, Any]:
         """What the event source hands copy_jobs: the message of a job just submitted (one new invoice)."""
-        queue = self.jobs_queue
+
+        def submit() -> dict[str, Any]:
+            body = json.dumps({"invoice_ids": [self.desk.new_invoice()], "mode": "update"}).encode()
+            return self._event("POST", f"/connections/{self.cid}/copy-jobs", body)[1]
+
+        return self._queued(self.jobs_queue, "CopyInvoiceFunction", submit, 202)
+
+    def _queued(
+        self, queue: SqsPoller, function_id: str, event: Callable[[], dict[str, Any]], status: int
+    ) -> dict[str, Any]:
+        """The SQS event of the one message the `event()` makes `function_id` queue (what earlier runs
+        queued, the webhook's or reconcile's, is taken away first)."""
         while self._take(queue):
             pass
-        body = json.dumps({"invoice_ids": [self.desk.new_invoice()], "mode": "update"}).encode()
-        answer = self.stack.invoke(
-            "CopyInvoiceFunction", self._event("POST", f"/connections/{self.cid}/copy-jobs", body)[1]
-        )
-        if answer["statusCode"] != 202:
-            raise RuntimeError(f"the job was answered {answer['statusCode']}")
+        answer = self.stack.invoke(function_id, event())
+        if answer["statusCode"] != status:
+            raise RuntimeError(f"{function_id} answered {answer['statusCode']}")
         messages = self._take(queue)
         if len(messages) != 1:
-            raise RuntimeError(f"{len(messages)} messages queued for one job")
+            raise RuntimeError(f"{len(messages)} messages queued, not one")
         return queue.event(messages)
 
     @staticmethod

@@ -65,7 +65,7 @@ RETRY_DELAY_SECONDS = 10
 MAX_ROUNDS = 30
 #: Invoices of a batch whose PDF, write-back and history entry are done at once (each of them runs its
 #: own three calls at once too); the rate budget keeps them within the published limits.
-FINISHING_AT_ONCE = 4
+FINISHING_AT_ONCE = 6
 
 
 class CopyJobService:
