@@ -13,7 +13,8 @@ class World:
         self.app, self.stack, self.productive = app, stack, productive
         self.demo = productive.seed_demo()
         self.realm = realm
-        subsidiary = self.demo.subsidiary_us_id if realm == stack.emulator.US_REALM else self.demo.subsidiary_uk_id
+        us = stack.emulator.store.require(realm).is_us
+        subsidiary = self.demo.subsidiary_us_id if us else self.demo.subsidiary_uk_id
         self.connection: Connected = connect(
             app,
             stack,
