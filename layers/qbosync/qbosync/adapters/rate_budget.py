@@ -66,7 +66,6 @@ class DynamoRateBudget:
         self._lock = threading.Lock()
         self._reserved: dict[str, _Reservation] = {}
         self._written: dict[str, tuple[float, datetime | None, int]] = {}
-        self.waited_seconds = 0.0
 
     @contextmanager
     def applying(self, *, realm_id: str, connection_id: str, organization_id: str) -> Iterator[None]:
@@ -101,7 +100,6 @@ class DynamoRateBudget:
             wait = self._reserve(bucket)
             if wait <= 0:
                 return
-            self.waited_seconds += wait
             self._sleep(wait)
 
     def _reserve(self, bucket: Bucket) -> float:

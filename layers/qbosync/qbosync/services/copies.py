@@ -323,12 +323,14 @@ def _prepare(
     and checks only."""
     iid = request.invoice_id
     settings = connection.settings
-    # The invoice, its lines and the tax choice do not depend on each other: read at once.
-    invoice, lines, (tax, cache) = together(
-        lambda: known_invoice or productive.get_invoice(iid),
-        lambda: productive.list_line_items(iid) if known_lines is None else known_lines,
-        lambda: _tax_choice(request, company, copies, qbo),
-    )
+    if known_invoice is not None and known_lines is not None:  # a bulk job read them by the hundred
+        invoice, lines, (tax, cache) = known_invoice, known_lines, _tax_choice(request, company, copies, qbo)
+    else:  # the invoice, its lines and the tax choice do not depend on each other: read at once
+        invoice, lines, (tax, cache) = together(
+            lambda: known_invoice or productive.get_invoice(iid),
+            lambda: productive.list_line_items(iid) if known_lines is None else known_lines,
+            lambda: _tax_choice(request, company, copies, qbo),
+        )
     document: QuickBooksType = "CreditMemo" if invoice.is_credit_note else "Invoice"
     # A credit note whose parent went to another company is refused before anything is checked.
     parent = _parent_copy(invoice, connection, company, copies, connections, productive)

@@ -234,10 +234,6 @@ def _item_error(error: BaseException) -> ItemError:
     return ItemError("internal_error", "The invoice could not be copied because of an internal error.")
 
 
-def _batch_item_error(fault: BatchItemFault) -> ItemError:
-    return _item_error(fault.error())
-
-
 def _is_final(error: BaseException) -> bool:
     """The item fails now (a refusal: our checks or QuickBooks'); otherwise it is tried again later."""
     if isinstance(error, QuickBooksFault):
