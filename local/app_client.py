@@ -14,7 +14,12 @@ from qbosync.domain.signing import app_signature
 class AppClient:
     def __init__(self, api_url: str, signing_secret: str, *, timeout: float = 30.0):
         self._secret = signing_secret
+        self._timeout = timeout
         self._http = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout, follow_redirects=False)
+
+    def reopened(self) -> AppClient:
+        """A new client to the same API with the same key, usable after this one is closed."""
+        return AppClient(str(self._http.base_url), self._secret, timeout=self._timeout)
 
     def close(self) -> None:
         self._http.close()

@@ -9,7 +9,7 @@ import importlib
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -117,7 +117,10 @@ def emulator_knobs_put_back(request: pytest.FixtureRequest) -> Iterator[None]:
     if "stack" not in request.fixturenames:
         yield
         return
-    with knobs_put_back(request.getfixturevalue("stack"), request.getfixturevalue("productive")):
+    with (
+        connections_disconnected_after(),
+        knobs_put_back(request.getfixturevalue("stack"), request.getfixturevalue("productive")),
+    ):
         yield
 
 
@@ -179,7 +182,41 @@ def start_connection(
     }
     response = app.post("/connections", body)
     assert response.status_code == 201, response.text
-    return {**body, **response.json()}
+    started = {**body, **response.json()}
+    _started_connections.append(_Started(app.reopened, started["connection_id"]))
+    return started
+
+
+@dataclass(frozen=True)
+class _Started:
+    client: Callable[[], AppClient]
+    connection_id: str
+
+
+# Every connection a test or fixture starts, so it can be disconnected when they end: the shared
+# companies' events fan out to every connection connected to them, and leftovers would slow every
+# later test.
+_started_connections: list[_Started] = []
+
+
+@contextlib.contextmanager
+def connections_disconnected_after() -> Iterator[None]:
+    """Disconnect, on leaving, the connections started inside (already disconnected ones answer 4xx)."""
+    mark = len(_started_connections)
+    try:
+        yield
+    finally:
+        started = _started_connections[mark:]
+        del _started_connections[mark:]
+        for item in started:
+            with item.client() as client:
+                client.delete(f"/connections/{item.connection_id}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_connections_disconnected() -> Iterator[None]:
+    with connections_disconnected_after():
+        yield
 
 
 def follow_consent(stack: LocalStack, authorize_url: str, *, realm_id: str | None = None) -> str:
