@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from qbosync.domain.activity import Activity, ActivityKind, ActivityPage
 from qbosync.domain.connection import (
     CompanyProfile,
     Connection,
@@ -465,3 +466,48 @@ class InMemoryCopies:
     def cached(self, connection_id: str, key: str) -> str | None:
         self.journal.append("ddb:cached")
         return self.caches.get((connection_id, key))
+
+
+# ---------------------------------------------------------------------- activity log
+
+
+class InMemoryActivityLog:
+    """The activity log (DynamoActivityLog) in memory: `entries` in the order they were recorded."""
+
+    def __init__(self) -> None:
+        self.entries: list[Activity] = []
+
+    def record(self, activity: Activity) -> None:
+        self.entries.append(activity)
+
+    def page(
+        self,
+        connection_id: str,
+        *,
+        invoice_id: str | None = None,
+        kind: ActivityKind | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ActivityPage:
+        chosen = sorted(
+            (
+                entry
+                for entry in self.entries
+                if entry.connection_id == connection_id
+                and (invoice_id is None or entry.invoice_id == invoice_id)
+                and (kind is None or entry.kind == kind)
+            ),
+            key=lambda entry: (entry.at, entry.activity_id),
+            reverse=True,
+        )
+        start = int(cursor) if cursor is not None else 0
+        rest = chosen[start : start + limit]
+        more = start + limit < len(chosen)
+        return ActivityPage(rest, str(start + limit) if more else None)
+
+    def count_since(self, connection_id: str, kind: ActivityKind, since: datetime) -> int:
+        return sum(
+            1
+            for entry in self.entries
+            if entry.connection_id == connection_id and entry.kind == kind and entry.at >= since
+        )

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from qbosync.adapters.rate_budget import DynamoRateBudget
     from qbosync.adapters.secrets import AppSecrets
     from qbosync.adapters.sqs import SqsCopyJobQueue
+    from qbosync.domain.activity import ActivityLog
     from qbosync.domain.connection import Connection, TokenSet
     from qbosync.domain.copies import CopyRepository
     from qbosync.domain.events import EventQueue
@@ -255,6 +256,13 @@ def lookup_service() -> LookupService:
 
     service = LookupService(repository=repository(), tokens=token_service(), quickbooks=quickbooks_api)
     return _traced(service, "customers", "items", "tax_codes")
+
+
+@cache
+def activity_log() -> ActivityLog:
+    from qbosync.adapters.dynamodb_activity import DynamoActivityLog
+
+    return DynamoActivityLog(_table())
 
 
 @cache
