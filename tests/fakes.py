@@ -302,6 +302,9 @@ class InMemoryPayments:
     def connected_connection_ids(self) -> list[str]:
         return list(self.connected)
 
+    def connections_by_status(self) -> dict[str, int]:
+        return {"pending": 0, "connected": len(self.connected), "needs_reconnect": 0, "disconnected": 0}
+
     def cursor(self, realm_id: str) -> datetime | None:
         return self.cursors.get(realm_id)
 

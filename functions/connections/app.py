@@ -91,7 +91,7 @@ def disconnect(connection_id: ConnectionIdPath) -> Response[None]:
     return Response(status_code=204)
 
 
-@observability.handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@observability.handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, publish_metrics=True)
 @require_app_signature
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -3,14 +3,17 @@ need a human, and bulk copy jobs (taken in here, copied by functions/copy_jobs).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from qbosync import observability, wiring
 from qbosync.api.docs import documented
+from qbosync.api.errors import status_for
 from qbosync.api.idempotency import IdempotencyKeyed
 from qbosync.api.models import (
     AttentionList,
@@ -31,9 +34,10 @@ from qbosync.api.models import (
 from qbosync.api.replay import ReplayGuard
 from qbosync.api.resolver import build_resolver, make_signature_check
 from qbosync.domain.copies import CopyRequest
+from qbosync.domain.errors import DomainError
 
 wiring.configure("copy_invoice")
-logger = observability.logger
+logger, metrics = observability.logger, observability.metrics
 app = build_resolver(reject_unknown_query=True)
 require_app_signature = make_signature_check(
     wiring.signing_secrets,
@@ -82,7 +86,20 @@ def copy_invoice(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[CopyView]:
     request = {"connection_id": connection_id, "invoice_id": invoice_id, "body": body.model_dump(mode="json")}
-    result = _copy_once(request, idempotency_key, app.lambda_context) if idempotency_key else _copy(request)
+    started = time.perf_counter()
+    try:
+        result = _copy_once(request, idempotency_key, app.lambda_context) if idempotency_key else _copy(request)
+    except Exception as error:
+        # Copies by outcome (docs/runbook.md "CopyErrorRateAlarm"): a refusal (4xx) is the user's to fix,
+        # a failure (5xx: QuickBooks or Productive down, a defect) is ours.
+        refused = isinstance(error, DomainError) and status_for(error) < 500
+        metrics.add_metric(name="CopiesRefused" if refused else "CopiesFailed", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_metric(
+        name="CopiesCreated" if result["mode"] == "create" else "CopiesUpdated", unit=MetricUnit.Count, value=1
+    )
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    metrics.add_metric(name="CopyLatency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
     logger.info("invoice copied", extra={"connection_id": connection_id, "invoice_id": invoice_id})
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=CopyView.model_validate(result))
 
@@ -161,7 +178,7 @@ def get_copy_job(connection_id: ConnectionIdPath, job_id: JobIdPath) -> CopyJobV
     return CopyJobView.of(wiring.copy_job_service().get(connection_id, job_id))
 
 
-@observability.handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@observability.handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, publish_metrics=True)
 @require_app_signature
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

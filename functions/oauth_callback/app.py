@@ -57,6 +57,6 @@ def oauth_callback(
     return browser.redirect(location, cleared)
 
 
-@observability.handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@observability.handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, publish_metrics=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

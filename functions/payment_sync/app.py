@@ -36,6 +36,12 @@ def record_handler(record: SQSRecord, budget: Budget) -> None:
     metrics.add_metric(name="PaymentsCreated", unit=MetricUnit.Count, value=sum(r.created for r in reports))
     metrics.add_metric(name="PaymentsUpdated", unit=MetricUnit.Count, value=sum(r.updated for r in reports))
     metrics.add_metric(name="PaymentsDeleted", unit=MetricUnit.Count, value=sum(r.deleted for r in reports))
+    now = wiring.clock.now()
+    for event, report in outcome.handled:
+        if report.created or report.updated or report.deleted:
+            # From the change in QuickBooks to Productive agreeing: webhook delay, queue, retries, our work.
+            lag_ms = max((now - event.occurred_at).total_seconds() * 1000, 0.0)
+            metrics.add_metric(name="PaymentEndToEndLag", unit=MetricUnit.Milliseconds, value=lag_ms)
     for event, report in outcome.handled:
         logger.info(
             "payment event handled",

@@ -17,8 +17,12 @@ logger, metrics = observability.logger, observability.metrics
 @observability.handler(publish_metrics=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = wiring.reconcile_service().run()
+    # One per finished run: ReconcileNotRunAlarm goes off when none came for 7 hours (docs/runbook.md).
+    metrics.add_metric(name="ReconcileRuns", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ReconcileEventsQueued", unit=MetricUnit.Count, value=report.queued)
     metrics.add_metric(name="ReconcileCompaniesFailed", unit=MetricUnit.Count, value=len(report.failed))
+    # Every 6 hours, how many connections have each status (the dashboard's "connections by status").
+    observability.count_by("Connections", "status", wiring.reconcile_service().connections_by_status())
     summary = {
         "companies": len(report.swept),
         "queued": report.queued,

@@ -229,11 +229,35 @@ def test_a_refresh_lease_held_while_the_connection_is_saved_survives_the_save(ta
     assert item is not None
     assert (item["refresh_lease_owner"], item["refresh_lease_until"]) == ("refresher", millis(T0 + MINUTE))
     assert connections.try_acquire_refresh_lease(connection_id, "other", T0, T0 + MINUTE) is False
-    # What the saved connection no longer has is gone, as a put would have left it.
-    assert {"gsi1pk", "gsi1sk", "next_refresh_at", "access_expires_at"}.isdisjoint(item)
+    # What the saved connection no longer has is gone, as a put would have left it; it left the refresh
+    # partition for its status's (counted by reconcile).
+    assert {"next_refresh_at", "access_expires_at"}.isdisjoint(item)
+    assert (item["gsi1pk"], item["gsi1sk"]) == ("CONNECTION_STATUS#needs_reconnect", connection_id)
     assert connections.get(connection_id) == changed.with_changes(next_refresh_at=None, access_expires_at=None)
     connections.release_refresh_lease(connection_id, "refresher")
     assert {"refresh_lease_owner", "refresh_lease_until"}.isdisjoint(stored(table, key) or {})
+
+
+def test_connections_are_counted_by_status_as_they_move(table: Any, connection_id: str) -> None:
+    """Reconcile's "connections by status" (the dashboard) follows every way a status changes."""
+    connections, payments = DynamoConnectionRepository(table), DynamoPaymentRepository(table)
+    before = payments.connections_by_status()
+    assert set(before) == {status.value for status in ConnectionStatus}
+
+    def moved() -> dict[str, int]:
+        now = payments.connections_by_status()
+        return {status: now[status] - before[status] for status in now if now[status] != before[status]}
+
+    connections.save(_connection(connection_id, status=ConnectionStatus.PENDING, next_refresh_at=None))
+    assert moved() == {"pending": 1}
+    connections.save(_connection(connection_id))  # connected, in the refresh partition
+    assert moved() == {"connected": 1}
+    connections.save(_connection(connection_id, next_refresh_at=None))  # connected, nothing due
+    assert moved() == {"connected": 1}
+    connections.mark_needs_reconnect(connection_id, "invalid_grant", T0)
+    assert moved() == {"needs_reconnect": 1}
+    connections.mark_disconnected(connection_id, T0)
+    assert moved() == {"disconnected": 1}
 
 
 def test_the_payment_lock_is_an_item_of_its_own_with_a_ttl(table: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import warnings
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -15,14 +16,16 @@ from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
-from local.template import EnvironmentPatch, global_function_properties, load_template
+from local.template import EnvironmentPatch, load_template, placeholder_names, resolved_environment
 
-# What the template gives every function for Powertools (POWERTOOLS_SERVICE_NAME, ..._METRICS_NAMESPACE).
+# What the template gives every function for Powertools (POWERTOOLS_SERVICE_NAME, ..._METRICS_NAMESPACE),
+# with the parameters' defaults (Stage=dev).
 POWERTOOLS = {
-    name: str(value)
-    for name, value in global_function_properties(load_template())["Environment"]["Variables"].items()
+    name: value
+    for name, value in resolved_environment(load_template(), placeholder_names(load_template())).items()
     if name.startswith("POWERTOOLS_")
 }
+NAMESPACE = "qbosync-dev"  # one per stage (template.yaml Globals)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +69,7 @@ def test_metrics_are_written_once_per_invocation_with_one_namespace_and_service(
     assert [record["WebhookEventsQueued"] for record in written] == [[3.0], [4.0]]
     for record in written:
         (directive,) = record["_aws"]["CloudWatchMetrics"]
-        assert directive["Namespace"] == "qbosync"
+        assert directive["Namespace"] == NAMESPACE
         assert directive["Dimensions"] == [["service"]]
         assert record["service"] == "qbosync"
 
@@ -84,6 +87,77 @@ def test_disabled_metrics_do_not_pile_up_and_print(
     for _ in range(150):
         handle({}, Context())
     assert capsys.readouterr().out == ""
+
+
+def test_an_invocation_that_counted_nothing_writes_nothing_and_does_not_warn(
+    observability: ModuleType, metrics: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
+    handle = observability.handler(publish_metrics=True)(lambda event, context: "done")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Powertools' "No application metrics to publish" would raise
+        assert handle({}, Context()) == "done"
+    assert capsys.readouterr().out == ""
+
+
+def test_counts_by_a_dimension_are_a_record_per_value(
+    observability: ModuleType, metrics: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
+    observability.count_by("WebhookEventsSkipped", "reason", {"unknown_realm": 3, "duplicate": 1})
+    written = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(record["reason"], record["WebhookEventsSkipped"]) for record in written] == [
+        ("duplicate", [1.0]),
+        ("unknown_realm", [3.0]),
+    ]
+    for record in written:
+        (directive,) = record["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == NAMESPACE
+        assert sorted(directive["Dimensions"][0]) == ["reason", "service"]
+        assert record["service"] == "qbosync"
+    assert not metrics.metric_set  # nothing left for the handler's own record
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    observability.count_by("Connections", "status", {"connected": 2})
+    assert capsys.readouterr().out == ""
+
+
+@pytest.fixture
+def wiring(observability: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """wiring with Intuit's sandbox and Productive's own API as the upstreams (no local stack)."""
+    for name in ("QBO_API_BASE_URL", "PRODUCTIVE_API_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("QBO_ENVIRONMENT", "sandbox")
+    module = importlib.import_module("qbosync.wiring")
+    module.reset()
+    yield module
+    module.reset()
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "counted"),
+    [
+        ("https://sandbox-quickbooks.api.intuit.com/v3/company/1/invoice", 429, "QuickBooksThrottled"),
+        ("https://sandbox-quickbooks.api.intuit.com/v3/company/1/query", 503, "QuickBooksServerErrors"),
+        ("https://api.productive.io/api/v2/invoices/7", 429, "ProductiveThrottled"),
+        ("https://api.productive.io/api/v2/payments", 500, "ProductiveServerErrors"),
+        ("https://sandbox-quickbooks.api.intuit.com/v3/company/1/invoice", 400, None),
+        ("https://api.productive.io/api/v2/invoices/7", 200, None),
+        ("https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer", 429, None),
+    ],
+)
+def test_upstream_429s_and_5xx_are_counted_per_answer(
+    wiring: ModuleType, metrics: Any, url: str, status: int, counted: str | None
+) -> None:
+    import httpx
+
+    response = httpx.Response(status, request=httpx.Request("GET", url))
+    wiring._count_upstream_trouble(response)
+    wiring._count_upstream_trouble(response)  # a retry is another answer
+    recorded = {name: [float(value) for value in entry["Value"]] for name, entry in metrics.metric_set.items()}
+    assert recorded == ({counted: [1.0, 1.0]} if counted else {})
 
 
 def test_log_lines_carry_the_invocation_and_its_correlation_id(observability: ModuleType) -> None:

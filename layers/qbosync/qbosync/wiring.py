@@ -150,8 +150,42 @@ def http_client() -> httpx.Client:
     from qbosync import observability
 
     observability.trace_library("httpx")
-    # A bulk copy job's requests wait for their turn in the published rate limits (rate_budget()).
-    return httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0), event_hooks={"request": [_budget_request]})
+    # A bulk copy job's requests wait for their turn in the published rate limits (rate_budget()); every
+    # answer of QuickBooks and Productive that says "too many" or "broken" is counted (the dashboard).
+    return httpx.Client(
+        timeout=httpx.Timeout(20.0, connect=5.0),
+        event_hooks={"request": [_budget_request], "response": [_count_upstream_trouble]},
+    )
+
+
+#: The metric of each answer counted: (upstream, 429 or not) -> name (docs/runbook.md).
+UPSTREAM_TROUBLE_METRICS = {
+    ("quickbooks", True): "QuickBooksThrottled",
+    ("quickbooks", False): "QuickBooksServerErrors",
+    ("productive", True): "ProductiveThrottled",
+    ("productive", False): "ProductiveServerErrors",
+}
+
+
+def _count_upstream_trouble(response: httpx.Response) -> None:
+    """Each 429 and 5xx of QuickBooks' or Productive's API, retried ones too (each is a request we made)."""
+    status = response.status_code
+    if status != 429 and status < 500:
+        return
+    url = str(response.request.url)
+    if url.startswith(settings(QuickBooksSettings).qbo_api_base_url.rstrip("/")):
+        upstream = "quickbooks"
+    elif url.startswith(str(settings(ProductiveSettings).productive_api_base_url).rstrip("/")):
+        upstream = "productive"
+    else:
+        return
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from qbosync import observability
+
+    observability.metrics.add_metric(
+        name=UPSTREAM_TROUBLE_METRICS[upstream, status == 429], unit=MetricUnit.Count, value=1
+    )
 
 
 _budgets: list[DynamoRateBudget] = []
@@ -407,7 +441,7 @@ def reconcile_service() -> ReconcileService:
         queue=event_queue(),
         clock=clock,
     )
-    return _traced(service, "run", "sweep")
+    return _traced(service, "run", "sweep", "connections_by_status")
 
 
 @cache

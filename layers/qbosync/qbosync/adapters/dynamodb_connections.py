@@ -2,7 +2,9 @@
 
 Item layout (pk / sk):
 - CONNECTION#<id> / CONNECTION   the connection; while connected it carries gsi1pk=TOKEN_REFRESH and
-                                 gsi1sk=<next refresh time> so the scheduled job finds what is due
+                                 gsi1sk=<next refresh time> so the scheduled job finds what is due;
+                                 otherwise gsi1pk=CONNECTION_STATUS#<status>, gsi1sk=<id>, so that
+                                 reconcile counts connections by status (the dashboard) with queries
 - OAUTH_STATE#<sha256> / OAUTH_STATE   a pending authorization, deleted when used, TTL expires_at; once a
                                  browser opened the start page, browser_hash = sha256 of its cookie
 No token is ever written here; tokens live in Secrets Manager (qbosync.adapters.secrets)."""
@@ -28,6 +30,13 @@ from qbosync.domain.ports import OAuthState
 
 REFRESH_INDEX = "gsi1"
 REFRESH_PARTITION = "TOKEN_REFRESH"
+STATUS_PARTITION_PREFIX = "CONNECTION_STATUS#"  # connections outside REFRESH_PARTITION, by status
+
+
+def status_partition(status: ConnectionStatus) -> str:
+    return STATUS_PARTITION_PREFIX + status.value
+
+
 # One refresh per connection at a time (docs/decisions/0001-one-token-refresh-per-connection.md).
 REFRESH_LEASE = Lease(owner_attribute="refresh_lease_owner", until_attribute="refresh_lease_until")
 # What `save` writes only when the connection has it, and removes otherwise.
@@ -117,6 +126,9 @@ class DynamoConnectionRepository:
         if connection.status is ConnectionStatus.CONNECTED and connection.next_refresh_at is not None:
             item["gsi1pk"] = REFRESH_PARTITION
             item["gsi1sk"] = _iso(connection.next_refresh_at)
+        else:
+            item["gsi1pk"] = status_partition(connection.status)
+            item["gsi1sk"] = connection.connection_id
         absent = [name for name in _OPTIONAL_ATTRIBUTES if name not in item]
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in item)
         if absent:
@@ -177,16 +189,28 @@ class DynamoConnectionRepository:
     def mark_needs_reconnect(self, connection_id: str, reason: str, now: datetime) -> None:
         self._update(
             connection_id,
-            "SET #status = :status, status_reason = :reason, updated_at = :now REMOVE gsi1pk, gsi1sk, next_refresh_at",
-            {":status": ConnectionStatus.NEEDS_RECONNECT.value, ":reason": reason, ":now": _iso(now)},
+            "SET #status = :status, status_reason = :reason, updated_at = :now, gsi1pk = :partition, gsi1sk = :id "
+            "REMOVE next_refresh_at",
+            {
+                ":status": ConnectionStatus.NEEDS_RECONNECT.value,
+                ":reason": reason,
+                ":now": _iso(now),
+                ":partition": status_partition(ConnectionStatus.NEEDS_RECONNECT),
+                ":id": connection_id,
+            },
         )
 
     def mark_disconnected(self, connection_id: str, now: datetime) -> None:
         self._update(
             connection_id,
-            "SET #status = :status, updated_at = :now "
-            "REMOVE gsi1pk, gsi1sk, next_refresh_at, status_reason, access_expires_at",
-            {":status": ConnectionStatus.DISCONNECTED.value, ":now": _iso(now)},
+            "SET #status = :status, updated_at = :now, gsi1pk = :partition, gsi1sk = :id "
+            "REMOVE next_refresh_at, status_reason, access_expires_at",
+            {
+                ":status": ConnectionStatus.DISCONNECTED.value,
+                ":now": _iso(now),
+                ":partition": status_partition(ConnectionStatus.DISCONNECTED),
+                ":id": connection_id,
+            },
         )
 
     def due_for_refresh(self, now: datetime, limit: int) -> list[str]:

@@ -18,8 +18,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from qbosync.adapters.dynamodb_common import query_all
-from qbosync.adapters.dynamodb_connections import REFRESH_INDEX, REFRESH_PARTITION
+from qbosync.adapters.dynamodb_connections import REFRESH_INDEX, REFRESH_PARTITION, status_partition
 from qbosync.adapters.dynamodb_lease import Clause, Lease
+from qbosync.domain.connection import ConnectionStatus
 from qbosync.domain.payments import PaymentLink
 
 INDEX = "gsi1"
@@ -100,6 +101,27 @@ class DynamoPaymentRepository:
             ProjectionExpression="connection_id",
         )
         return sorted({str(item["connection_id"]) for item in items if item.get("connection_id")})
+
+    def connections_by_status(self) -> dict[str, int]:
+        """Connected connections are the refresh partition (and a connected one without a next refresh
+        time, its status partition); the others are their status's partition. Counts only: no item is read."""
+        counts = {status.value: self._count(status_partition(status)) for status in ConnectionStatus}
+        counts[ConnectionStatus.CONNECTED.value] += self._count(REFRESH_PARTITION)
+        return counts
+
+    def _count(self, partition: str) -> int:
+        request: dict[str, Any] = {
+            "IndexName": REFRESH_INDEX,
+            "KeyConditionExpression": Key("gsi1pk").eq(partition),
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            page = self._table.query(**request)
+            total += int(page["Count"])
+            if "LastEvaluatedKey" not in page:
+                return total
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def cursor(self, realm_id: str) -> datetime | None:
         item = self._table.get_item(Key={"pk": f"REALM#{realm_id}", "sk": "RECONCILE#CURSOR"}, ConsistentRead=True).get(

@@ -257,9 +257,13 @@ class PaymentMappingRepository(Protocol):
 
 
 class ReconcileStateRepository(Protocol):
-    """The per-realm CDC cursor, and which connections are connected."""
+    """The per-realm CDC cursor, which connections are connected, and how many there are by status."""
 
     def connected_connection_ids(self) -> list[str]: ...
+
+    def connections_by_status(self) -> dict[str, int]:
+        """Every ConnectionStatus value -> how many connections have it."""
+        ...
 
     def cursor(self, realm_id: str) -> datetime | None: ...
 

@@ -109,6 +109,10 @@ class ReconcileService:
                 report.failed[realm_id] = error.code
         return report
 
+    def connections_by_status(self) -> dict[str, int]:
+        """How many connections have each status (the dashboard; counted by index queries, nothing read)."""
+        return self._state.connections_by_status()
+
     def _realms(self) -> dict[str, list[Connection]]:
         realms: dict[str, list[Connection]] = {}
         for connection_id in self._state.connected_connection_ids():
