@@ -8,7 +8,7 @@ PY := $(BIN)/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/qbosync
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv tools hooks demo test lint typecheck template-checks unit pytest peer-tests fuzz bench build lock openapi clean
+.PHONY: help venv tools hooks demo test lint typecheck template-checks unit pytest peer-tests fuzz bench build lock openapi clean redrive
 
 help:
 	@echo "make demo   - run the whole story on the local stack"
@@ -18,6 +18,7 @@ help:
 	@echo "make peer-tests - python-quickbooks' own integration suite against the QuickBooks emulator"
 	@echo "make build  - sam build (needs python3.13 on PATH)"
 	@echo "make hooks  - install the git pre-commit hooks"
+	@echo "make redrive QUEUE=payment-events|copy-jobs [STACK=qbosync-prod] - move dead-lettered messages back"
 
 $(VENV)/.stamp: requirements/dev.txt requirements/bootstrap.txt
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +86,14 @@ bench: venv
 build: tools
 	PYENV_VERSION="$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.13' | head -n 1):$$(pyenv version-name 2>/dev/null)" \
 	  PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+
+# Move a queue's dead-lettered messages back to it once the cause is fixed (docs/runbook.md "Redrive"):
+# the local stack (its endpoint: ENDPOINT=..., AWS_ENDPOINT_URL, or the env.json of make local-stack), or
+# the stack STACK=... on AWS with your AWS credentials. Safe to run twice.
+QUEUE ?=
+redrive: venv
+	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=payment-events|copy-jobs [STACK=qbosync-prod]"; exit 2; }
+	$(PY) -m local.redrive --queue $(QUEUE) $(if $(STACK),--stack-name $(STACK),--local $(if $(ENDPOINT),--endpoint-url $(ENDPOINT)))
 
 openapi: venv
 	$(PY) -m local.openapi --write
