@@ -41,7 +41,7 @@ CONTRACT_ROUTES = {  # README "HTTP API", the routes this stack serves so far
 
 GLOBAL_ENVIRONMENT = {  # what every function reads; the rest per function (tests/unit/test_config.py)
     "POWERTOOLS_SERVICE_NAME": "qbosync",
-    "POWERTOOLS_METRICS_NAMESPACE": "qbosync",
+    "POWERTOOLS_METRICS_NAMESPACE": {"Fn::Sub": "qbosync-${Stage}"},  # stages may share an account
     "TABLE_NAME": {"Ref": "Table"},
     "INTUIT_APP_SECRET_ID": {"Ref": "IntuitAppSecret"},
 }
@@ -198,24 +198,6 @@ def test_payment_events_queue(sam_template: dict[str, Any]) -> None:
     assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["PaymentEventsQueue", "Arn"]}
     assert event["Properties"]["BatchSize"] == 10
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-
-
-def test_dead_letter_queue_depth_raises_an_alarm(sam_template: dict[str, Any]) -> None:
-    alarms = resources_of_type(sam_template, "AWS::CloudWatch::Alarm")
-    watched = {
-        alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Properties"] for alarm in alarms.values()
-    }
-    alarm = watched["PaymentEventsDeadLetterQueue"]
-    assert alarm["Namespace"] == "AWS/SQS"
-    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    assert alarm["Dimensions"][0]["Name"] == "QueueName"
-    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
-    assert alarm["Threshold"] == 0
-    topics = resources_of_type(sam_template, "AWS::SNS::Topic")
-    assert alarm["AlarmActions"]
-    assert all(action["Ref"] in topics for action in alarm["AlarmActions"])
-    for topic in topics.values():
-        assert topic["Properties"].get("KmsMasterKeyId")
 
 
 def test_queues_are_encrypted(sam_template: dict[str, Any]) -> None:
