@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from local.sam_local import call as call_command
 from local.sam_local import sign as sign_command
 from local.sam_local.__main__ import READY, commands, describe
 from local.sam_local.environment import (
@@ -551,3 +552,16 @@ def test_local_stack_command_exits_0_on_sigint(tmp_path: Path) -> None:
     assert process.returncode == 0, rest
     assert rest.strip().endswith("stopped: moto server and both emulators are down")
     assert _closed(_server_ports(state))
+
+
+def test_call_command_needs_the_stack_and_start_api(
+    sam_stack: SamLocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert call_command.main(["GET", "/connections/x", "--stack-dir", str(tmp_path)]) == 2
+    assert "make local-stack" in capsys.readouterr().err
+    with socket.socket() as unused:  # a port nothing listens on once closed
+        unused.bind(("127.0.0.1", 0))
+        closed_port = unused.getsockname()[1]
+    arguments = ["GET", "/connections/x", "--stack-dir", str(sam_stack.output_dir)]
+    assert call_command.main([*arguments, "--api-url", f"http://127.0.0.1:{closed_port}"]) == 2
+    assert "sam local start-api" in capsys.readouterr().err
