@@ -46,6 +46,13 @@ tools: $(SAM_VENV)/.stamp $(CHECKOV_VENV)/.stamp
 demo: venv
 	$(PY) -m local.demo
 
+# moto server and both emulators for `sam local` (README "With Docker: sam local"), until Ctrl-C: writes
+# .sam-local/env.json and the template for SAM CLI, prints the sam commands. Options: LOCAL_STACK_ARGS="--help".
+.PHONY: local-stack
+LOCAL_STACK_ARGS ?=
+local-stack: venv
+	$(PY) -m local.sam_local $(LOCAL_STACK_ARGS)
+
 # The peer suite mostly waits (120 ms a request, a second a test), so it runs beside the project's tests.
 test: lint typecheck template-checks build
 	$(MAKE) --no-print-directory -j2 -Otarget pytest peer-tests

@@ -115,8 +115,8 @@ def _atomic_requests(app: Any) -> Any:
     return serve
 
 
-def _moto_server() -> Any:
-    """moto's threaded server, with _atomic_requests around its application."""
+def _moto_server(host: str, port: int) -> Any:
+    """moto's threaded server on host:port (0: a free port), with _atomic_requests around its application."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import make_server
@@ -128,7 +128,12 @@ def _moto_server() -> Any:
             self._server_ready_event.set()
             self._server.serve_forever()
 
-    return AtomicMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    return AtomicMotoServer(ip_address=host, port=port, verbose=False)
+
+
+def reachable_host(bound: str) -> str:
+    """The address to connect to for a server bound to `bound`: a wildcard address means this machine."""
+    return "127.0.0.1" if bound in ("0.0.0.0", "::", "") else bound
 
 
 class LocalAws:
@@ -147,13 +152,17 @@ class LocalAws:
         stack_name: str = "qbosync-local",
         region: str = REGION,
         set_environment: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         """`secret_values`: logical id -> the secret's local value (a JSON object or a string).
         Secrets without one get their template value: SecretString as written, or for
         GenerateSecretString its SecretStringTemplate with the generated key and every empty field
         filled with random values (so rotation paths such as a "previous" key can be exercised).
         `set_environment`: put fake credentials, the region and AWS_ENDPOINT_URL into os.environ
-        while running (restored by stop())."""
+        while running (restored by stop()).
+        `host`/`port`: where moto listens; loopback and a free port unless asked (local/sam_local binds
+        another address only on request, for Docker's containers)."""
         self.template = load_template(template_path)
         self.parameters = parameter_values(self.template, parameters)
         self.parameters["AWS::Region"] = region
@@ -169,6 +178,8 @@ class LocalAws:
         self.name_suffix = ""
         self.region = region
         self.set_environment = set_environment
+        self.host = host
+        self.port = port
         self.resources: dict[str, LocalResource] = {}
         self._server: Any = None
         self._endpoint_url: str | None = None
@@ -191,10 +202,10 @@ class LocalAws:
         self.parameters["AWS::StackName"] = self.stack_name
         self.resources = {}
         try:
-            self._server = _moto_server()
+            self._server = _moto_server(self.host, self.port)
             self._server.start()
             host, port = self._server.get_host_and_port()
-            self._endpoint_url = f"http://{host}:{port}"
+            self._endpoint_url = f"http://{reachable_host(host)}:{port}"
             if alone:
                 self._reset_moto()
             if self.set_environment:
@@ -312,7 +323,7 @@ class LocalAws:
 
     def _reset_moto(self) -> None:
         host, port = self._server.get_host_and_port()
-        connection = http.client.HTTPConnection(host, port, timeout=10)
+        connection = http.client.HTTPConnection(reachable_host(host), port, timeout=10)
         try:
             connection.request("POST", "/moto-api/reset")
             response = connection.getresponse()

@@ -42,6 +42,29 @@ DEFAULT_WEBHOOK_VERIFIER_TOKEN = "qbosync-local-webhook-verifier-token"
 EMULATOR_TZ_VARIABLE = "QBO_EMULATOR_TZ"  # the emulator companies' time zone (local/qbo_emulator/README.md)
 
 
+def qbo_emulator_urls(base_url: str) -> dict[str, str]:
+    """The QBO_* URL overrides (config.LOCAL_OVERRIDES) that point the functions at a QuickBooks emulator."""
+    base = base_url.rstrip("/")
+    return {
+        "QBO_AUTHORIZE_URL": f"{base}/connect/oauth2",
+        "QBO_TOKEN_URL": f"{base}/oauth2/v1/tokens/bearer",
+        "QBO_REVOKE_URL": f"{base}/v2/oauth2/tokens/revoke",
+        "QBO_API_BASE_URL": base,
+    }
+
+
+def intuit_app_secret(
+    client_id: str, client_secret: str, webhook_verifier_token: str, redirect_uri: str
+) -> dict[str, str]:
+    """The Intuit app secret's value (README "Deploying for real", step 3)."""
+    return {
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "webhook_verifier_token": webhook_verifier_token,
+        "redirect_uri": redirect_uri,
+    }
+
+
 class LocalStack:
     """moto + QBO emulator + gateway, wired together. See the module docstring.
 
@@ -98,15 +121,7 @@ class LocalStack:
                 from local.qbo_emulator import QboEmulator
 
                 self._emulator = QboEmulator(tz=self.emulator_tz, refresh_rotation=self.refresh_rotation)
-                base = self._emulator.start().rstrip("/")
-                environment.update(
-                    {
-                        "QBO_AUTHORIZE_URL": f"{base}/connect/oauth2",
-                        "QBO_TOKEN_URL": f"{base}/oauth2/v1/tokens/bearer",
-                        "QBO_REVOKE_URL": f"{base}/v2/oauth2/tokens/revoke",
-                        "QBO_API_BASE_URL": base,
-                    }
-                )
+                environment.update(qbo_emulator_urls(self._emulator.start()))
             self._aws = LocalAws(
                 self.template_path,
                 parameters=self.parameters,
@@ -156,12 +171,7 @@ class LocalStack:
         self.stop()
 
     def _intuit_app(self, redirect_uri: str) -> dict[str, str]:
-        return {
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "webhook_verifier_token": self.webhook_verifier_token,
-            "redirect_uri": redirect_uri,
-        }
+        return intuit_app_secret(self.client_id, self.client_secret, self.webhook_verifier_token, redirect_uri)
 
     # ------------------------------------------------------------------ parts
 

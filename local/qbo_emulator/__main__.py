@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from local.command_line import milliseconds
+from local.command_line import milliseconds, port
 from local.qbo_emulator.clock import zone
 from local.qbo_emulator.emulator import DEFAULT_VERIFIER_TOKEN, SEEDS, QboEmulator
 from local.qbo_emulator.oauth import ROTATIONS
@@ -49,16 +49,6 @@ def _switch(value: str) -> bool:
         raise argparse.ArgumentTypeError(f"{value!r} is not on or off") from None
 
 
-def _port(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
-    if not 0 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a port number")
-    return number
-
-
 def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> argparse.Namespace:
     """The settings from ``argv`` and, for what it leaves out, ``environ`` (default: ``os.environ``)."""
     env = os.environ if environ is None else environ
@@ -68,7 +58,7 @@ def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None 
 
     parser = argparse.ArgumentParser(prog="python -m local.qbo_emulator", description=__doc__)
     parser.add_argument("--host", default=default("HOST", "127.0.0.1"), help="(QBO_EMULATOR_HOST)")
-    parser.add_argument("--port", type=_port, default=default("PORT", "8765"), help="(QBO_EMULATOR_PORT)")
+    parser.add_argument("--port", type=port, default=default("PORT", "8765"), help="(QBO_EMULATOR_PORT)")
     parser.add_argument(
         "--throttle",
         type=_switch,
