@@ -95,7 +95,7 @@ build: tools
 	  PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 
 # Move a queue's dead-lettered messages back to it once the cause is fixed (docs/runbook.md "Redrive"):
-# the local stack (its endpoint: ENDPOINT=..., AWS_ENDPOINT_URL, or the env.json of make local-stack), or
+# the local stack (its endpoint: ENDPOINT=..., AWS_ENDPOINT_URL, or .sam-local/stack.json of make local-stack), or
 # the stack STACK=... on AWS with your AWS credentials. Safe to run twice.
 QUEUE ?=
 redrive: venv

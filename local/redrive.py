@@ -6,8 +6,8 @@
     python -m local.redrive --queue payment-events --local [--endpoint-url http://127.0.0.1:5000]
 
 On AWS the source queue is the stack's resource of that name (CloudFormation); locally it is the local
-stack's queue at the local AWS endpoint (--endpoint-url, else AWS_ENDPOINT_URL, else the endpoint of the
-env.json that `make local-stack` writes). Its dead-letter queue is the one its RedrivePolicy names, so the
+stack's queue at the local AWS endpoint (--endpoint-url, else AWS_ENDPOINT_URL, else the endpoint in the
+.sam-local/stack.json that `make local-stack` writes). Its dead-letter queue is the one its RedrivePolicy names, so the
 script moves exactly what the deployed queue dead-lettered. It prints how many messages it moved per queue.
 
 Safe to run twice, or twice at once: a message is sent to the source queue first and deleted from the
@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from local.aws import FAKE_CREDENTIALS, REGION
 from local.template import REPO_ROOT, load_template
@@ -40,7 +40,8 @@ from local.template import REPO_ROOT, load_template
 #: The queues a person redrives, by the name used on the command line -> the template's logical id.
 QUEUES: Mapping[str, str] = {"payment-events": "PaymentEventsQueue", "copy-jobs": "CopyJobsQueue"}
 LOCAL_STACK_NAME = "qbosync-local"  # local.aws.LocalAws's default stack name
-ENV_JSON = REPO_ROOT / "env.json"
+#: What `make local-stack` writes about the running stack (local/sam_local/stack.py, StackFiles.state).
+STACK_JSON = REPO_ROOT / ".sam-local" / "stack.json"
 #: How long a received message stays invisible to other runs: far longer than one send and delete.
 HOLD_SECONDS = 120
 
@@ -122,28 +123,14 @@ def _local_endpoint(explicit: str | None) -> str:
         return explicit
     if os.environ.get("AWS_ENDPOINT_URL"):
         return os.environ["AWS_ENDPOINT_URL"]
-    if ENV_JSON.is_file():
-        found = _endpoint_in(json.loads(ENV_JSON.read_text()))
-        if found:
+    if STACK_JSON.is_file():
+        found = json.loads(STACK_JSON.read_text()).get("aws_endpoint_url")
+        if isinstance(found, str) and found:
             return found
     raise SystemExit(
         "no local AWS endpoint: start the local stack (make local-stack) and pass ENDPOINT=<its AWS endpoint> "
         "(or --endpoint-url, or AWS_ENDPOINT_URL)"
     )
-
-
-def _endpoint_in(variables: Any) -> str | None:
-    """The AWS endpoint in an env.json for `sam local` (functions' variables, or "Parameters"); the
-    containers reach it as host.docker.internal, this process as the loopback."""
-    if not isinstance(variables, dict):
-        return None
-    for group in variables.values():
-        if isinstance(group, dict) and group.get("AWS_ENDPOINT_URL"):
-            parts = urlsplit(str(group["AWS_ENDPOINT_URL"]))
-            if parts.hostname == "host.docker.internal":
-                parts = parts._replace(netloc=f"127.0.0.1:{parts.port}" if parts.port else "127.0.0.1")
-            return urlunsplit(parts)
-    return None
 
 
 def _check_template(queues: Sequence[str]) -> None:

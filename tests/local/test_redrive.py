@@ -193,17 +193,19 @@ def test_without_a_stack_or_the_local_stack_it_says_what_it_needs(
         redrive.main(["--queue", "payment-events"])
     assert "--stack-name is required" in capsys.readouterr().err
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setattr(redrive, "ENV_JSON", tmp_path / "env.json")
+    monkeypatch.setattr(redrive, "STACK_JSON", tmp_path / "stack.json")
     with pytest.raises(SystemExit, match="make local-stack"):
         redrive.main(["--queue", "payment-events", "--local"])
 
 
-def test_the_local_endpoint_is_found_in_env_json(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`make local-stack` writes env.json for `sam local`, whose containers reach moto as host.docker.internal."""
+def test_the_local_endpoint_is_found_in_the_running_local_stacks_state(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make local-stack` writes .sam-local/stack.json: where its servers are, as this machine sees them."""
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    env_json = tmp_path / "env.json"
-    env_json.write_text(json.dumps({"PaymentSyncFunction": {"AWS_ENDPOINT_URL": "http://host.docker.internal:4566"}}))
-    monkeypatch.setattr(redrive, "ENV_JSON", env_json)
+    stack_json = tmp_path / "stack.json"
+    stack_json.write_text(json.dumps({"aws_endpoint_url": "http://127.0.0.1:4566", "api_url": "http://127.0.0.1:1"}))
+    monkeypatch.setattr(redrive, "STACK_JSON", stack_json)
     assert redrive._local_endpoint(None) == "http://127.0.0.1:4566"
     assert redrive._local_endpoint("http://127.0.0.1:9") == "http://127.0.0.1:9"
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:7")
