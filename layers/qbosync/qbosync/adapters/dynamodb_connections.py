@@ -2,14 +2,19 @@
 
 Item layout (pk / sk):
 - CONNECTION#<id> / CONNECTION   the connection; while connected it carries gsi1pk=TOKEN_REFRESH and
-                                 gsi1sk=<next refresh time> so the scheduled job finds what is due
+                                 gsi1sk=<next refresh time> so the scheduled job finds what is due, and
+                                 gsi2pk=HARD_EXPIRY, gsi2sk=<refresh token hard expiry, UTC> so the warning
+                                 job finds what expires soon; from becoming needs_reconnect until that
+                                 warning is sent, gsi2pk=RECONNECT_WARNING, gsi2sk=<when, UTC>; and the last
+                                 QuickBooks calls, last_success_at and last_error {code, message, at}
+                                 (DynamoQuickBooksCallLog; docs/architecture.md "Connection health")
 - OAUTH_STATE#<sha256> / OAUTH_STATE   a pending authorization, deleted when used, TTL expires_at; once a
                                  browser opened the start page, browser_hash = sha256 of its cookie
 No token is ever written here; tokens live in Secrets Manager (qbosync.adapters.secrets)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -17,6 +22,7 @@ from botocore.exceptions import ClientError
 from qbosync.adapters.dynamodb_common import is_conditional_failure, query_all
 from qbosync.adapters.dynamodb_lease import Clause, Lease
 from qbosync.domain.connection import (
+    CallError,
     CompanyProfile,
     Connection,
     ConnectionSettings,
@@ -28,6 +34,11 @@ from qbosync.domain.ports import OAuthState
 
 REFRESH_INDEX = "gsi1"
 REFRESH_PARTITION = "TOKEN_REFRESH"
+# The reconnect warnings' index (adapters/dynamodb_warnings.py reads it): sparse, on the connection item.
+WARNING_INDEX = "gsi2"
+HARD_EXPIRY_PARTITION = "HARD_EXPIRY"
+RECONNECT_WARNING_PARTITION = "RECONNECT_WARNING"
+_WARNING_INDEX_KEYS = ("gsi2pk", "gsi2sk")
 # One refresh per connection at a time (docs/decisions/0001-one-token-refresh-per-connection.md).
 REFRESH_LEASE = Lease(owner_attribute="refresh_lease_owner", until_attribute="refresh_lease_until")
 # What `save` writes only when the connection has it, and removes otherwise.
@@ -66,6 +77,19 @@ def _iso(value: datetime | None) -> str | None:
 
 def _dt(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def index_instant(moment: datetime) -> str:
+    """An instant as the warning index sorts it: UTC, fixed width, so strings compare as instants."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _call_error(value: Any) -> CallError | None:
+    if not isinstance(value, dict) or not value.get("at"):
+        return None
+    at = _dt(value["at"])
+    assert at is not None
+    return CallError(code=str(value.get("code", "")), message=str(value.get("message", "")), at=at)
 
 
 class DynamoConnectionRepository:
@@ -117,7 +141,13 @@ class DynamoConnectionRepository:
         if connection.status is ConnectionStatus.CONNECTED and connection.next_refresh_at is not None:
             item["gsi1pk"] = REFRESH_PARTITION
             item["gsi1sk"] = _iso(connection.next_refresh_at)
+        if connection.status is ConnectionStatus.CONNECTED and connection.refresh_hard_expires_at is not None:
+            item["gsi2pk"] = HARD_EXPIRY_PARTITION
+            item["gsi2sk"] = index_instant(connection.refresh_hard_expires_at)
         absent = [name for name in _OPTIONAL_ATTRIBUTES if name not in item]
+        if connection.status is not ConnectionStatus.NEEDS_RECONNECT:
+            # A needs_reconnect connection keeps its place in the warning index until it is warned about.
+            absent += [name for name in _WARNING_INDEX_KEYS if name not in item]
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in item)
         if absent:
             expression += " REMOVE " + ", ".join(f"#{name}" for name in absent)
@@ -170,22 +200,32 @@ class DynamoConnectionRepository:
             "gsi1pk = :partition, gsi1sk = :next, updated_at = :now"
         )
         if tokens.refresh_hard_expires_at is not None:
-            expression += ", refresh_hard_expires_at = :hard"
+            expression += ", refresh_hard_expires_at = :hard, gsi2pk = :hard_partition, gsi2sk = :hard_key"
             values[":hard"] = _iso(tokens.refresh_hard_expires_at)
+            values[":hard_partition"] = HARD_EXPIRY_PARTITION
+            values[":hard_key"] = index_instant(tokens.refresh_hard_expires_at)
         self._update(connection_id, expression, values, condition="#status = :connected")
 
     def mark_needs_reconnect(self, connection_id: str, reason: str, now: datetime) -> None:
+        """Also puts the connection on the reconnect warnings' waiting list, in the same write."""
         self._update(
             connection_id,
-            "SET #status = :status, status_reason = :reason, updated_at = :now REMOVE gsi1pk, gsi1sk, next_refresh_at",
-            {":status": ConnectionStatus.NEEDS_RECONNECT.value, ":reason": reason, ":now": _iso(now)},
+            "SET #status = :status, status_reason = :reason, updated_at = :now, "
+            "gsi2pk = :waiting, gsi2sk = :since REMOVE gsi1pk, gsi1sk, next_refresh_at",
+            {
+                ":status": ConnectionStatus.NEEDS_RECONNECT.value,
+                ":reason": reason,
+                ":now": _iso(now),
+                ":waiting": RECONNECT_WARNING_PARTITION,
+                ":since": index_instant(now),
+            },
         )
 
     def mark_disconnected(self, connection_id: str, now: datetime) -> None:
         self._update(
             connection_id,
             "SET #status = :status, updated_at = :now "
-            "REMOVE gsi1pk, gsi1sk, next_refresh_at, status_reason, access_expires_at",
+            "REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, next_refresh_at, status_reason, access_expires_at",
             {":status": ConnectionStatus.DISCONNECTED.value, ":now": _iso(now)},
         )
 
@@ -298,4 +338,38 @@ class DynamoConnectionRepository:
             refresh_hard_expires_at=_dt(item.get("refresh_hard_expires_at")),
             status_reason=item.get("status_reason"),
             next_refresh_at=_dt(item.get("next_refresh_at")),
+            last_success_at=_dt(item.get("last_success_at")),
+            last_error=_call_error(item.get("last_error")),
         )
+
+
+class DynamoQuickBooksCallLog:
+    """The last successful and failed QuickBooks calls, on the connection item (never creating one)."""
+
+    def __init__(self, table: Any):
+        self._table = table
+
+    def succeeded(self, connection_id: str, at: datetime) -> None:
+        self._set(
+            connection_id,
+            "SET last_success_at = :at",
+            {":at": index_instant(at)},
+            "attribute_exists(pk) AND (attribute_not_exists(last_success_at) OR last_success_at < :at)",
+        )
+
+    def failed(self, connection_id: str, error: CallError) -> None:
+        value = {"code": error.code, "message": error.message, "at": index_instant(error.at)}
+        self._set(connection_id, "SET last_error = :error", {":error": value}, "attribute_exists(pk)")
+
+    def _set(self, connection_id: str, expression: str, values: dict[str, Any], condition: str) -> None:
+        try:
+            self._table.update_item(
+                Key=_connection_key(connection_id),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            # A connection deleted meanwhile, or a later success written already: nothing to do.
+            if not is_conditional_failure(error):
+                raise
