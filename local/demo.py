@@ -228,6 +228,7 @@ def story(stack: LocalStack, app: AppClient, productive: ProductiveEmulator) -> 
     show("access expiry after", after["access_expires_at"])
     show("refresh expiry after", after["refresh_expires_at"])
     show("status", after["status"])
+    show("health", after["health"])
 
     heading(f"{step + 1}. Disconnect")
     gone = app.delete(f"/connections/{connection_id}")

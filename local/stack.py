@@ -7,6 +7,7 @@ emulator and the local gateway running the real handlers.
         stack.emulator           # the QboEmulator (knobs: clock, next_consent, faults...)
         stack.aws.client("dynamodb"), stack.aws.physical_ids["Table"]
         stack.run_schedule("TokenRefreshFunction")
+        with stack.function_environment(NOTIFY_URL=url): ...   # a variable changed, like a redeploy
 
 Ports are free loopback ports; the handlers' environment (process-global) is set while the stack
 runs and restored by stop(). A stack can be started again after stop() in the same process (the
@@ -15,12 +16,13 @@ second start is a cold start of the handlers, see local.gateway).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import importlib
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from local.aws import LocalAws
 from local.gateway import LocalGateway
+from local.template import EnvironmentPatch
 
 if TYPE_CHECKING:
     from local.qbo_emulator import QboEmulator
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 
 INTUIT_APP_SECRET = "IntuitAppSecret"
 APP_SIGNING_SECRET = "AppSigningSecret"
+NOTIFY_SIGNING_SECRET = "NotifySigningSecret"
 
 DEFAULT_CLIENT_ID = "ABqbosyncLocalClientId00000000000000000000000000"
 DEFAULT_CLIENT_SECRET = "qbosyncLocalClientSecret0000000000000000"
@@ -220,6 +224,11 @@ class LocalStack:
         """The current app signing key (what Productive's backend signs requests with)."""
         return str(self.signing_secrets["current"])
 
+    @property
+    def notify_signing_secrets(self) -> dict[str, Any]:
+        """The key of the reconnect warnings we send to NOTIFY_URL: {"current": ..., "previous": ...}."""
+        return self.aws.secret_json(NOTIFY_SIGNING_SECRET)
+
     def sign(
         self,
         method: str,
@@ -241,6 +250,20 @@ class LocalStack:
         return headers
 
     # ------------------------------------------------------------------ running functions
+
+    @contextlib.contextmanager
+    def function_environment(self, **variables: str | None) -> Iterator[None]:
+        """Run the handlers with these variables changed (None: unset), like a redeploy with a new
+        function configuration: the composition root forgets what it built (a cold start) on entering
+        and again on leaving, when the variables are put back."""
+        wiring = importlib.import_module("qbosync.wiring")
+        patch = EnvironmentPatch(variables).apply()
+        try:
+            wiring.reset()
+            yield
+        finally:
+            patch.restore()
+            wiring.reset()
 
     def invoke(self, function_id: str, event: Any) -> Any:
         """Invoke a function directly with an event (like `sam local invoke`)."""

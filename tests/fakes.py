@@ -11,6 +11,7 @@ from typing import Any
 
 from qbosync.domain.activity import Activity, ActivityKind, ActivityPage
 from qbosync.domain.connection import (
+    CallError,
     CompanyProfile,
     Connection,
     ConnectionSecret,
@@ -21,6 +22,7 @@ from qbosync.domain.connection import (
 from qbosync.domain.copies import AttentionItem, CopyFlag, CopyRecord, InvoiceHead, PendingCopy, QuickBooksType
 from qbosync.domain.errors import ReauthorizationRequired
 from qbosync.domain.events import EntityEvent, QueuedItem, QueueUnavailable
+from qbosync.domain.health import NotificationFailed, ReconnectWarning
 from qbosync.domain.payments import PaymentLink
 from qbosync.domain.ports import ChangeSet, OAuthState
 from qbosync.domain.quickbooks_batch import BatchAnswer, BatchOperation
@@ -514,3 +516,93 @@ class InMemoryActivityLog:
             for entry in self.entries
             if entry.connection_id == connection_id and entry.kind == kind and entry.at >= since
         )
+
+
+class InMemoryCallLog:
+    """The last QuickBooks calls (DynamoQuickBooksCallLog) in memory; `writes` counts every write."""
+
+    def __init__(self) -> None:
+        self.last_success: dict[str, datetime] = {}
+        self.last_error: dict[str, CallError] = {}
+        self.writes = 0
+
+    def succeeded(self, connection_id: str, at: datetime) -> None:
+        self.writes += 1
+        if connection_id not in self.last_success or self.last_success[connection_id] < at:
+            self.last_success[connection_id] = at
+
+    def failed(self, connection_id: str, error: CallError) -> None:
+        self.writes += 1
+        self.last_error[connection_id] = error
+
+
+class InMemoryWarningLedger:
+    """The reconnect warnings' ledger (DynamoReconnectWarningLedger) in memory, with the same claim rule.
+    `waiting` is the needs_reconnect waiting list (connection id -> since), filled by the test."""
+
+    def __init__(self, repository: InMemoryRepository) -> None:
+        self.repository = repository
+        self.waiting: dict[str, datetime] = {}
+        # (connection id, reason) -> {"episode", "state", "owner", "until"}
+        self.records: dict[tuple[str, str], dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def nearing_hard_expiry(self, start: datetime, end: datetime, limit: int) -> list[str]:
+        return [
+            c.connection_id
+            for c in self.repository.connections.values()
+            if c.status is ConnectionStatus.CONNECTED
+            and c.refresh_hard_expires_at is not None
+            and start <= c.refresh_hard_expires_at <= end
+        ][:limit]
+
+    def awaiting_reconnect_warning(self, limit: int) -> list[tuple[str, datetime]]:
+        return list(self.waiting.items())[:limit]
+
+    def claim(self, warning: ReconnectWarning, owner: str, now: datetime, until: datetime) -> bool:
+        with self.lock:
+            record = self.records.get((warning.connection_id, warning.reason))
+            claimable = (
+                record is None
+                or record["episode"] < warning.episode_floor
+                or record["state"] == "released"
+                or (record["state"] == "sending" and record["until"] < now)
+            )
+            if claimable:
+                self.records[(warning.connection_id, warning.reason)] = {
+                    "episode": warning.episode,
+                    "state": "sending",
+                    "owner": owner,
+                    "until": until,
+                }
+            return claimable
+
+    def mark_sent(self, warning: ReconnectWarning, owner: str, now: datetime) -> None:
+        with self.lock:
+            record = self.records.get((warning.connection_id, warning.reason))
+            if record is not None and record["owner"] == owner:
+                record.update(state="sent", owner=None, sent_at=now)
+
+    def release(self, warning: ReconnectWarning, owner: str) -> None:
+        with self.lock:
+            record = self.records.get((warning.connection_id, warning.reason))
+            if record is not None and record["owner"] == owner:
+                record.update(state="released", owner=None)
+
+    def reconnect_warning_done(self, connection_id: str, since: datetime) -> None:
+        if self.waiting.get(connection_id) == since:
+            del self.waiting[connection_id]
+
+
+class RecordingNotifier:
+    """Productive's backend for reconnect warnings: keeps what it was sent; fails while `failures` > 0."""
+
+    def __init__(self) -> None:
+        self.sent: list[ReconnectWarning] = []
+        self.failures = 0
+
+    def send(self, warning: ReconnectWarning) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise NotificationFailed("the receiver is down")
+        self.sent.append(warning)

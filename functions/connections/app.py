@@ -47,7 +47,8 @@ def create_connection(request: CreateConnectionRequest) -> Response[ConnectionSt
 
 @app.get("/connections/<connection_id>", responses=documented(200, "The connection", ConnectionView, (404,)))
 def get_connection(connection_id: ConnectionIdPath) -> ConnectionView:
-    return ConnectionView.of(wiring.connection_service().get(connection_id))
+    connection = wiring.connection_service().get(connection_id)
+    return ConnectionView.of(connection, wiring.health_service().health(connection))
 
 
 @app.put(

@@ -68,10 +68,12 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         "sqs:SendMessage": {"CopyJobsQueue"},
     },
     "TokenRefreshFunction": {
-        "dynamodb:Query": {"Table/index/gsi1"},
+        # due refreshes (gsi1); connections near their hard expiry or awaiting a reconnect warning (gsi2)
+        "dynamodb:Query": {"Table/index/gsi1", "Table/index/gsi2"},
         "dynamodb:GetItem": {"Table"},
+        "dynamodb:PutItem": {"Table"},  # activity entries
         "dynamodb:UpdateItem": {"Table"},
-        "secretsmanager:GetSecretValue": {"IntuitAppSecret", CONNECTION_SECRETS},
+        "secretsmanager:GetSecretValue": {"IntuitAppSecret", "NotifySigningSecret", CONNECTION_SECRETS},
         "secretsmanager:PutSecretValue": {CONNECTION_SECRETS},
         "secretsmanager:DescribeSecret": {CONNECTION_SECRETS},
         "sqs:SendMessage": {"TokenRefreshDeadLetterQueue"},  # the function's async-invoke DLQ

@@ -54,6 +54,8 @@ SHARED_VALUES = {
     "PAYMENT_EVENTS_QUEUE_URL": {"Ref": "PaymentEventsQueue"},
     "COPY_JOBS_QUEUE_URL": {"Ref": "CopyJobsQueue"},
     "ALLOWED_RETURN_URL_HOSTS": {"Ref": "AllowedReturnUrlHosts"},
+    "NOTIFY_URL": {"Ref": "NotifyUrl"},
+    "NOTIFY_SIGNING_SECRET_ID": {"Ref": "NotifySigningSecret"},
 }
 
 
@@ -235,14 +237,23 @@ def test_table(sam_template: dict[str, Any]) -> None:
         ("sk", "S"),
         ("gsi1pk", "S"),
         ("gsi1sk", "S"),
+        ("gsi2pk", "S"),
+        ("gsi2sk", "S"),
     }
-    (gsi,) = props["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "gsi1"
-    assert gsi["KeySchema"] == [
+    gsi1, gsi2 = props["GlobalSecondaryIndexes"]
+    assert gsi1["IndexName"] == "gsi1"
+    assert gsi1["KeySchema"] == [
         {"AttributeName": "gsi1pk", "KeyType": "HASH"},
         {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
     ]
-    assert gsi["Projection"] == {"ProjectionType": "ALL"}
+    assert gsi1["Projection"] == {"ProjectionType": "ALL"}
+    # The reconnect warnings' index: sparse, connection items only, which need no more than their id.
+    assert gsi2["IndexName"] == "gsi2"
+    assert gsi2["KeySchema"] == [
+        {"AttributeName": "gsi2pk", "KeyType": "HASH"},
+        {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
+    ]
+    assert gsi2["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["connection_id"]}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"]["SSEEnabled"] is True
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
@@ -256,6 +267,9 @@ def test_secrets(sam_template: dict[str, Any]) -> None:
     keys = set(json.loads(signing["SecretStringTemplate"])) | {signing["GenerateStringKey"]}
     assert keys == {"current", "previous"}
     assert signing["PasswordLength"] >= 32
+    notify = sam_template["Resources"]["NotifySigningSecret"]["Properties"]["GenerateSecretString"]
+    assert set(json.loads(notify["SecretStringTemplate"])) | {notify["GenerateStringKey"]} == {"current", "previous"}
+    assert notify["PasswordLength"] >= 32
 
 
 def test_outputs(sam_template: dict[str, Any]) -> None:

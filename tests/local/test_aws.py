@@ -54,11 +54,13 @@ def test_table_is_created_from_the_template(aws: LocalAws, template: dict[str, A
     assert table["KeySchema"] == declared["KeySchema"]
     assert sorted(table["AttributeDefinitions"], key=str) == sorted(declared["AttributeDefinitions"], key=str)
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    (index,) = table["GlobalSecondaryIndexes"]
-    (declared_index,) = declared["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == declared_index["IndexName"] == "gsi1"
-    assert index["KeySchema"] == declared_index["KeySchema"]
-    assert index["Projection"] == {"ProjectionType": "ALL"}
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {declared_index["IndexName"] for declared_index in declared["GlobalSecondaryIndexes"]}
+    for declared_index in declared["GlobalSecondaryIndexes"]:
+        index = indexes[declared_index["IndexName"]]
+        assert index["KeySchema"] == declared_index["KeySchema"]
+        assert index["Projection"] == declared_index["Projection"]
+    assert indexes["gsi1"]["Projection"] == {"ProjectionType": "ALL"}
     assert table["SSEDescription"]["Status"] == "ENABLED"
     ttl = client.describe_time_to_live(TableName=aws.physical_ids["Table"])["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
@@ -95,6 +97,13 @@ def test_signing_secret_is_generated(aws: LocalAws) -> None:
     assert len(value["current"]) == len(value["previous"]) == 64
     assert value["current"] != value["previous"]
     assert value["current"].isalnum()
+
+
+def test_notify_signing_secret_is_generated(aws: LocalAws) -> None:
+    value = aws.secret_json("NotifySigningSecret")
+    assert set(value) == {"current", "previous"}
+    assert len(value["current"]) == 64
+    assert value["current"] != aws.secret_json("AppSigningSecret")["current"]
 
 
 def test_put_secret_value(aws: LocalAws) -> None:

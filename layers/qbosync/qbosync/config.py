@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
@@ -131,6 +132,29 @@ class CopyJobsSettings(EnvironmentSettings):
     copy_jobs_queue_url: str = Field(alias="COPY_JOBS_QUEUE_URL")
 
 
+#: Hosts a NOTIFY_URL may reach over plain http: this machine (the local stack, `sam local`).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "host.docker.internal"})
+
+
+def _notify_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.hostname or parts.scheme not in {"https", "http"}:
+        raise ValueError("not an absolute http(s) URL")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ValueError("must be https (plain http only to this machine)")
+    if parts.username or parts.password or parts.fragment:
+        raise ValueError("must carry no user info and no fragment")
+    return url
+
+
+class NotifySettings(EnvironmentSettings):
+    """Reconnect warnings to Productive's backend (docs/architecture.md "Connection health"): unset
+    NOTIFY_URL means they are only logged and counted."""
+
+    notify_url: Annotated[str, AfterValidator(_notify_url)] | None = Field(None, alias="NOTIFY_URL")
+    notify_signing_secret_id: str = Field(alias="NOTIFY_SIGNING_SECRET_ID")
+
+
 def _return_url_policy(hosts: object) -> object:
     if not isinstance(hosts, str):
         return hosts
@@ -217,8 +241,8 @@ class ReconcileSettings(
     """functions/reconcile: QuickBooks change data capture onto the queue."""
 
 
-class TokenRefreshSettings(FunctionSettings, IntuitOAuthSettings, ConnectionSecretSettings):
-    """functions/token_refresh: Intuit's token endpoint and the connection secrets."""
+class TokenRefreshSettings(FunctionSettings, IntuitOAuthSettings, ConnectionSecretSettings, NotifySettings):
+    """functions/token_refresh: Intuit's token endpoint and the connection secrets; reconnect warnings."""
 
 
 FunctionName = Literal[

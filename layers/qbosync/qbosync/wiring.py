@@ -20,6 +20,7 @@ from qbosync.config import (
     FunctionName,
     IntuitAppSettings,
     IntuitOAuthSettings,
+    NotifySettings,
     PaymentEventsSettings,
     ProductiveSettings,
     QuickBooksSettings,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from qbosync.domain.connection import Connection, TokenSet
     from qbosync.domain.copies import CopyRepository
     from qbosync.domain.events import EventQueue
+    from qbosync.domain.health import QuickBooksCallLog, ReconnectNotifier
     from qbosync.domain.payments import PaymentRepository
     from qbosync.domain.ports import (
         AccessTokenProvider,
@@ -52,9 +54,11 @@ if TYPE_CHECKING:
     from qbosync.services.connections import ConnectionService
     from qbosync.services.copies import CopyService
     from qbosync.services.copy_jobs import CopyJobService, CopyJobWorker
+    from qbosync.services.health import HealthService, QuickBooksCallRecorder
     from qbosync.services.lookups import LookupService
     from qbosync.services.payment_sync import PaymentEventWorker, PaymentSyncService
     from qbosync.services.reconcile import ReconcileService
+    from qbosync.services.reconnect_warnings import ReconnectWarningService
     from qbosync.services.tokens import TokenService
     from qbosync.services.webhooks import WebhookService
 
@@ -248,23 +252,98 @@ class _LazyOAuth:
 
 
 def quickbooks_api(realm_id: str, access_token: AccessTokenProvider) -> QuickBooksApi:
-    """The QuickBooksApiFactory every service gets."""
+    """The QuickBooksApiFactory every service gets. A connection's client records its calls' outcomes on
+    the connection (docs/architecture.md "Connection health"); a code exchange's token names none yet."""
     from qbosync.adapters.quickbooks import QuickBooksClient
+    from qbosync.services.tokens import ConnectionAccessToken
 
-    return QuickBooksClient(
+    client = QuickBooksClient(
         http=http_client(),
         base_url=settings(QuickBooksSettings).qbo_api_base_url,
         realm_id=realm_id,
         access_token=access_token,
     )
+    if isinstance(access_token, ConnectionAccessToken):
+        return quickbooks_calls().watch(client, access_token.connection_id)
+    return client
+
+
+@cache
+def quickbooks_call_log() -> QuickBooksCallLog:
+    from qbosync.adapters.dynamodb_connections import DynamoQuickBooksCallLog
+
+    return DynamoQuickBooksCallLog(_table())
+
+
+@cache
+def quickbooks_calls() -> QuickBooksCallRecorder:
+    """One per execution environment: it remembers when it last wrote each connection's last success."""
+    from qbosync.services.health import QuickBooksCallRecorder
+
+    return QuickBooksCallRecorder(log=quickbooks_call_log(), clock=clock)
 
 
 @cache
 def token_service() -> TokenService:
     from qbosync.services.tokens import TokenService
 
-    service = TokenService(repository=repository(), vault=vault(), oauth=_LazyOAuth(), clock=clock)
+    service = TokenService(
+        repository=repository(),
+        vault=vault(),
+        oauth=_LazyOAuth(),
+        clock=clock,
+        activity=activity_log(),
+        calls=quickbooks_call_log(),
+    )
     return _traced(service, "refresh", "refresh_due")
+
+
+@cache
+def health_service() -> HealthService:
+    from qbosync.services.health import HealthService
+
+    return _traced(HealthService(activity=activity_log(), clock=clock), "health")
+
+
+@cache
+def reconnect_notifier() -> ReconnectNotifier | None:
+    """Productive's backend at NOTIFY_URL, or None when it is not set (warnings are only logged)."""
+    notify = settings(NotifySettings)
+    if notify.notify_url is None:
+        return None
+    import httpx
+
+    from qbosync.adapters.notify import HttpReconnectNotifier
+
+    def signing_secret() -> str:
+        from qbosync.domain.health import NotificationFailed
+
+        keys = app_secrets().signing_secrets(notify.notify_signing_secret_id)
+        if not keys:
+            raise NotificationFailed("The notify signing secret has no current value.")
+        return keys[0]
+
+    return HttpReconnectNotifier(
+        http=httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0)),
+        url=notify.notify_url,
+        signing_secret=signing_secret,
+        now_epoch=lambda: clock.now().timestamp(),
+    )
+
+
+@cache
+def reconnect_warning_service() -> ReconnectWarningService:
+    from qbosync.adapters.dynamodb_warnings import DynamoReconnectWarningLedger
+    from qbosync.services.reconnect_warnings import ReconnectWarningService
+
+    service = ReconnectWarningService(
+        connections=repository(),
+        ledger=DynamoReconnectWarningLedger(_table()),
+        notifier=reconnect_notifier(),
+        activity=activity_log(),
+        clock=clock,
+    )
+    return _traced(service, "run")
 
 
 @cache
@@ -482,6 +561,12 @@ def reset() -> None:
         vault,
         http_client,
         token_service,
+        quickbooks_call_log,
+        quickbooks_calls,
+        health_service,
+        reconnect_notifier,
+        reconnect_warning_service,
+        activity_log,
         connection_service,
         lookup_service,
         copy_repository,

@@ -2,16 +2,22 @@
 
 Item layout (pk / sk):
 - CONNECTION#<id> / CONNECTION   the connection; while connected it carries gsi1pk=TOKEN_REFRESH and
-                                 gsi1sk=<next refresh time> so the scheduled job finds what is due;
-                                 otherwise gsi1pk=CONNECTION_STATUS#<status>, gsi1sk=<id>, so that
-                                 reconcile counts connections by status (the dashboard) with queries
+                                 gsi1sk=<next refresh time> so the scheduled job finds what is due,
+                                 and gsi2pk=HARD_EXPIRY, gsi2sk=<refresh token hard expiry, UTC> so the
+                                 warning job finds what expires soon; otherwise
+                                 gsi1pk=CONNECTION_STATUS#<status>, gsi1sk=<id>, so that reconcile counts
+                                 connections by status (the dashboard) with queries; from becoming
+                                 needs_reconnect until that warning is sent, gsi2pk=RECONNECT_WARNING,
+                                 gsi2sk=<when, UTC>; and the last QuickBooks calls, last_success_at and
+                                 last_error {code, message, at} (DynamoQuickBooksCallLog;
+                                 docs/architecture.md "Connection health")
 - OAUTH_STATE#<sha256> / OAUTH_STATE   a pending authorization, deleted when used, TTL expires_at; once a
                                  browser opened the start page, browser_hash = sha256 of its cookie
 No token is ever written here; tokens live in Secrets Manager (qbosync.adapters.secrets)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -19,6 +25,7 @@ from botocore.exceptions import ClientError
 from qbosync.adapters.dynamodb_common import is_conditional_failure, query_all
 from qbosync.adapters.dynamodb_lease import Clause, Lease
 from qbosync.domain.connection import (
+    CallError,
     CompanyProfile,
     Connection,
     ConnectionSettings,
@@ -35,8 +42,11 @@ STATUS_PARTITION_PREFIX = "CONNECTION_STATUS#"  # connections outside REFRESH_PA
 
 def status_partition(status: ConnectionStatus) -> str:
     return STATUS_PARTITION_PREFIX + status.value
-
-
+# The reconnect warnings' index (adapters/dynamodb_warnings.py reads it): sparse, on the connection item.
+WARNING_INDEX = "gsi2"
+HARD_EXPIRY_PARTITION = "HARD_EXPIRY"
+RECONNECT_WARNING_PARTITION = "RECONNECT_WARNING"
+_WARNING_INDEX_KEYS = ("gsi2pk", "gsi2sk")
 # One refresh per connection at a time (docs/decisions/0001-one-token-refresh-per-connection.md).
 REFRESH_LEASE = Lease(owner_attribute="refresh_lease_owner", until_attribute="refresh_lease_until")
 # What `save` writes only when the connection has it, and removes otherwise.
@@ -75,6 +85,19 @@ def _iso(value: datetime | None) -> str | None:
 
 def _dt(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def index_instant(moment: datetime) -> str:
+    """An instant as the warning index sorts it: UTC, fixed width, so strings compare as instants."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _call_error(value: Any) -> CallError | None:
+    if not isinstance(value, dict) or not value.get("at"):
+        return None
+    at = _dt(value["at"])
+    assert at is not None
+    return CallError(code=str(value.get("code", "")), message=str(value.get("message", "")), at=at)
 
 
 class DynamoConnectionRepository:
@@ -129,7 +152,13 @@ class DynamoConnectionRepository:
         else:
             item["gsi1pk"] = status_partition(connection.status)
             item["gsi1sk"] = connection.connection_id
+        if connection.status is ConnectionStatus.CONNECTED and connection.refresh_hard_expires_at is not None:
+            item["gsi2pk"] = HARD_EXPIRY_PARTITION
+            item["gsi2sk"] = index_instant(connection.refresh_hard_expires_at)
         absent = [name for name in _OPTIONAL_ATTRIBUTES if name not in item]
+        if connection.status is not ConnectionStatus.NEEDS_RECONNECT:
+            # A needs_reconnect connection keeps its place in the warning index until it is warned about.
+            absent += [name for name in _WARNING_INDEX_KEYS if name not in item]
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in item)
         if absent:
             expression += " REMOVE " + ", ".join(f"#{name}" for name in absent)
@@ -182,21 +211,26 @@ class DynamoConnectionRepository:
             "gsi1pk = :partition, gsi1sk = :next, updated_at = :now"
         )
         if tokens.refresh_hard_expires_at is not None:
-            expression += ", refresh_hard_expires_at = :hard"
+            expression += ", refresh_hard_expires_at = :hard, gsi2pk = :hard_partition, gsi2sk = :hard_key"
             values[":hard"] = _iso(tokens.refresh_hard_expires_at)
+            values[":hard_partition"] = HARD_EXPIRY_PARTITION
+            values[":hard_key"] = index_instant(tokens.refresh_hard_expires_at)
         self._update(connection_id, expression, values, condition="#status = :connected")
 
     def mark_needs_reconnect(self, connection_id: str, reason: str, now: datetime) -> None:
+        """Also puts the connection on the reconnect warnings' waiting list, in the same write."""
         self._update(
             connection_id,
-            "SET #status = :status, status_reason = :reason, updated_at = :now, gsi1pk = :partition, gsi1sk = :id "
-            "REMOVE next_refresh_at",
+            "SET #status = :status, status_reason = :reason, updated_at = :now, gsi1pk = :partition, gsi1sk = :id, "
+            "gsi2pk = :waiting, gsi2sk = :since REMOVE next_refresh_at",
             {
                 ":status": ConnectionStatus.NEEDS_RECONNECT.value,
                 ":reason": reason,
                 ":now": _iso(now),
                 ":partition": status_partition(ConnectionStatus.NEEDS_RECONNECT),
                 ":id": connection_id,
+                ":waiting": RECONNECT_WARNING_PARTITION,
+                ":since": index_instant(now),
             },
         )
 
@@ -204,7 +238,7 @@ class DynamoConnectionRepository:
         self._update(
             connection_id,
             "SET #status = :status, updated_at = :now, gsi1pk = :partition, gsi1sk = :id "
-            "REMOVE next_refresh_at, status_reason, access_expires_at",
+            "REMOVE gsi2pk, gsi2sk, next_refresh_at, status_reason, access_expires_at",
             {
                 ":status": ConnectionStatus.DISCONNECTED.value,
                 ":now": _iso(now),
@@ -322,4 +356,38 @@ class DynamoConnectionRepository:
             refresh_hard_expires_at=_dt(item.get("refresh_hard_expires_at")),
             status_reason=item.get("status_reason"),
             next_refresh_at=_dt(item.get("next_refresh_at")),
+            last_success_at=_dt(item.get("last_success_at")),
+            last_error=_call_error(item.get("last_error")),
         )
+
+
+class DynamoQuickBooksCallLog:
+    """The last successful and failed QuickBooks calls, on the connection item (never creating one)."""
+
+    def __init__(self, table: Any):
+        self._table = table
+
+    def succeeded(self, connection_id: str, at: datetime) -> None:
+        self._set(
+            connection_id,
+            "SET last_success_at = :at",
+            {":at": index_instant(at)},
+            "attribute_exists(pk) AND (attribute_not_exists(last_success_at) OR last_success_at < :at)",
+        )
+
+    def failed(self, connection_id: str, error: CallError) -> None:
+        value = {"code": error.code, "message": error.message, "at": index_instant(error.at)}
+        self._set(connection_id, "SET last_error = :error", {":error": value}, "attribute_exists(pk)")
+
+    def _set(self, connection_id: str, expression: str, values: dict[str, Any], condition: str) -> None:
+        try:
+            self._table.update_item(
+                Key=_connection_key(connection_id),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            # A connection deleted meanwhile, or a later success written already: nothing to do.
+            if not is_conditional_failure(error):
+                raise

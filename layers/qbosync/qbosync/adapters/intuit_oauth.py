@@ -194,7 +194,8 @@ class AuthlibIntuitOAuth:
         except OAuthError as exc:
             if exc.error == "invalid_grant":
                 raise ReauthorizationRequired(
-                    "QuickBooks no longer accepts this connection's authorization; reconnect it."
+                    "QuickBooks no longer accepts this connection's authorization; reconnect it.",
+                    intuit_reason=f"{exc.error}: {exc.description}" if exc.description else str(exc.error),
                 ) from None
             if exc.error == "invalid_client":
                 raise IntuitClientRejected("Intuit rejected this app's client credentials.") from None

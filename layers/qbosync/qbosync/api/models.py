@@ -3,13 +3,14 @@ from these by Powertools and committed as openapi.json."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from qbosync.domain.connection import Connection, ConnectionSettings
+from qbosync.domain.health import ConnectionHealth, HealthStatus
 
 ConnectionStatusName = Literal["pending", "connected", "needs_reconnect", "disconnected"]
 
@@ -64,6 +65,53 @@ class ConnectionStarted(BaseModel):
     status: ConnectionStatusName
 
 
+class LastErrorView(BaseModel):
+    code: str = Field(description="Our error code, or quickbooks_<fault code> for a QuickBooks fault.")
+    message: str
+    at: datetime
+
+
+class ConnectionHealthView(BaseModel):
+    """docs/architecture.md "Connection health"."""
+
+    status: HealthStatus = Field(
+        description="ok; reconnect_soon (connected, an expiry within 30 days); needs_reconnect; not_connected "
+        "(pending or disconnected)."
+    )
+    days_until_refresh_expiry: int | None = Field(
+        description="Whole days (counted up) until the refresh token's rolling 100-day expiry; only while connected."
+    )
+    days_until_hard_expiry: int | None = Field(
+        description="Whole days (counted up) until the refresh token's 5-year hard expiry; only while connected."
+    )
+    reconnect_required_by: date | None = Field(
+        description="The last date, in every time zone, before the earlier of the two expiries: reconnecting by "
+        "the end of it is in time. Only while connected."
+    )
+    last_success_at: datetime | None = Field(
+        description="The last successful QuickBooks call (recorded at most every 15 minutes)."
+    )
+    last_error: LastErrorView | None = Field(description="The last failed QuickBooks call or token refresh.")
+    failed_copies_7d: int = Field(description="Activity entries of kind copy_failed in the last 7 days.")
+    skipped_payment_events_7d: int = Field(
+        description="Activity entries of kind payment_event_skipped in the last 7 days."
+    )
+
+    @classmethod
+    def of(cls, health: ConnectionHealth) -> ConnectionHealthView:
+        error = health.last_error
+        return cls(
+            status=health.status,
+            days_until_refresh_expiry=health.days_until_refresh_expiry,
+            days_until_hard_expiry=health.days_until_hard_expiry,
+            reconnect_required_by=health.reconnect_required_by,
+            last_success_at=health.last_success_at,
+            last_error=LastErrorView(code=error.code, message=error.message, at=error.at) if error else None,
+            failed_copies_7d=health.failed_copies_7d,
+            skipped_payment_events_7d=health.skipped_payment_events_7d,
+        )
+
+
 class ConnectionView(BaseModel):
     connection_id: str
     organization_id: str
@@ -78,9 +126,10 @@ class ConnectionView(BaseModel):
     refresh_expires_at: datetime | None = None
     refresh_hard_expires_at: datetime | None = None
     settings: ConnectionSettings
+    health: ConnectionHealthView
 
     @classmethod
-    def of(cls, connection: Connection) -> ConnectionView:
+    def of(cls, connection: Connection, health: ConnectionHealth) -> ConnectionView:
         company = connection.company
         return cls(
             connection_id=connection.connection_id,
@@ -96,6 +145,7 @@ class ConnectionView(BaseModel):
             refresh_expires_at=connection.refresh_expires_at,
             refresh_hard_expires_at=connection.refresh_hard_expires_at,
             settings=connection.settings,
+            health=ConnectionHealthView.of(health),
         )
 
 

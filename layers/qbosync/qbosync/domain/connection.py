@@ -184,6 +184,16 @@ class ConnectionSecret:
 
 
 @dataclass(frozen=True)
+class CallError:
+    """A connection's last failed QuickBooks call (docs/architecture.md "Connection health"): our code
+    and a scrubbed sentence (qbosync.domain.health.call_error), never a token."""
+
+    code: str
+    message: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Connection:
     connection_id: str
     organization_id: str
@@ -200,6 +210,9 @@ class Connection:
     status_reason: str | None = None
     # When the scheduled job should next refresh this connection's tokens (only while connected).
     next_refresh_at: datetime | None = None
+    # The last successful and the last failed QuickBooks call (written by the call log, not by `save`).
+    last_success_at: datetime | None = None
+    last_error: CallError | None = None
 
     @property
     def realm_id(self) -> str | None:

@@ -42,9 +42,21 @@ class ConnectionNotReady(Conflict):
 
 
 class ReauthorizationRequired(DomainError):
-    """Intuit refused the refresh token (invalid_grant): only the user can fix this, by reconnecting."""
+    """Intuit refused the refresh token (invalid_grant): only the user can fix this, by reconnecting.
+    `intuit_reason` is Intuit's own error and description when it gave them (kept in the activity log)."""
 
     code = "needs_reconnect"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        intuit_reason: str | None = None,
+    ):
+        super().__init__(message, code=code, details=details)
+        self.intuit_reason = intuit_reason
 
 
 class UpstreamUnavailable(DomainError):

@@ -10,10 +10,15 @@ docs/decisions/0001-one-token-refresh-per-connection.md):
 - a refresh token is sent again only after a re-read, and only when Intuit's answer to it was lost
   (the only way to learn whether Intuit had acted on it); never in a retry loop;
 - invalid_grant means only the user can fix it: status needs_reconnect, no retry loop.
+
+Each refresh that reached Intuit is a `token_refreshed` entry of the activity log, and a connection that
+becomes needs_reconnect a `needs_reconnect` entry with Intuit's reason (docs/architecture.md "Connection
+health"); the scheduled job records its failures as the connection's last error.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +27,7 @@ from datetime import datetime, timedelta
 
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
+from qbosync.domain.activity import Activity, ActivityLog
 from qbosync.domain.connection import (
     Connection,
     ConnectionSecret,
@@ -32,12 +38,16 @@ from qbosync.domain.connection import (
 )
 from qbosync.domain.errors import (
     ConnectionNotReady,
+    DomainError,
     NotFound,
     ReauthorizationRequired,
     RefreshOutcomeUnknown,
     UpstreamUnavailable,
 )
+from qbosync.domain.health import QuickBooksCallLog, call_error
 from qbosync.domain.ports import Clock, ConnectionRepository, IntuitOAuth, TokenVault
+
+logger = logging.getLogger(__name__)
 
 ACCESS_TOKEN_MARGIN = timedelta(minutes=5)
 # Intuit rotates refresh tokens about daily; refreshing daily keeps the 100-day window rolling.
@@ -45,7 +55,6 @@ SCHEDULED_REFRESH_INTERVAL = timedelta(hours=24)
 # Longer than the longest refresh: two Intuit calls of at most the OAuth adapter's refresh budget
 # (20 s, retries included) plus the reads and writes around them.
 REFRESH_LEASE = timedelta(seconds=60)
-HARD_EXPIRY_WARNING = timedelta(days=30)
 
 
 class _RefreshInProgress(Exception):
@@ -63,7 +72,6 @@ class RefreshReport:
     refreshed: list[str] = field(default_factory=list)
     needs_reconnect: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    hard_expiry_soon: list[str] = field(default_factory=list)
 
 
 class StaticAccessToken:
@@ -89,6 +97,10 @@ class ConnectionAccessToken:
         self._connection = connection
         self._secret: ConnectionSecret | None = None
         self._tokens: TokenSet | None = None
+
+    @property
+    def connection_id(self) -> str:
+        return self._connection_id
 
     def current(self) -> str:
         if self._tokens is None or not self._service.fresh_enough(self._tokens):
@@ -116,8 +128,14 @@ class TokenService:
         clock: Clock,
         lease_wait_seconds: float = 15.0,
         sleep: Callable[[float], None] = time.sleep,
+        activity: ActivityLog | None = None,
+        calls: QuickBooksCallLog | None = None,
     ):
+        """`activity` and `calls`: where refreshes, reconnects and the scheduled job's failures are
+        recorded (None: not recorded, for narrow unit tests)."""
         self._repository = repository
+        self._activity = activity
+        self._calls = calls
         self._vault = vault
         self._oauth = oauth
         self._clock = clock
@@ -183,17 +201,16 @@ class TokenService:
         for connection_id in self._repository.due_for_refresh(now, limit):
             try:
                 self.refresh(connection_id, scheduled=True)
-            except ReauthorizationRequired:
+            except ReauthorizationRequired as error:
                 report.needs_reconnect.append(connection_id)
+                self._record_failure(connection_id, error)
                 continue
-            except (UpstreamUnavailable, ConnectionNotReady, NotFound):
+            except (UpstreamUnavailable, ConnectionNotReady, NotFound) as error:
                 report.failed.append(connection_id)
+                if isinstance(error, UpstreamUnavailable):
+                    self._record_failure(connection_id, error)
                 continue
             report.refreshed.append(connection_id)
-            connection = self._repository.get(connection_id)
-            hard = connection.refresh_hard_expires_at if connection else None
-            if hard is not None and hard - now <= HARD_EXPIRY_WARNING:
-                report.hard_expiry_soon.append(connection_id)
         return report
 
     # -- internals -------------------------------------------------------------------------------
@@ -222,11 +239,20 @@ class TokenService:
                     # value within its rotation window; if it had rotated, invalid_grant follows, and no
                     # client can get back a successor whose only copy was in the lost answer.
                     fresh = self._oauth.refresh(tokens.refresh_token)
-            except ReauthorizationRequired:
+            except ReauthorizationRequired as error:
                 saved = self._saved_since(connection_id, tokens)
                 if saved is not None:
                     return saved
                 self._repository.mark_needs_reconnect(connection_id, "invalid_grant", self._clock.now())
+                self._record(
+                    Activity(
+                        connection_id=connection_id,
+                        kind="needs_reconnect",
+                        at=self._clock.now(),
+                        summary="QuickBooks refused the connection's authorization; the user must reconnect.",
+                        details={"reason": "invalid_grant", "intuit_reason": error.intuit_reason or "invalid_grant"},
+                    )
+                )
                 raise
             if fresh.refresh_hard_expires_at is None:
                 fresh = TokenSet(
@@ -242,6 +268,21 @@ class TokenService:
             self._vault.write(connection_id, secret.with_tokens(fresh))
             self._repository.record_token_expiry(
                 connection_id, fresh, next_refresh_at(self._clock.now(), fresh), self._clock.now()
+            )
+            self._record(
+                Activity(
+                    connection_id=connection_id,
+                    kind="token_refreshed",
+                    at=self._clock.now(),
+                    summary="QuickBooks tokens refreshed.",
+                    details={
+                        "trigger": _trigger(rejected_access_token, scheduled),
+                        "refresh_expires_at": fresh.refresh_expires_at.isoformat(),
+                        "refresh_hard_expires_at": (
+                            fresh.refresh_hard_expires_at.isoformat() if fresh.refresh_hard_expires_at else None
+                        ),
+                    },
+                )
             )
             return fresh
         finally:
@@ -271,8 +312,32 @@ class TokenService:
             return latest.tokens
         return None
 
+    def _record(self, activity: Activity) -> None:
+        """Best effort: the refresh (or its refusal) is what counts; a lost entry is logged."""
+        if self._activity is None:
+            return
+        try:
+            self._activity.record(activity)
+        except Exception:
+            logger.exception("activity entry not recorded", extra={"connection_id": activity.connection_id})
+
+    def _record_failure(self, connection_id: str, error: DomainError) -> None:
+        if self._calls is None:
+            return
+        try:
+            self._calls.failed(connection_id, call_error(error, self._clock.now()))
+        except Exception:
+            logger.exception("last error not recorded", extra={"connection_id": connection_id})
+
     def _stored_tokens(self, connection: Connection) -> TokenSet:
         secret = self._vault.read(connection.connection_id)
         if secret is None or secret.tokens is None:
             raise ConnectionNotReady("The connection has no QuickBooks tokens; connect it again.")
         return secret.tokens
+
+
+def _trigger(rejected_access_token: str | None, scheduled: bool) -> str:
+    """Why a refresh was sent (the activity entry says it)."""
+    if rejected_access_token is not None:
+        return "rejected"
+    return "scheduled" if scheduled else "expiring"
