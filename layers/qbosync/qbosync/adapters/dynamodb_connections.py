@@ -42,6 +42,8 @@ STATUS_PARTITION_PREFIX = "CONNECTION_STATUS#"  # connections outside REFRESH_PA
 
 def status_partition(status: ConnectionStatus) -> str:
     return STATUS_PARTITION_PREFIX + status.value
+
+
 # The reconnect warnings' index (adapters/dynamodb_warnings.py reads it): sparse, on the connection item.
 WARNING_INDEX = "gsi2"
 HARD_EXPIRY_PARTITION = "HARD_EXPIRY"
