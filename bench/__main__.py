@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 
-from bench import bulk_copy, cold_start, copies, critical_path, emulator, payments, replay, webhooks
+from bench import activity, bulk_copy, cold_start, copies, critical_path, emulator, payments, replay, webhooks
 
 
 def main(argv: list[str]) -> int:
@@ -18,6 +18,7 @@ def main(argv: list[str]) -> int:
         "webhook-sizes": webhooks.run_sizes,
         "payments": payments.run,
         "replay": replay.run,
+        "activity": activity.run,
         "qbo-emulator": emulator.run,
     }
     chosen = [name for name in argv if name in sections] or list(sections)

@@ -239,7 +239,37 @@ def story(stack: LocalStack, app: AppClient, productive: ProductiveEmulator) -> 
         "copy history kept",
         len(expect(app.get(f"/connections/{connection_id}/invoices/{invoice_id}/copies"), 200)["items"]),
     )
+
+    activity_story(app, connection_id, invoice_id=invoice_id, step=step + 2)
     print("\nDemo finished.")
+
+
+def activity_story(app: AppClient, connection_id: str, *, invoice_id: str, step: int) -> None:
+    """The connection's activity log after the story: read page by page, counted by kind, the newest
+    entries, one invoice's entries, and the bulk job's failed copy."""
+    heading(f"{step}. The activity log: GET /connections/{{id}}/activity, newest first")
+    entries: list[dict[str, Any]] = []
+    pages, cursor = 0, None
+    while True:
+        query: dict[str, Any] = {"limit": 50, **({"cursor": cursor} if cursor else {})}
+        page = expect(app.get(f"/connections/{connection_id}/activity", params=query), 200)
+        entries += page["items"]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    show("entries", f"{len(entries)} in {pages} pages of at most 50")
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry["kind"]] = counts.get(entry["kind"], 0) + 1
+    show("by kind", ", ".join(f"{kind} {count}" for kind, count in counts.items()))
+    for entry in entries[:6]:
+        print(f"  {entry['at'][11:23]}  {entry['kind']:<22} {entry['summary'][: WIDTH - 40]}")
+    one = expect(app.get(f"/connections/{connection_id}/activity", params={"invoice_id": invoice_id}), 200)["items"]
+    show(f"invoice {invoice_id} only", ", ".join(entry["kind"] for entry in one))
+    failed = expect(app.get(f"/connections/{connection_id}/activity", params={"kind": "copy_failed"}), 200)["items"]
+    for entry in failed:
+        show("copy_failed", f"{entry['details']['code']}: {entry['summary']}")
 
 
 BULK_INVOICES = 50

@@ -275,6 +275,8 @@ class InMemoryPayments:
         self.cursors: dict[str, datetime] = {}
         self.connected: list[str] = []
         self.lock = threading.Lock()
+        #: The activity entries written with the mappings, in order.
+        self.activities: list[Activity] = []
 
     def for_payment(self, connection_id: str, quickbooks_payment_id: str) -> list[PaymentLink]:
         return [v for (c, p, _), v in self.links.items() if c == connection_id and p == quickbooks_payment_id]
@@ -282,11 +284,17 @@ class InMemoryPayments:
     def for_invoice(self, connection_id: str, invoice_id: str) -> list[PaymentLink]:
         return [v for (c, _, i), v in self.links.items() if c == connection_id and i == invoice_id]
 
-    def save(self, link: PaymentLink) -> None:
+    def save(self, link: PaymentLink, *, activity: Activity | None = None) -> None:
         self.links[(link.connection_id, link.quickbooks_payment_id, link.invoice_id)] = link
+        if activity is not None:
+            self.activities.append(activity)
 
-    def delete(self, connection_id: str, quickbooks_payment_id: str, invoice_id: str) -> None:
+    def delete(
+        self, connection_id: str, quickbooks_payment_id: str, invoice_id: str, *, activity: Activity | None = None
+    ) -> None:
         self.links.pop((connection_id, quickbooks_payment_id, invoice_id), None)
+        if activity is not None:
+            self.activities.append(activity)
 
     def try_lock(self, connection_id: str, payment_id: str, owner: str, now: datetime, until: datetime) -> bool:
         with self.lock:
@@ -333,6 +341,8 @@ class InMemoryCopies:
         self.credit_applications: dict[tuple[str, str], tuple[str, str, int]] = {}
         self.lock_calls: list[datetime | None] = []
         self.flags: dict[tuple[str, str, int], list[CopyFlag]] = {}
+        #: The activity entries written with the copies, in order.
+        self.activities: list[Activity] = []
 
     def _with_flags(self, record: CopyRecord | None) -> CopyRecord | None:
         if record is None:
@@ -401,8 +411,11 @@ class InMemoryCopies:
         company_id: str | None,
         cache: Mapping[str, str] | None = None,
         resolves: Sequence[CopyFlag] = (),
+        activity: Activity | None = None,
     ) -> None:
         self.journal.append("ddb:complete")
+        if activity is not None:
+            self.activities.append(activity)
         standing = self.flags.get((record.connection_id, record.invoice_id, record.sequence), [])
         standing[:] = [flag for flag in standing if flag not in resolves]
         self.copies[(record.connection_id, record.invoice_id, record.sequence)] = replace(record, flags=())
@@ -481,8 +494,14 @@ class InMemoryActivityLog:
 
     def __init__(self) -> None:
         self.entries: list[Activity] = []
+        self._once: set[tuple[str, str]] = set()
 
     def record(self, activity: Activity) -> None:
+        if activity.once_key is not None:
+            key = (activity.connection_id, activity.once_key)
+            if key in self._once:
+                return
+            self._once.add(key)
         self.entries.append(activity)
 
     def page(

@@ -1,4 +1,5 @@
-"""App-facing connection routes: connect, read, settings, QuickBooks look-ups, disconnect."""
+"""App-facing connection routes: connect, read, settings, QuickBooks look-ups, the activity log,
+disconnect."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from qbosync import observability, wiring
 from qbosync.api.docs import documented
 from qbosync.api.models import (
+    ActivityCursorQuery,
+    ActivityInvoiceQuery,
+    ActivityKindQuery,
+    ActivityLimitQuery,
+    ActivityList,
+    ActivityView,
     ConnectionIdPath,
     ConnectionStarted,
     ConnectionView,
@@ -83,6 +90,21 @@ def list_items(connection_id: ConnectionIdPath) -> LookupList:
 )
 def list_tax_codes(connection_id: ConnectionIdPath) -> LookupList:
     return LookupList.of(wiring.lookup_service().tax_codes(connection_id))
+
+
+@app.get(
+    "/connections/<connection_id>/activity",
+    responses=documented(200, "The connection's activity log, newest first, a page at a time", ActivityList, (404,)),
+)
+def list_activity(
+    connection_id: ConnectionIdPath,
+    invoice_id: ActivityInvoiceQuery = None,
+    kind: ActivityKindQuery = None,
+    limit: ActivityLimitQuery = 50,
+    cursor: ActivityCursorQuery = None,
+) -> ActivityList:
+    page = wiring.activity_service().page(connection_id, invoice_id=invoice_id, kind=kind, limit=limit, cursor=cursor)
+    return ActivityList(items=[ActivityView.of(entry) for entry in page.entries], next_cursor=page.next_cursor)
 
 
 @app.delete("/connections/<connection_id>", responses=documented(204, "Disconnected", None, (404, 503), write=True))

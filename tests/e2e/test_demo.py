@@ -64,3 +64,25 @@ def test_demo_runs_the_story_to_the_end() -> None:
     assert '"_aws"' not in out  # nor their metrics
     assert "(DIFFER)" in out  # once, while webhooks are lost ...
     assert out.split("Productive is behind QuickBooks.")[1].count("(DIFFER)") == 0  # ... and never after
+    # The activity log after the story (the US connection's): every event once, newest first, and nothing
+    # left alone (every payment of the story is mirrored).
+    log = out.split("The activity log: GET /connections/{id}/activity")[1]
+    [by_kind] = re.findall(r"by kind +(.+)\n", log)
+    counts = {kind: int(count) for kind, count in re.findall(r"(\w+) (\d+)", by_kind)}
+    assert counts == {
+        "connected": 1,
+        "settings_changed": 1,
+        "copy_created": 53,  # two single copies, 49 of the bulk job, the payment story's two
+        "copy_updated": 1,
+        "copy_failed": 1,
+        "copy_job": 1,
+        "payment_mirrored": 6,
+        "payment_updated": 1,
+        "payment_removed": 3,
+        "reconcile_run": 1,
+        "disconnected": 1,
+    }, by_kind
+    assert re.search(r"entries +70 in 2 pages", log)
+    assert re.search(r"by kind .*\n +[\d:.]+ +disconnected +Disconnected from the QuickBooks company", log)
+    assert re.search(r"invoice \d+ only +copy_created, copy_updated, copy_created\n", log)
+    assert re.search(r"copy_failed +currency_not_supported: Invoice \d+ was not copied", log)

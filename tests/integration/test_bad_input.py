@@ -20,6 +20,7 @@ ROUTES = [
     ("GET", "/connections/abc/quickbooks/customers"),
     ("GET", "/connections/abc/quickbooks/items"),
     ("GET", "/connections/abc/quickbooks/tax-codes"),
+    ("GET", "/connections/abc/activity"),
     ("DELETE", "/connections/abc"),
 ]
 
@@ -120,6 +121,7 @@ def test_unknown_fields_are_refused(app) -> None:
         ("GET", "/connections/nope"),
         ("PUT", "/connections/nope/settings"),
         ("GET", "/connections/nope/quickbooks/items"),
+        ("GET", "/connections/nope/activity"),
         ("DELETE", "/connections/nope"),
     ],
 )

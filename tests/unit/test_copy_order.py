@@ -21,6 +21,7 @@ from qbosync.services.copies import CopyService
 from qbosync.services.tokens import TokenService
 from tests.fakes import (
     FakeClock,
+    InMemoryActivityLog,
     InMemoryCopies,
     InMemoryRepository,
     InMemoryVault,
@@ -194,6 +195,7 @@ class World:
         self.copies = InMemoryCopies(self.journal)
         self.qbo = FakeQuickBooks(self.journal)
         self.productive = FakeProductive(self.journal)
+        self.activity = InMemoryActivityLog()
         self.service = CopyService(
             connections=repo,
             copies=self.copies,
@@ -202,6 +204,7 @@ class World:
             productive=lambda connection, token: self.productive,  # type: ignore[arg-type, return-value]
             clock=self.clock,
             quickbooks_app_url="https://app.qbo.example",
+            activity=self.activity,
         )
 
     def copy(self, invoice_id: str = "41", **request: Any) -> Any:
@@ -461,3 +464,45 @@ def test_an_undo_that_fails_does_not_hide_the_refusal() -> None:
     w.copies.forget = broken  # type: ignore[method-assign]
     with pytest.raises(QuickBooksFault):
         w.copy()
+
+
+# -- the activity log ------------------------------------------------------------------------------
+
+
+def test_a_copy_and_its_update_are_logged_inside_the_write_that_completes_them() -> None:
+    w = World()
+    w.invoice(number="2025-041")
+    first = w.copy()
+    w.copy(mode="update")
+    created, updated = w.copies.activities
+    assert (created.kind, updated.kind) == ("copy_created", "copy_updated")
+    assert created.invoice_id == updated.invoice_id == "41"
+    assert created.details["quickbooks_id"] == first.quickbooks_id
+    assert created.details["invoice_number"] == "2025-041"
+    assert created.summary.startswith("Invoice 2025-041 copied to QuickBooks as invoice")
+    assert w.activity.entries == []  # no write of their own
+    assert w.writes().count("ddb:complete") == 2
+
+
+def test_a_failed_copy_is_logged_with_quickbooks_own_code_and_text() -> None:
+    w = World()
+    w.qbo.refuse_invoice = _fault("6000", "Business Validation Error")
+    with pytest.raises(QuickBooksFault):
+        w.copy()
+    [entry] = w.activity.entries
+    assert (entry.kind, entry.invoice_id) == ("copy_failed", "41")
+    assert entry.details["code"] == "quickbooks_6000"
+    assert entry.details["message"] == "Business Validation Error"
+    assert w.copies.activities == []
+
+
+def test_a_copy_refused_by_our_checks_is_logged_but_a_held_lock_is_not() -> None:
+    w = World()
+    with pytest.raises(NotFound):
+        w.copy("999")
+    w.copies.heads[("c1", "41")] = {"lock_owner": "other", "lock_until": w.clock.now() + timedelta(seconds=30)}
+    with pytest.raises(DomainError):
+        w.copy()
+    assert [(e.kind, e.invoice_id, e.details["code"]) for e in w.activity.entries] == [
+        ("copy_failed", "999", "invoice_not_found")
+    ]

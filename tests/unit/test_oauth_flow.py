@@ -4,10 +4,11 @@ service's binding of a state to one browser (in-memory fakes; the real flow is i
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from qbosync.domain.connection import CompanyProfile, ConnectionStatus
+from qbosync.domain.connection import CompanyProfile, ConnectionSettings, ConnectionStatus
 from qbosync.domain.errors import InvalidInput, UpstreamUnavailable
 from qbosync.domain.oauth_flow import (
     InvalidOAuthLink,
@@ -18,9 +19,17 @@ from qbosync.domain.oauth_flow import (
     with_outcome,
 )
 from qbosync.domain.ports import AccessTokenProvider, QuickBooksApi
+from qbosync.services.activity import QuietActivityLog
 from qbosync.services.connections import ConnectionService
 from qbosync.services.tokens import TokenService
-from tests.fakes import FakeClock, InMemoryRepository, InMemoryVault, QuickBooksStub, StrictRotatingOAuth
+from tests.fakes import (
+    FakeClock,
+    InMemoryActivityLog,
+    InMemoryRepository,
+    InMemoryVault,
+    QuickBooksStub,
+    StrictRotatingOAuth,
+)
 
 
 def test_allowed_hosts_exact_and_wildcard() -> None:
@@ -96,6 +105,7 @@ class World:
         self.oauth = StrictRotatingOAuth(self.clock)
         self.profile_error: Exception | None = None
         tokens = TokenService(repository=self.repository, vault=self.vault, oauth=self.oauth, clock=self.clock)
+        self.activity = InMemoryActivityLog()
         self.service = ConnectionService(
             repository=self.repository,
             vault=self.vault,
@@ -104,6 +114,7 @@ class World:
             tokens=tokens,
             clock=self.clock,
             return_urls=ReturnUrlPolicy.parse("app.productive.io"),
+            activity=self.activity,
         )
 
     def _quickbooks(self, realm_id: str, access_token: AccessTokenProvider) -> QuickBooksApi:
@@ -200,3 +211,49 @@ def test_state_ttl_is_ten_minutes(world: World) -> None:
     assert timedelta(minutes=10) == next(iter(world.repository.states.values())).expires_at - (
         world.clock.now() - timedelta(minutes=9, seconds=59)
     )
+
+
+# -- the activity log ------------------------------------------------------------------------------
+
+
+def _connect(world: World, sub: str = "s1", realm_id: str = "7") -> str:
+    state = world.start(sub)
+    cookie = world.service.begin_authorization(state=state, cookie=None).cookie_value
+    assert "connected" in world.service.complete_authorization(
+        state=state, cookie=cookie, code="c", realm_id=realm_id, error=None
+    )
+    return next(c.connection_id for c in world.repository.connections.values() if c.subsidiary_id == sub)
+
+
+def test_connect_settings_and_disconnect_are_logged(world: World) -> None:
+    connection_id = _connect(world)
+    world.service.update_settings(connection_id, ConnectionSettings(pdf_source="productive"))
+    world.service.update_settings(connection_id, ConnectionSettings(pdf_source="productive"))  # nothing changed
+    _connect(world)  # connect again (the same company): a reconnect
+    world.service.disconnect(connection_id)
+    world.service.disconnect(connection_id)  # already disconnected
+    logged = [(e.kind, e.connection_id) for e in world.activity.entries]
+    assert logged == [
+        ("connected", connection_id),
+        ("settings_changed", connection_id),
+        ("connected", connection_id),
+        ("disconnected", connection_id),
+    ]
+    connected, changed, reconnected, disconnected = world.activity.entries
+    assert connected.details["company_name"] == "Co"
+    assert connected.details["reconnect"] is False
+    assert reconnected.details["reconnect"] is True
+    assert reconnected.summary.startswith("Reconnected")
+    assert changed.details["fields"] == ["pdf_source"]
+    assert disconnected.details["access_revoked_at_intuit"] is True
+
+
+def test_a_log_that_cannot_be_written_does_not_fail_the_connect(world: World) -> None:
+    class Broken(InMemoryActivityLog):
+        def record(self, activity: Any) -> None:
+            raise ConnectionError("down")
+
+    world.service._activity = QuietActivityLog(Broken())
+    connection_id = _connect(world)
+    assert world.repository.connections[connection_id].status is ConnectionStatus.CONNECTED
+    assert world.service._activity.failures == 1

@@ -300,3 +300,21 @@ def test_tracing_is_off_outside_lambda_and_when_disabled(
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
     monkeypatch.setenv("AWS_SAM_LOCAL", "true")
     assert not observability._tracing_on()
+
+
+def test_a_count_at_once_is_its_own_emf_line_and_nothing_while_metrics_are_off(
+    observability: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in POWERTOOLS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    observability.count_at_once("ActivityWriteFailures")
+    assert capsys.readouterr().out == ""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    observability.count_at_once("ActivityWriteFailures")
+    [line] = capsys.readouterr().out.splitlines()
+    emf = json.loads(line)
+    assert emf["ActivityWriteFailures"] == [1.0]
+    assert emf["service"] == POWERTOOLS["POWERTOOLS_SERVICE_NAME"]
+    [directive] = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == POWERTOOLS["POWERTOOLS_METRICS_NAMESPACE"]

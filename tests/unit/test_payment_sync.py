@@ -15,14 +15,16 @@ import pytest
 
 from qbosync.domain.connection import CompanyProfile, ConnectionSecret, ConnectionSettings, TokenSet
 from qbosync.domain.copies import CopyRecord, QuickBooksType
-from qbosync.domain.errors import NotFound, UpstreamUnavailable
+from qbosync.domain.errors import ConnectionNotReady, NotFound, ReauthorizationRequired, UpstreamUnavailable
 from qbosync.domain.events import EntityEvent
 from qbosync.domain.payments import carries_marker, desired_payments, note_for
 from qbosync.domain.productive import ProductivePayment
+from qbosync.services.activity import QuietActivityLog
 from qbosync.services.payment_sync import PaymentInProgress, PaymentSyncService
 from qbosync.services.tokens import TokenService
 from tests.fakes import (
     FakeClock,
+    InMemoryActivityLog,
     InMemoryCopies,
     InMemoryPayments,
     InMemoryRepository,
@@ -176,6 +178,7 @@ class World:
         self.copies.add("102", "P2")
         self.copies.add("100", "P1")  # an older copy of the re-copied invoice P1
         self.mappings = InMemoryPayments()
+        self.activity = InMemoryActivityLog()
         self.service = PaymentSyncService(
             connections=self.repo,
             copies=self.copies,
@@ -186,6 +189,7 @@ class World:
             quickbooks=lambda realm, token: self.qbo,
             productive=lambda connection, token: self.productive,  # type: ignore[arg-type, return-value]
             clock=self.clock,
+            activity=self.activity,
             sleep=lambda seconds: self.clock.advance(seconds=seconds),
         )
         self.events = itertools.count(1)
@@ -434,3 +438,85 @@ def test_a_short_wait_for_another_worker_then_the_sync_goes_ahead(w: World) -> N
     w.service._sleep = other_worker_finishes
     assert w.event("173").created == 1
     assert len(waits) == 3
+
+
+# -- the activity log ------------------------------------------------------------------------------
+
+
+def test_each_change_in_productive_is_logged_with_its_mapping_and_only_then(w: World) -> None:
+    w.qbo.pay("173", "2026-11-02", ("101", "400.00"), ("102", "50.00"))
+    w.event("173")
+    w.event("173")  # delivered again: nothing changes, nothing logged
+    w.qbo.pay("173", "2026-11-04", ("101", "450.00"))  # edited: P1's changes, P2's goes
+    w.event("173")
+    del w.qbo.payments["173"]
+    w.event("173", operation="delete")
+    logged = [(e.kind, e.invoice_id, e.details["amount"], e.details["paid_on"]) for e in w.mappings.activities]
+    assert logged == [
+        ("payment_mirrored", "P1", "400.00", "2026-11-02"),
+        ("payment_mirrored", "P2", "50.00", "2026-11-02"),
+        ("payment_updated", "P1", "450.00", "2026-11-04"),
+        ("payment_removed", "P2", "50.00", "2026-11-02"),
+        ("payment_removed", "P1", "450.00", "2026-11-04"),
+    ]
+    updated = w.mappings.activities[2]
+    assert updated.details["previous"] == {"amount": "400.00", "paid_on": "2026-11-02"}
+    assert "no longer applies" in w.mappings.activities[3].summary
+    assert "deleted in QuickBooks" in w.mappings.activities[4].summary
+    assert w.activity.entries == []  # none written on its own
+
+
+def test_a_skipped_payment_is_logged_once_per_version_with_its_reason(w: World) -> None:
+    w.qbo.pay("401", "2026-09-29", ("101", "10.00"))  # before sync was switched on
+    w.event("401")
+    w.event("401")  # and again, as the reconcile sweep finds it
+    w.qbo.pay("400", "2026-11-05", ("999", "10.00"))  # on an invoice not copied from Productive
+    w.event("400")
+    w.copies.add("103", "P9")  # copied, then deleted in Productive
+    w.qbo.pay("173", "2026-11-02", ("103", "400.00"))
+    w.event("173")
+    w.qbo.payments["401"]["SyncToken"] = "1"  # edited in QuickBooks, still too old
+    w.event("401")
+    logged = [(e.details["reason"], e.details["entity_id"], e.invoice_id) for e in w.activity.entries]
+    assert logged == [
+        ("before_sync_start", "401", "P1"),
+        ("invoice_not_copied", "400", None),
+        ("productive_invoice_missing", "173", "P9"),
+        ("before_sync_start", "401", "P1"),
+    ]
+    assert all(e.kind == "payment_event_skipped" for e in w.activity.entries)
+    assert w.activity.entries[0].details["paid_on"] == "2026-09-29"
+    assert "dated before payment sync was switched on" in w.activity.entries[0].summary
+
+
+def test_an_event_for_a_connection_that_needs_reconnecting_is_logged_as_skipped(w: World) -> None:
+    w.qbo.pay("173", "2026-11-02", ("101", "400.00"))
+    w.qbo.fail = ReauthorizationRequired("Intuit refused the refresh token.")
+    assert w.event("173").skipped
+    assert w.event("173").skipped  # the same change again: logged once
+    [entry] = w.activity.entries
+    assert entry.details["reason"] == "needs_reconnect"
+    assert entry.details["entity"] == "Payment"
+    assert entry.details["entity_id"] == "173"
+    assert "needs to be reconnected" in entry.summary
+
+
+def test_a_failed_log_write_does_not_fail_the_payment(w: World) -> None:
+    class Broken(InMemoryActivityLog):
+        def record(self, activity: Any) -> None:
+            raise ConnectionError("down")
+
+    w.service._activity = QuietActivityLog(Broken())
+    w.qbo.pay("400", "2026-11-05", ("999", "10.00"))
+    assert w.event("400").skipped
+    assert w.service._activity.failures == 1
+
+
+def test_nothing_is_logged_for_a_voided_payment_or_a_connection_disconnected_meanwhile(w: World) -> None:
+    w.qbo.pay("500", "2026-11-05", ("999", "10.00"))
+    w.qbo.void("500")  # pays nothing now: nothing to explain
+    assert w.event("500").skipped
+    w.qbo.pay("173", "2026-11-02", ("101", "400.00"))
+    w.qbo.fail = ConnectionNotReady("The connection is disconnected; connect it to QuickBooks first.")
+    assert w.event("173").skipped
+    assert w.activity.entries == []

@@ -16,6 +16,7 @@ from qbosync.services.reconcile import CURSOR_OVERLAP, ReconcileService
 from qbosync.services.tokens import TokenService
 from tests.fakes import (
     FakeClock,
+    InMemoryActivityLog,
     InMemoryEventQueue,
     InMemoryPayments,
     InMemoryRepository,
@@ -78,6 +79,7 @@ class World:
         self.vault.write("c1", ConnectionSecret("pat", tokens))
         self.qbo = FakeCdc(self.clock, cap)
         self.queue = InMemoryEventQueue()
+        self.activity = InMemoryActivityLog()
         self.service = ReconcileService(
             connections=self.repo,
             state=self.state,
@@ -87,6 +89,7 @@ class World:
             quickbooks=lambda realm, token: self.qbo,
             queue=self.queue,
             clock=self.clock,
+            activity=self.activity,
             cdc_max_objects=cap,
         )
 
@@ -224,3 +227,25 @@ def test_quickbooks_client_cdc_reads_every_entity_list_and_the_answer_time() -> 
     assert str(change.changed["Payment"][0]["TotalAmt"]) == "10.10"  # Decimal, never float
     assert change.answered_at == datetime(2026, 11, 20, 12, 0, 0, 123000, tzinfo=UTC)
     assert change.count == 2
+
+
+def test_each_sweep_is_logged_for_the_connection_with_its_window_and_what_it_found() -> None:
+    w = World()
+    t = w.since + timedelta(hours=1)
+    w.qbo.change("Payment", "1", t)
+    w.qbo.change("Invoice", "10", t, TotalAmt="5", Line=[{}])
+    w.service.run()
+    w.clock.advance(hours=6)
+    w.qbo.fail = UpstreamUnavailable("QuickBooks is down", service="quickbooks")
+    w.service.run()
+    failed, swept = w.activity.entries[::-1]
+    assert swept.kind == failed.kind == "reconcile_run"
+    assert swept.connection_id == "c1"
+    assert swept.invoice_id is None
+    assert swept.details["since"] == w.since.isoformat()
+    assert swept.details["until"] == (w.clock.now() - timedelta(hours=6)).isoformat()
+    assert swept.details["events_found"] == 2
+    assert swept.details["outcome"] == "ok"
+    assert swept.summary.startswith("Reconcile found 2 change(s) in QuickBooks since")
+    assert failed.details["outcome"] == "failed"
+    assert failed.details["error_code"] == "upstream_unavailable"

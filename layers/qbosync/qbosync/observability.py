@@ -112,6 +112,20 @@ def traced(service: Service, *methods: str) -> Service:
     return service
 
 
+def count_at_once(name: str) -> None:
+    """One count of `name`, written now as its own EMF line rather than with the handler's metrics:
+    some handlers publish none (the HTTP routes), and a rare failure must still be counted. Nothing
+    with POWERTOOLS_METRICS_DISABLED (the local stack)."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    if is_metrics_disabled():
+        return
+    # Namespace and the `service` dimension come from the environment, as for `metrics`.
+    with single_metric(name=name, unit=MetricUnit.Count, value=1):
+        pass
+
+
 def trace_library(name: Literal["botocore", "httpx"]) -> None:
     """Trace every call the library makes from now on, while tracing is on. Wiring calls it before it
     builds the library's clients (patching imports the library)."""

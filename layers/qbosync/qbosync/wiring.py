@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         TokenVault,
     )
     from qbosync.domain.productive import ProductiveApi
+    from qbosync.services.activity import ActivityService
     from qbosync.services.attention import AttentionService
     from qbosync.services.connections import ConnectionService
     from qbosync.services.copies import CopyService
@@ -358,6 +359,7 @@ def connection_service() -> ConnectionService:
         quickbooks=quickbooks_api,
         tokens=token_service(),
         clock=clock,
+        activity=activity_log(),
     )
     methods = ("start", "get", "update_settings", "disconnect", "begin_authorization", "complete_authorization")
     return _traced(service, *methods)
@@ -373,9 +375,24 @@ def lookup_service() -> LookupService:
 
 @cache
 def activity_log() -> ActivityLog:
+    """The activity log (docs/architecture.md "Activity log"); an entry that cannot be written is logged
+    and counted (metric ActivityWriteFailures), never raised to what it records."""
     from qbosync.adapters.dynamodb_activity import DynamoActivityLog
+    from qbosync.services.activity import QuietActivityLog
 
-    return DynamoActivityLog(_table())
+    def count_failure(_: Any) -> None:
+        from qbosync import observability
+
+        observability.count_at_once("ActivityWriteFailures")
+
+    return QuietActivityLog(DynamoActivityLog(_table(), clock), on_failure=count_failure)
+
+
+@cache
+def activity_service() -> ActivityService:
+    from qbosync.services.activity import ActivityService
+
+    return _traced(ActivityService(connections=repository(), log=activity_log()), "page")
 
 
 @cache
@@ -405,6 +422,7 @@ def copy_service() -> CopyService:
         productive=productive_api,
         clock=clock,
         quickbooks_app_url=settings(QuickBooksSettings).qbo_app_url,
+        activity=activity_log(),
     )
     return _traced(service, "copy", "history")
 
@@ -496,6 +514,7 @@ def payment_sync_service() -> PaymentSyncService:
         quickbooks=quickbooks_api,
         productive=productive_api,
         clock=clock,
+        activity=activity_log(),
     )
     return _traced(service, "handle")
 
@@ -519,6 +538,7 @@ def reconcile_service() -> ReconcileService:
         quickbooks=quickbooks_api,
         queue=event_queue(),
         clock=clock,
+        activity=activity_log(),
     )
     return _traced(service, "run", "sweep", "connections_by_status")
 
@@ -566,9 +586,10 @@ def reset() -> None:
         health_service,
         reconnect_notifier,
         reconnect_warning_service,
-        activity_log,
         connection_service,
         lookup_service,
+        activity_log,
+        activity_service,
         copy_repository,
         copy_service,
         copy_job_service,

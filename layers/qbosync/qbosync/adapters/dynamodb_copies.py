@@ -32,8 +32,10 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from qbosync.adapters.dynamodb_activity import activity_item
 from qbosync.adapters.dynamodb_common import is_conditional_failure, query_all
 from qbosync.adapters.dynamodb_lease import Clause, Lease
+from qbosync.domain.activity import Activity
 from qbosync.domain.copies import (
     AttentionItem,
     CopyFlag,
@@ -138,6 +140,7 @@ class DynamoCopyRepository:
         company_id: str | None,
         cache: Mapping[str, str] | None = None,
         resolves: Sequence[CopyFlag] = (),
+        activity: Activity | None = None,
     ) -> None:
         pk = _invoice_pk(record.connection_id, record.invoice_id)
         with self._table.batch_writer() as batch:  # one BatchWriteItem call
@@ -171,6 +174,8 @@ class DynamoCopyRepository:
                 )
             # The invoice's state: this copy is the last, nothing is in flight, and the lock is free.
             batch.put_item(Item={"pk": pk, "sk": "HEAD", "type": "invoice_head", "last_sequence": record.sequence})
+            if activity is not None:  # the activity log's entry: no write of its own
+                batch.put_item(Item=activity_item(activity))
 
     @staticmethod
     def _flag_item(record: CopyRecord, flag: CopyFlag) -> dict[str, Any]:

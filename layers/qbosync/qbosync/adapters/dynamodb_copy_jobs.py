@@ -9,6 +9,9 @@
                                       the invoice's claim: the queued or running job holding it, released
                                       in the transaction that settles its item
 
+A failed item's activity entry (copy_failed) is put in the transaction that settles it, and the job's
+(copy_job) in the one that finishes it: each is written once, however often a worker runs again.
+
 Every item expires (TTL) 90 days after the job was created; a claim after 2 days at the latest."""
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from qbosync.adapters.dynamodb_activity import activity_item
 from qbosync.adapters.dynamodb_common import is_conditional_failure, query_all
 from qbosync.adapters.dynamodb_copies import copy_from_item, copy_to_item
+from qbosync.domain.activity import Activity
 from qbosync.domain.copies import CopyRecord
 from qbosync.domain.copy_jobs import CopyJob, CopyJobItem, InvoicesInRunningJob, ItemError, SentBatch
 
@@ -223,7 +228,13 @@ class DynamoCopyJobRepository:
         return int(answer["Attributes"]["rounds"])
 
     def settle(
-        self, job: CopyJob, invoice_id: str, *, copy: CopyRecord | None = None, error: ItemError | None = None
+        self,
+        job: CopyJob,
+        invoice_id: str,
+        *,
+        copy: CopyRecord | None = None,
+        error: ItemError | None = None,
+        activity: Activity | None = None,
     ) -> bool:
         status, counter = ("copied", "copied") if copy is not None else ("failed", "failed")
         outcome: dict[str, Any] = {":status": status, ":pending": "pending"}
@@ -235,6 +246,7 @@ class DynamoCopyJobRepository:
             assert error is not None
             outcome[":outcome"] = {"code": error.code, "message": error.message, "details": error.details}
         field = "copy" if copy is not None else "error"
+        logged = [{"Put": {"TableName": self._table.name, "Item": activity_item(activity)}}] if activity else []
         try:
             self._client.transact_write_items(
                 TransactItems=[
@@ -265,6 +277,7 @@ class DynamoCopyJobRepository:
                             "ExpressionAttributeValues": {":job": job.job_id},
                         }
                     },
+                    *logged,
                 ]
             )
         except ClientError as failure:
@@ -273,13 +286,23 @@ class DynamoCopyJobRepository:
             raise
         return True
 
-    def finish(self, job_id: str, now: datetime) -> None:
-        self._table.update_item(
-            Key={"pk": _job_pk(job_id), "sk": "JOB"},
-            UpdateExpression="SET #status = :done, finished_at = if_not_exists(finished_at, :now)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":done": "done", ":now": now.isoformat()},
-        )
+    def finish(self, job_id: str, now: datetime, *, activity: Activity | None = None) -> bool:
+        done = {
+            "TableName": self._table.name,
+            "Key": {"pk": _job_pk(job_id), "sk": "JOB"},
+            "UpdateExpression": "SET #status = :done, finished_at = :now",
+            "ConditionExpression": "#status <> :done",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":done": "done", ":now": now.isoformat()},
+        }
+        logged = [{"Put": {"TableName": self._table.name, "Item": activity_item(activity)}}] if activity else []
+        try:
+            self._client.transact_write_items(TransactItems=[{"Update": done}, *logged])
+        except ClientError as failure:
+            if failure.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                return False  # finished already (a worker run again)
+            raise
+        return True
 
     def record_batch(self, job_id: str, batch: SentBatch) -> None:
         self._table.put_item(

@@ -7,7 +7,9 @@
 - REALM#<realm> / RECONCILE#CURSOR              where the next CDC sweep of that company starts
 
 Mappings have no TTL and survive a disconnect: a payment deleted in QuickBooks later can still be
-taken back out of Productive after a reconnect."""
+taken back out of Productive after a reconnect. A mapping written or removed with an activity entry
+(payment mirrored, changed, removed) is one transaction with it, so the entry exists exactly when the
+change does, and a redelivered event that finds the work done writes neither."""
 
 from __future__ import annotations
 
@@ -17,9 +19,11 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
+from qbosync.adapters.dynamodb_activity import activity_item
 from qbosync.adapters.dynamodb_common import query_all
 from qbosync.adapters.dynamodb_connections import REFRESH_INDEX, REFRESH_PARTITION, status_partition
 from qbosync.adapters.dynamodb_lease import Clause, Lease
+from qbosync.domain.activity import Activity
 from qbosync.domain.connection import ConnectionStatus
 from qbosync.domain.payments import PaymentLink
 
@@ -39,6 +43,8 @@ def _lock_key(connection_id: str, quickbooks_payment_id: str) -> dict[str, str]:
 class DynamoPaymentRepository:
     def __init__(self, table: Any):
         self._table = table
+        # The Table's own client: it converts Python values to DynamoDB's typed ones, as the Table does.
+        self._client = table.meta.client
 
     # -- mappings --------------------------------------------------------------------------------
 
@@ -57,7 +63,7 @@ class DynamoPaymentRepository:
         )
         return [self._to_link(item) for item in items if str(item.get("sk", "")).startswith("INVOICE#")]
 
-    def save(self, link: PaymentLink) -> None:
+    def save(self, link: PaymentLink, *, activity: Activity | None = None) -> None:
         item: dict[str, Any] = {
             "pk": _pk(link.connection_id, link.quickbooks_payment_id),
             "sk": f"INVOICE#{link.invoice_id}",
@@ -73,10 +79,23 @@ class DynamoPaymentRepository:
         }
         if link.productive_payment_id is not None:
             item["productive_payment_id"] = link.productive_payment_id
-        self._table.put_item(Item=item)
+        if activity is None:
+            self._table.put_item(Item=item)
+        else:
+            self._with_activity({"Put": {"TableName": self._table.name, "Item": item}}, activity)
 
-    def delete(self, connection_id: str, quickbooks_payment_id: str, invoice_id: str) -> None:
-        self._table.delete_item(Key={"pk": _pk(connection_id, quickbooks_payment_id), "sk": f"INVOICE#{invoice_id}"})
+    def delete(
+        self, connection_id: str, quickbooks_payment_id: str, invoice_id: str, *, activity: Activity | None = None
+    ) -> None:
+        key = {"pk": _pk(connection_id, quickbooks_payment_id), "sk": f"INVOICE#{invoice_id}"}
+        if activity is None:
+            self._table.delete_item(Key=key)
+        else:
+            self._with_activity({"Delete": {"TableName": self._table.name, "Key": key}}, activity)
+
+    def _with_activity(self, write: dict[str, Any], activity: Activity) -> None:
+        entry = {"Put": {"TableName": self._table.name, "Item": activity_item(activity)}}
+        self._client.transact_write_items(TransactItems=[write, entry])
 
     # -- one worker per payment ------------------------------------------------------------------
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from qbosync.domain.activity import MAX_PAGE_SIZE, ActivityKind
 from qbosync.domain.connection import Connection, ConnectionSettings
 from qbosync.domain.health import ConnectionHealth, HealthStatus
 
@@ -407,3 +408,56 @@ class CopyJobView(CopyJobSummaryView):
 
 class CopyJobList(BaseModel):
     items: list[CopyJobSummaryView] = Field(description="The connection's recent copy jobs, newest first.")
+
+
+# --------------------------------------------------------------------------- activity log
+
+ActivityInvoiceQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{1,20}$",
+        max_length=20,
+        description="Only the entries of this Productive invoice (digits).",
+    ),
+]
+ActivityKindQuery = Annotated[ActivityKind | None, Query(description="Only the entries of this kind.")]
+ActivityLimitQuery = Annotated[
+    int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Entries per page, 1 to {MAX_PAGE_SIZE} (default 50).")
+]
+ActivityCursorQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        description="The previous page's next_cursor, sent with the same connection and invoice_id (kind and "
+        "limit may change); any other value is answered 422 (invalid_cursor).",
+    ),
+]
+
+
+class ActivityView(BaseModel):
+    id: str = Field(description="The entry's id.")
+    kind: ActivityKind
+    at: datetime
+    invoice_id: str | None = Field(description="The Productive invoice the entry is about; null when none.")
+    summary: str = Field(description="One sentence for people.")
+    details: dict[str, Any] = Field(description="What the entry's kind records (docs/architecture.md, Activity log).")
+
+    @classmethod
+    def of(cls, entry: Any) -> ActivityView:
+        return cls(
+            id=entry.activity_id,
+            kind=entry.kind,
+            at=entry.at,
+            invoice_id=entry.invoice_id,
+            summary=entry.summary,
+            details=dict(entry.details),
+        )
+
+
+class ActivityList(BaseModel):
+    items: list[ActivityView] = Field(description="Newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next (older) page; null on the last page. A page may hold fewer "
+        "entries than `limit` and still have a next one."
+    )

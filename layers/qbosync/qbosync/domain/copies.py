@@ -8,9 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from qbosync.domain.invoice_copy import copy_marker
+
+if TYPE_CHECKING:
+    from qbosync.domain.activity import Activity
 
 CopyMode = Literal["create", "update"]
 #: What a copy is in QuickBooks: an Invoice, or a CreditMemo for a Productive credit note.
@@ -203,11 +206,12 @@ class CopyRepository(Protocol):
         company_id: str | None,
         cache: Mapping[str, str] | None = None,
         resolves: Sequence[CopyFlag] = (),
+        activity: Activity | None = None,
     ) -> None:
         """In one write: the copy (new or updated), its QuickBooks invoice index entry, the customer
-        mapping of the Productive company, what was looked up to be cached, and the invoice's state
-        (this copy is the last, nothing in flight, unlocked). The flags in `resolves`, which this write
-        made untrue, are removed."""
+        mapping of the Productive company, what was looked up to be cached, the invoice's state (this
+        copy is the last, nothing in flight, unlocked) and the copy's activity entry. The flags in
+        `resolves`, which this write made untrue, are removed."""
         ...
 
     def customer_for(self, connection_id: str, company_id: str, currency: str) -> str | None: ...

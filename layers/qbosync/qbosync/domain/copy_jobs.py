@@ -11,10 +11,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from qbosync.domain.copies import CopyMode, CopyRecord, request_id_for
 from qbosync.domain.errors import Conflict, InvalidInput
+
+if TYPE_CHECKING:
+    from qbosync.domain.activity import Activity
 
 MAX_JOB_INVOICES = 500
 #: How many jobs the list route shows.
@@ -142,14 +145,22 @@ class CopyJobRepository(Protocol):
         ...
 
     def settle(
-        self, job: CopyJob, invoice_id: str, *, copy: CopyRecord | None = None, error: ItemError | None = None
+        self,
+        job: CopyJob,
+        invoice_id: str,
+        *,
+        copy: CopyRecord | None = None,
+        error: ItemError | None = None,
+        activity: Activity | None = None,
     ) -> bool:
-        """A pending item becomes copied (`copy`) or failed (`error`), the job's counters move and the
-        invoice's claim is released, in one transaction. False: it was not pending any more."""
+        """A pending item becomes copied (`copy`) or failed (`error`), the job's counters move, the
+        invoice's claim is released and `activity` is logged, in one transaction. False: it was not
+        pending any more (and nothing was written)."""
         ...
 
-    def finish(self, job_id: str, now: datetime) -> None:
-        """The job is done (no item pending)."""
+    def finish(self, job_id: str, now: datetime, *, activity: Activity | None = None) -> bool:
+        """The job is done (no item pending), with `activity` logged in the same write. False: it was
+        done already (and nothing was written)."""
         ...
 
     def record_batch(self, job_id: str, batch: SentBatch) -> None: ...

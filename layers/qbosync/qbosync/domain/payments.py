@@ -23,9 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qbosync.domain.money import cents, decimal_or_zero
+
+if TYPE_CHECKING:
+    from qbosync.domain.activity import Activity
 
 MARKER_PREFIX = "QuickBooks payment"
 EARLIEST_OFFSET = timedelta(hours=12)  # UTC-12, the westernmost time zone
@@ -245,9 +248,15 @@ class PaymentMappingRepository(Protocol):
 
     def for_invoice(self, connection_id: str, invoice_id: str) -> list[PaymentLink]: ...
 
-    def save(self, link: PaymentLink) -> None: ...
+    def save(self, link: PaymentLink, *, activity: Activity | None = None) -> None:
+        """Write the mapping; with `activity`, the activity entry in the same (transactional) write."""
+        ...
 
-    def delete(self, connection_id: str, quickbooks_payment_id: str, invoice_id: str) -> None: ...
+    def delete(
+        self, connection_id: str, quickbooks_payment_id: str, invoice_id: str, *, activity: Activity | None = None
+    ) -> None:
+        """Remove the mapping; with `activity`, the activity entry in the same (transactional) write."""
+        ...
 
     def try_lock(
         self, connection_id: str, quickbooks_payment_id: str, owner: str, now: datetime, until: datetime

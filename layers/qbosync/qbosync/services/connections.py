@@ -6,6 +6,8 @@ import contextlib
 import secrets
 from dataclasses import dataclass
 
+from qbosync.domain import activity
+from qbosync.domain.activity import ActivityLog
 from qbosync.domain.connection import (
     Connection,
     ConnectionSecret,
@@ -76,8 +78,10 @@ class ConnectionService:
         tokens: TokenService,
         clock: Clock,
         return_urls: ReturnUrlPolicy,
+        activity: ActivityLog,
     ):
         self._return_urls = return_urls
+        self._activity = activity
         self._repository = repository
         self._vault = vault
         self._oauth = oauth
@@ -199,22 +203,22 @@ class ConnectionService:
                 return discard("connection_reset")
             self._vault.write(connection.connection_id, stored.with_tokens(tokens))
             now = self._clock.now()
-            self._repository.save(
-                connection.with_changes(
-                    status=ConnectionStatus.CONNECTED,
-                    status_reason=None,
-                    company=profile,
-                    access_expires_at=tokens.access_expires_at,
-                    refresh_expires_at=tokens.refresh_expires_at,
-                    refresh_hard_expires_at=tokens.refresh_hard_expires_at,
-                    next_refresh_at=next_refresh_at(now, tokens),
-                    updated_at=now,
-                )
+            saved = connection.with_changes(
+                status=ConnectionStatus.CONNECTED,
+                status_reason=None,
+                company=profile,
+                access_expires_at=tokens.access_expires_at,
+                refresh_expires_at=tokens.refresh_expires_at,
+                refresh_hard_expires_at=tokens.refresh_hard_expires_at,
+                next_refresh_at=next_refresh_at(now, tokens),
+                updated_at=now,
             )
+            self._repository.save(saved)
         except Exception as exc:
             # Our own storage failed: the grant is not left behind, and the browser still goes back to
             # Productive (the state is used up, so the user starts again from there).
             raise AuthorizationNotSaved(discard("internal_error")) from exc
+        self._activity.record(activity.connected(saved, now, reconnect=connection.company is not None))
         return with_outcome(connection.return_url, status="connected")
 
     # -- read, settings, disconnect --------------------------------------------------------------
@@ -233,19 +237,28 @@ class ConnectionService:
         else:
             since = None
         settings = requested.model_copy(update={"sync_payments_since": since})
-        self._repository.update_settings(connection_id, settings, self._clock.now())
+        now = self._clock.now()
+        self._repository.update_settings(connection_id, settings, now)
+        changed = activity.settings_changed(connection_id, now, connection.settings, settings)
+        if changed is not None:
+            self._activity.record(changed)
         return settings
 
     def disconnect(self, connection_id: str) -> None:
         connection = self.get(connection_id)
         secret = self._vault.read(connection_id)
         realm_id = connection.realm_id
+        revoked = False
         if secret is not None and secret.tokens is not None and not self._realm_in_use(realm_id, connection_id):
             # Revoking ends the app's whole grant for the company at Intuit, so only the last connection
             # to it revokes. If Intuit cannot be reached we change nothing, so the user can try again (503).
             self._oauth.revoke(secret.tokens.refresh_token)
+            revoked = True
         self._vault.delete(connection_id)
-        self._repository.mark_disconnected(connection.connection_id, self._clock.now())
+        now = self._clock.now()
+        self._repository.mark_disconnected(connection.connection_id, now)
+        if connection.status is not ConnectionStatus.DISCONNECTED:
+            self._activity.record(activity.disconnected(connection, now, revoked=revoked))
 
     # -- internals -------------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from qbosync.domain import activity
+from qbosync.domain.activity import ActivityLog
 from qbosync.domain.connection import CompanyProfile, Connection, ConnectionSettings, connected_company, existing
 from qbosync.domain.copies import (
     CopyFlag,
@@ -102,7 +104,9 @@ class CopyService:
         productive: Callable[[Connection, str], ProductiveApi],
         clock: Clock,
         quickbooks_app_url: str,
+        activity: ActivityLog,
     ):
+        self._activity = activity
         self._connections = connections
         self._copies = copies
         self._tokens = tokens
@@ -120,7 +124,29 @@ class CopyService:
     # -- the copy --------------------------------------------------------------------------------
 
     def copy(self, request: CopyRequest) -> CopyRecord:
-        return self.session(request.connection_id).copy(request)
+        session = self.session(request.connection_id)
+        try:
+            return session.copy(request)
+        except Exception as error:
+            self._record_failure(request, error)
+            raise
+
+    def _record_failure(self, request: CopyRequest, error: Exception) -> None:
+        """copy_failed in the activity log (a finished copy's entry is part of its `complete` write). A
+        copy refused because another one of the invoice is running has not failed."""
+        if isinstance(error, Conflict) and error.code == "copy_in_progress":
+            return
+        code, message, details = activity.error_summary(error)
+        self._activity.record(
+            activity.copy_failed(
+                request.connection_id,
+                request.invoice_id,
+                self._clock.now(),
+                code=code,
+                message=message,
+                details=details,
+            )
+        )
 
     def session(self, connection_id: str) -> CopySession:
         """What copies of this connection share: its QuickBooks and Productive clients and its customer
@@ -876,7 +902,10 @@ class LockedCopy:
             lines_digest=lines_digest(qbo_invoice),
             details_digest=details_digest(qbo_invoice),
         )
-        self.copies.complete(record, company_id=self.prepared.company_id, cache=self.prepared.cache, resolves=resolves)
+        entry = activity.copy_done(record, invoice_number=source.number)
+        self.copies.complete(
+            record, company_id=self.prepared.company_id, cache=self.prepared.cache, resolves=resolves, activity=entry
+        )
         return record
 
     def _move_pdf(self, qbo_id: str, request_id: str) -> None:

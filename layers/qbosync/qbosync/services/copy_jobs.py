@@ -20,9 +20,10 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from qbosync.domain import activity
 from qbosync.domain.connection import connected_company, existing
 from qbosync.domain.copies import CopyMode, CopyRecord, CopyRequest
 from qbosync.domain.copy_jobs import (
@@ -215,23 +216,35 @@ class CopyJobWorker:
 
     def _fail_all(self, job: CopyJob, invoice_ids: Sequence[str], error: ItemError, report: RoundReport) -> None:
         for invoice_id in invoice_ids:
-            if self._jobs.settle(job, invoice_id, error=error):
+            entry = _failure_entry(job, invoice_id, error, self._clock.now())
+            if self._jobs.settle(job, invoice_id, error=error, activity=entry):
                 report.failed += 1
 
     def _finish(self, job: CopyJob, report: RoundReport) -> None:
-        self._jobs.finish(job.job_id, self._clock.now())
+        """The job is done; its totals go into the activity log with it (once: a job done already stays
+        as it is)."""
+        now = self._clock.now()
+        counted = self._jobs.get(job.job_id, with_items=False) or job
+        self._jobs.finish(job.job_id, now, activity=activity.copy_job_finished(counted, now))
         report.done = True
 
 
 def _item_error(error: BaseException) -> ItemError:
-    if isinstance(error, QuickBooksFault):
-        details: dict[str, Any] = {"quickbooks_code": error.fault_code}
-        if error.detail:
-            details["quickbooks_detail"] = error.detail
-        return ItemError(f"quickbooks_{error.fault_code or 'fault'}", error.message, details)
-    if isinstance(error, DomainError):
-        return ItemError(error.code, error.message, dict(error.details))
-    return ItemError("internal_error", "The invoice could not be copied because of an internal error.")
+    code, message, details = activity.error_summary(error)
+    return ItemError(code, message, details)
+
+
+def _failure_entry(job: CopyJob, invoice_id: str, error: ItemError, at: datetime) -> activity.Activity:
+    """copy_failed for one invoice of the job (each copy the job makes is logged as a single copy's)."""
+    return activity.copy_failed(
+        job.connection_id,
+        invoice_id,
+        at,
+        code=error.code,
+        message=error.message,
+        details=error.details,
+        job_id=job.job_id,
+    )
 
 
 def _is_final(error: BaseException) -> bool:
@@ -433,7 +446,9 @@ class _Round:
             self.retry_later = True
 
     def _settle_failed(self, invoice_id: str, error: BaseException) -> None:
-        if self.jobs.settle(self.job, invoice_id, error=_item_error(error)):
+        failure = _item_error(error)
+        entry = _failure_entry(self.job, invoice_id, failure, self.clock.now())
+        if self.jobs.settle(self.job, invoice_id, error=failure, activity=entry):
             with self._counting:
                 self.report.failed += 1
 

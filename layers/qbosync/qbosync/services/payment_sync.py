@@ -45,6 +45,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from qbosync.domain import activity
+from qbosync.domain.activity import ActivityLog, PaymentChange
 from qbosync.domain.connection import ChangeKind, Connection, change_kind
 from qbosync.domain.copies import CopyFlag, CopyRecord, CopyRepository, QuickBooksType
 from qbosync.domain.errors import Conflict, ConnectionNotReady, DomainError, NotFound, ReauthorizationRequired
@@ -61,6 +63,7 @@ from qbosync.domain.payments import (
     linked_invoice_ids,
     linked_payment_ids,
     note_for,
+    txn_date,
 )
 from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApiFactory
 from qbosync.domain.productive import ProductiveApi
@@ -116,8 +119,10 @@ class PaymentSyncService:
         quickbooks: QuickBooksApiFactory,
         productive: Callable[[Connection, str], ProductiveApi],
         clock: Clock,
+        activity: ActivityLog,
         sleep: Callable[[float], None] = time.sleep,
     ):
+        self._activity = activity
         self._sleep = sleep
         self._connections = connections
         self._copies = copies
@@ -160,6 +165,19 @@ class PaymentSyncService:
                     extra={"connection_id": connection.connection_id, "reason": error.code},
                 )
                 report.skipped.append(f"connection {connection.connection_id}: {error.code}")
+                if error.code != "needs_reconnect":
+                    continue  # disconnected meanwhile (or never connected): nothing the user waits for
+                self._activity.record(
+                    activity.payment_event_skipped(
+                        connection.connection_id,
+                        self._clock.now(),
+                        reason=error.code,
+                        entity=event.entity,
+                        entity_id=event.entity_id,
+                        version=event.occurred_at.isoformat(),
+                        details={"operation": event.operation},
+                    )
+                )
         return report
 
 
@@ -339,6 +357,12 @@ class _Job:
             payment = self.qbo.get("Payment", payment_id)
             self._payments_read[payment_id] = payment
             links = {link.invoice_id: link for link in self.s._payments.for_payment(self.cid, payment_id)}
+            desired = desired_payments(payment, invoice_for=self.invoice_for)
+            if not desired and not links:
+                self.report.skipped.append(f"payment {payment_id} applies to no invoice copied by this service")
+                if payment is not None and self._only_on_foreign_invoices(payment):
+                    self._skipped(payment_id, payment, "invoice_not_copied")
+                return
             if (
                 not links
                 and payment is not None
@@ -347,10 +371,8 @@ class _Job:
                 # Never mirrored and dated before sync was switched on: not ours. (One already mirrored
                 # stays mirrored, even when its date is moved back.)
                 self.report.skipped.append(f"payment {payment_id} is dated before payment sync was switched on")
-                return
-            desired = desired_payments(payment, invoice_for=self.invoice_for)
-            if not desired and not links:
-                self.report.skipped.append(f"payment {payment_id} applies to no invoice copied by this service")
+                for invoice_id in sorted(desired):
+                    self._skipped(payment_id, payment, "before_sync_start", invoice_id)
                 return
             note = note_for(payment) if payment is not None else ""
             for invoice_id in sorted(desired.keys() | links.keys()):
@@ -358,7 +380,7 @@ class _Job:
                 if want is not None:
                     self._ensure(payment_id, want, have, note)
                 elif have is not None:
-                    self._remove(have)
+                    self._remove(have, _removed_because(payment))
         if has_credit(payment):
             # A deleted or edited payment's credit changes its invoices too: their own events recount it.
             for quickbooks_invoice_id in sorted(set(linked_invoice_ids(payment))):
@@ -401,7 +423,7 @@ class _Job:
                 )
                 self._create(payment_id, want, note, look_first=False)
                 return
-            self._save(payment_id, want, have.productive_payment_id)
+            self._save(payment_id, want, have.productive_payment_id, "payment_updated", before=have)
             self.report.updated += 1
             return
         self._create(payment_id, want, note, look_first=have is not None)
@@ -413,7 +435,7 @@ class _Job:
                 if carries_marker(existing.note, payment_id):
                     if existing.amount != want.amount or existing.paid_on != want.paid_on:
                         self.productive.update_payment(existing.id, want.amount, want.paid_on, note)
-                    self._save(payment_id, want, existing.id)
+                    self._save(payment_id, want, existing.id, "payment_mirrored")
                     self.report.adopted += 1
                     return
         self._save(payment_id, want, None)  # pending: the marker will find it if we crash now
@@ -426,29 +448,78 @@ class _Job:
                 extra={"connection_id": self.cid, "invoice_id": want.invoice_id, "quickbooks_payment_id": payment_id},
             )
             self.report.skipped.append(f"Productive invoice {want.invoice_id} no longer exists")
+            payment = self._payments_read.get(payment_id)
+            if payment is not None:
+                self._skipped(payment_id, payment, "productive_invoice_missing", want.invoice_id)
             return
-        self._save(payment_id, want, created.id)
+        self._save(payment_id, want, created.id, "payment_mirrored")
         self.report.created += 1
 
-    def _remove(self, have: PaymentLink) -> None:
+    def _remove(self, have: PaymentLink, why: str) -> None:
         if have.productive_payment_id is not None:
             self.productive.delete_payment(have.productive_payment_id)
         else:  # a create that may or may not have happened
             for existing in self.productive.list_payments(have.invoice_id):
                 if carries_marker(existing.note, have.quickbooks_payment_id):
                     self.productive.delete_payment(existing.id)
-        self.s._payments.delete(self.cid, have.quickbooks_payment_id, have.invoice_id)
+        entry = activity.payment_changed("payment_removed", have, self.s._clock.now(), why=why)
+        self.s._payments.delete(self.cid, have.quickbooks_payment_id, have.invoice_id, activity=entry)
         self.report.deleted += 1
 
-    def _save(self, payment_id: str, want: DesiredPayment, productive_payment_id: str | None) -> None:
-        self.s._payments.save(
-            PaymentLink(
-                connection_id=self.cid,
-                quickbooks_payment_id=payment_id,
-                invoice_id=want.invoice_id,
-                productive_payment_id=productive_payment_id,
-                amount=want.amount,
-                paid_on=want.paid_on,
-                updated_at=self.s._clock.now(),
+    def _save(
+        self,
+        payment_id: str,
+        want: DesiredPayment,
+        productive_payment_id: str | None,
+        change: PaymentChange | None = None,
+        *,
+        before: PaymentLink | None = None,
+    ) -> None:
+        """The mapping; a `change` done in Productive goes into the activity log in the same write."""
+        link = PaymentLink(
+            connection_id=self.cid,
+            quickbooks_payment_id=payment_id,
+            invoice_id=want.invoice_id,
+            productive_payment_id=productive_payment_id,
+            amount=want.amount,
+            paid_on=want.paid_on,
+            updated_at=self.s._clock.now(),
+        )
+        entry = activity.payment_changed(change, link, link.updated_at, before=before) if change else None
+        self.s._payments.save(link, activity=entry)
+
+    def _only_on_foreign_invoices(self, payment: dict[str, Any]) -> bool:
+        """The payment pays invoices, none of them copied by this connection (worth an entry: "why isn't
+        it in Productive?"). A voided payment pays nothing; one that only applies credit to our copies
+        has its own flag on them."""
+        invoices = set(linked_invoice_ids(payment))
+        return bool(invoices) and not is_voided(payment) and not any(self.invoice_for(i) for i in invoices)
+
+    def _skipped(self, payment_id: str, payment: dict[str, Any], reason: str, invoice_id: str | None = None) -> None:
+        """payment_event_skipped, once per payment version (its SyncToken) and reason."""
+        when = txn_date(payment)
+        self.s._activity.record(
+            activity.payment_event_skipped(
+                self.cid,
+                self.s._clock.now(),
+                reason=reason,
+                entity="Payment",
+                entity_id=payment_id,
+                version=str(payment.get("SyncToken", "")),
+                invoice_id=invoice_id,
+                details={
+                    "amount": str(payment.get("TotalAmt", "")),
+                    "paid_on": when.isoformat() if when else None,
+                    "quickbooks_invoice_ids": sorted(set(linked_invoice_ids(payment))),
+                    "customer_name": (payment.get("CustomerRef") or {}).get("name"),
+                },
             )
         )
+
+
+def _removed_because(payment: dict[str, Any] | None) -> str:
+    if payment is None:
+        return "the payment was deleted in QuickBooks"
+    if is_voided(payment):
+        return "the payment was voided in QuickBooks"
+    return "the payment no longer applies to this invoice in QuickBooks"

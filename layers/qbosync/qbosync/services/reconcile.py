@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from qbosync.domain import activity
+from qbosync.domain.activity import ActivityLog
 from qbosync.domain.connection import Connection, change_kind
 from qbosync.domain.errors import ConnectionNotReady, DomainError, ReauthorizationRequired, UpstreamUnavailable
 from qbosync.domain.events import EntityEvent, EventQueue
@@ -88,8 +90,10 @@ class ReconcileService:
         quickbooks: QuickBooksApiFactory,
         queue: EventQueue,
         clock: Clock,
+        activity: ActivityLog,
         cdc_max_objects: int = CDC_MAX_OBJECTS,
     ):
+        self._activity = activity
         self._max_objects = cdc_max_objects
         self._connections = connections
         self._state = state
@@ -102,16 +106,39 @@ class ReconcileService:
         report = ReconcileReport()
         for realm_id, connections in sorted(self._realms().items()):
             try:
-                report.swept.append(self.sweep(realm_id, connections))
+                sweep = self.sweep(realm_id, connections)
             except DomainError as error:  # throttled, outage, needs reconnect, a fault, the queue refusing
                 # One company's trouble must not stop the others; its cursor stays where it was.
                 logger.warning("reconcile skipped a company", extra={"realm_id": realm_id, "reason": error.code})
                 report.failed[realm_id] = error.code
+                self._record(connections, realm_id, None, failed=error.code)
+                continue
+            report.swept.append(sweep)
+            self._record(connections, realm_id, sweep)
         return report
 
     def connections_by_status(self) -> dict[str, int]:
         """How many connections have each status (the dashboard; counted by index queries, nothing read)."""
         return self._state.connections_by_status()
+
+    def _record(
+        self, connections: list[Connection], realm_id: str, sweep: RealmSweep | None, *, failed: str | None = None
+    ) -> None:
+        """reconcile_run in the log of every connection the company's sweep was for."""
+        now = self._clock.now()
+        for connection in connections:
+            self._activity.record(
+                activity.reconcile_run(
+                    connection.connection_id,
+                    now,
+                    realm_id=realm_id,
+                    since=sweep.since if sweep else None,
+                    events_found=sweep.queued if sweep else 0,
+                    entities=sweep.entities if sweep else (),
+                    next_since=sweep.cursor if sweep else None,
+                    failed=failed,
+                )
+            )
 
     def _realms(self) -> dict[str, list[Connection]]:
         realms: dict[str, list[Connection]] = {}
