@@ -19,7 +19,15 @@ from qbosync.domain.connection import (
     ConnectionStatus,
     TokenSet,
 )
-from qbosync.domain.copies import AttentionItem, CopyFlag, CopyRecord, InvoiceHead, PendingCopy, QuickBooksType
+from qbosync.domain.copies import (
+    AttentionItem,
+    CopyFlag,
+    CopyRecord,
+    CustomerMapping,
+    InvoiceHead,
+    PendingCopy,
+    QuickBooksType,
+)
 from qbosync.domain.errors import ReauthorizationRequired
 from qbosync.domain.events import EntityEvent, QueuedItem, QueueUnavailable
 from qbosync.domain.health import NotificationFailed, ReconnectWarning
@@ -337,6 +345,7 @@ class InMemoryCopies:
         self.heads: dict[tuple[str, str], dict[str, Any]] = {}
         self.copies: dict[tuple[str, str, int], CopyRecord] = {}
         self.customers: dict[tuple[str, str, str], str] = {}
+        self.project_customers: dict[tuple[str, str, str], str] = {}
         self.caches: dict[tuple[str, str], str] = {}
         self.credit_applications: dict[tuple[str, str], tuple[str, str, int]] = {}
         self.lock_calls: list[datetime | None] = []
@@ -352,7 +361,7 @@ class InMemoryCopies:
         return replace(record, flags=tuple(flag for _, flag in newest_first))
 
     def items(self) -> int:
-        return len(self.heads) + len(self.copies) + len(self.customers) + len(self.caches)
+        return len(self.heads) + len(self.copies) + len(self.customers) + len(self.project_customers) + len(self.caches)
 
     def history(self, connection_id: str, invoice_id: str) -> list[CopyRecord]:
         self.journal.append("ddb:history")
@@ -408,7 +417,7 @@ class InMemoryCopies:
         self,
         record: CopyRecord,
         *,
-        company_id: str | None,
+        mappings: Sequence[CustomerMapping] = (),
         cache: Mapping[str, str] | None = None,
         resolves: Sequence[CopyFlag] = (),
         activity: Activity | None = None,
@@ -427,8 +436,9 @@ class InMemoryCopies:
                     record.sequence,
                     CopyFlag("total_mismatch", record.updated_at, record.sync_token, dict(warning.details)),
                 )
-        if company_id:
-            self.customers[(record.connection_id, company_id, record.currency)] = record.customer_id
+        for mapping in mappings:
+            memory = self.customers if mapping.kind == "client" else self.project_customers
+            memory[(record.connection_id, mapping.productive_id, mapping.currency)] = mapping.customer_id
         for key, value in (cache or {}).items():
             self.caches[(record.connection_id, key)] = value
         self.heads[(record.connection_id, record.invoice_id)] = {"last_sequence": record.sequence}
@@ -436,6 +446,10 @@ class InMemoryCopies:
     def customer_for(self, connection_id: str, company_id: str, currency: str) -> str | None:
         self.journal.append("ddb:customer_for")
         return self.customers.get((connection_id, company_id, currency))
+
+    def project_customer_for(self, connection_id: str, project_id: str, currency: str) -> str | None:
+        self.journal.append("ddb:project_customer_for")
+        return self.project_customers.get((connection_id, project_id, currency))
 
     def copy_of_quickbooks_invoice(self, realm_id: str, quickbooks_invoice_id: str) -> CopyRecord | None:
         return self.copy_of_quickbooks_object(realm_id, "Invoice", quickbooks_invoice_id)

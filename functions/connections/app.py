@@ -107,6 +107,24 @@ def list_activity(
     return ActivityList(items=[ActivityView.of(entry) for entry in page.entries], next_cursor=page.next_cursor)
 
 
+@app.get(
+    "/connections/<connection_id>/quickbooks/classes",
+    responses=documented(200, "Active classes of the QuickBooks company", LookupList, (404, 409, 502, 503)),
+)
+def list_classes(connection_id: ConnectionIdPath) -> LookupList:
+    return LookupList.of(wiring.lookup_service().classes(connection_id))
+
+
+@app.get(
+    "/connections/<connection_id>/quickbooks/locations",
+    responses=documented(
+        200, "Active locations (Departments) of the QuickBooks company", LookupList, (404, 409, 502, 503)
+    ),
+)
+def list_locations(connection_id: ConnectionIdPath) -> LookupList:
+    return LookupList.of(wiring.lookup_service().locations(connection_id))
+
+
 @app.delete("/connections/<connection_id>", responses=documented(204, "Disconnected", None, (404, 503), write=True))
 def disconnect(connection_id: ConnectionIdPath) -> Response[None]:
     wiring.connection_service().disconnect(connection_id)

@@ -417,6 +417,46 @@ class ProductiveEmulator:
             values["paid_on"] = _iso(paid_on)
         return self._create(organization_id, "payments", values)
 
+    def create_project(
+        self, organization_id: str, name: str, *, company_id: str | None = None, project_number: str | None = None
+    ) -> str:
+        return self._create(
+            organization_id,
+            "projects",
+            {"name": name, "company_id": company_id, "project_number": project_number, "project_type_id": 2},
+        )
+
+    def create_deal(
+        self,
+        organization_id: str,
+        name: str,
+        *,
+        company_id: str,
+        project_id: str | None = None,
+        budget: bool = False,
+        currency: str | None = None,
+    ) -> str:
+        """A deal of a client, in a project or not; `budget=True` makes it a budget (what invoices are
+        attributed to)."""
+        return self._create(
+            organization_id,
+            "deals",
+            {"name": name, "company_id": company_id, "project_id": project_id, "budget": budget, "currency": currency},
+        )
+
+    def create_budget(self, organization_id: str, name: str, *, company_id: str, project_id: str | None) -> str:
+        return self.create_deal(organization_id, name, company_id=company_id, project_id=project_id, budget=True)
+
+    def attribute_invoice(
+        self, organization_id: str, invoice_id: str, budget_id: str, amount: Money | None = None
+    ) -> str:
+        """Link an invoice to a budget it bills (an invoice attribution)."""
+        return self._create(
+            organization_id,
+            "invoice_attributions",
+            {"invoice_id": invoice_id, "budget_id": budget_id, "amount": None if amount is None else str(amount)},
+        )
+
     def update_record(self, resource_type: str, resource_id: str, **attributes: Any) -> None:
         """Change any record as a Productive user would (e.g. edit an invoice after a copy)."""
         org = self.store.org_of(resource_type, resource_id)

@@ -81,6 +81,7 @@ SPECS: dict[str, Spec] = {
                 Rel("bill_from", "contact_entries", "bill_from_id"),
                 Rel("parent_invoice", "invoices", "parent_invoice_id"),
                 Rel("attachment", "attachments", "attachment_id"),
+                Rel("invoice_attributions", "invoice_attributions", reverse_key="invoice_id"),
             ),
             required=("company_id", "currency", "invoiced_on"),
             filters={
@@ -274,6 +275,33 @@ SPECS: dict[str, Spec] = {
                 "written_off_on": Filter("date"),
             },
             sorts=("id", "amount", "date", "paid_on", "note", "written_off_on"),
+            methods=ALL_METHODS,
+            financial=True,
+        ),
+        Spec(
+            type="projects",
+            fields={"name": "str", "project_number": "str", "project_type_id": "int"},
+            rels=(Rel("company", "companies", "company_id"),),
+            required=("name",),
+            filters={"id": ID, "company_id": ID, "name": Filter("str"), "project_type_id": Filter("int")},
+            sorts=("id", "name", "created_at"),
+        ),
+        # Deals and budgets are one resource: a budget is a deal with `budget: true`.
+        Spec(
+            type="deals",
+            fields={"name": "str", "budget": "bool", "currency": "currency"},
+            rels=(Rel("company", "companies", "company_id"), Rel("project", "projects", "project_id")),
+            required=("name", "company_id"),
+            filters={"id": ID, "company_id": ID, "project_id": ID, "budget": Filter("bool"), "name": Filter("str")},
+            sorts=("id", "name", "created_at"),
+        ),
+        # The link between an invoice and a budget it bills (`budget` is a deal with `budget: true`).
+        Spec(
+            type="invoice_attributions",
+            fields={"amount": "money", "date_from": "date", "date_to": "date"},
+            rels=(Rel("invoice", "invoices", "invoice_id"), Rel("budget", "deals", "budget_id")),
+            required=("invoice_id", "budget_id"),
+            filters={"id": ID, "invoice_id": ID, "budget_id": ID},
             methods=ALL_METHODS,
             financial=True,
         ),

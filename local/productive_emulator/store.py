@@ -193,6 +193,8 @@ class Store:
             record["paid_on"] = self.clock.today().isoformat()
         elif spec.type == "custom_fields":
             record["required"] = False
+        elif spec.type == "deals":
+            record["budget"] = False
 
     def _touch_parent(self, org: Organization, spec: Spec, record: Record) -> None:
         invoice_id = record.get("invoice_id") if spec.type in {"line_items", "payments"} else None
@@ -348,6 +350,12 @@ class Store:
         elif spec.type == "custom_fields":
             if record["data_type_id"] not in CUSTOM_FIELD_DATA_TYPES:
                 errors.append(invalid("data_type_id must be between 1 and 7", "/data/attributes/data_type_id"))
+        elif spec.type == "deals":
+            project = org.tables["projects"].get(record.get("project_id") or "")
+            if project is not None and project.get("company_id") not in {None, record["company_id"]}:
+                errors.append(invalid("the project belongs to another company", "/data/relationships/project"))
+        elif spec.type == "invoice_attributions":
+            errors.extend(self._check_attribution(org, record))
         elif spec.type == "custom_field_options":
             parent = org.tables["custom_fields"][record["custom_field_id"]]
             if CUSTOM_FIELD_DATA_TYPES.get(parent["data_type_id"]) not in {"select", "multi_select"}:
@@ -377,6 +385,18 @@ class Store:
             return [invalid("a credit note's parent must be an invoice", pointer)]
         if parent.get("company_id") != record.get("company_id") or parent.get("currency") != record.get("currency"):
             return [invalid("a credit note has its parent invoice's company and currency", pointer)]
+        return []
+
+    @staticmethod
+    def _check_attribution(org: Organization, record: Record) -> list[dict[str, Any]]:
+        """An invoice is attributed to budgets (deals with `budget: true`) of its own client."""
+        budget = org.tables["deals"][record["budget_id"]]
+        invoice = org.tables["invoices"][record["invoice_id"]]
+        pointer = "/data/relationships/budget"
+        if not budget.get("budget"):
+            return [invalid("an invoice is attributed to a budget, and this deal is not one", pointer)]
+        if budget.get("company_id") != invoice.get("company_id"):
+            return [invalid("the budget belongs to another company than the invoice", pointer)]
         return []
 
     def credited(self, org: Organization, invoice: Record) -> tuple[Decimal, Decimal]:
@@ -467,8 +487,19 @@ class Store:
         elif resource_type == "custom_fields":
             extra["data_type"] = CUSTOM_FIELD_DATA_TYPES.get(record["data_type_id"])
             extra["archived_at"] = None
-        elif resource_type in {"companies", "tax_rates", "service_types", "subsidiaries", "custom_field_options"}:
+        elif resource_type in {
+            "companies",
+            "tax_rates",
+            "service_types",
+            "subsidiaries",
+            "custom_field_options",
+            "projects",
+            "deals",
+        }:
             extra["archived_at"] = None
+        elif resource_type == "invoice_attributions":
+            attributed = org.tables["invoices"].get(record.get("invoice_id") or "")
+            extra["currency"] = attributed.get("currency") if attributed else None
         elif resource_type == "attachments":
             extra["size"] = len(self.blobs.get(record["id"], b""))
             extra["attachable_type"] = "Invoice"

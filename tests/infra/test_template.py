@@ -28,6 +28,8 @@ CONTRACT_ROUTES = {  # README "HTTP API", the routes this stack serves so far
     ("GET", "/connections/{connection_id}/quickbooks/items", "ConnectionsFunction"),
     ("GET", "/connections/{connection_id}/quickbooks/tax-codes", "ConnectionsFunction"),
     ("GET", "/connections/{connection_id}/activity", "ConnectionsFunction"),
+    ("GET", "/connections/{connection_id}/quickbooks/classes", "ConnectionsFunction"),
+    ("GET", "/connections/{connection_id}/quickbooks/locations", "ConnectionsFunction"),
     ("DELETE", "/connections/{connection_id}", "ConnectionsFunction"),
     ("GET", "/oauth/start", "OAuthCallbackFunction"),
     ("GET", "/oauth/callback", "OAuthCallbackFunction"),

@@ -13,14 +13,22 @@ from typing import Any
 import pytest
 
 from qbosync.domain.connection import CompanyProfile
-from qbosync.domain.customers import candidate_names, clean_display_name, is_usable, new_customer
+from qbosync.domain.customers import (
+    candidate_names,
+    clean_display_name,
+    is_usable,
+    new_customer,
+    new_sub_customer,
+    sub_customer_names,
+)
 from qbosync.domain.errors import DomainError, InvalidInput, QuickBooksFault
-from qbosync.domain.productive import ProductiveAddress, ProductiveCompany, ProductiveInvoice
+from qbosync.domain.productive import ProductiveAddress, ProductiveCompany, ProductiveInvoice, ProductiveProject
 from qbosync.services.customers import (
     CreateCustomer,
     CustomerResolver,
     ReactivateCustomer,
     ResolvedCustomer,
+    SubCustomerPlan,
     UseCustomer,
 )
 from tests.fakes import InMemoryCopies, QuickBooksStub
@@ -113,11 +121,13 @@ class FakeQuickBooks(QuickBooksStub):
         self.calls: list[str] = []
         self.ids = itertools.count(100)
 
-    def add(self, name: str, *, currency: str | None = None, active: bool = True) -> str:
+    def add(self, name: str, *, currency: str | None = None, active: bool = True, parent: str | None = None) -> str:
         customer_id = str(next(self.ids))
         self.customers[customer_id] = {"Id": customer_id, "DisplayName": name, "Active": active, "SyncToken": "2"}
         if currency:
             self.customers[customer_id]["CurrencyRef"] = {"value": currency}
+        if parent:
+            self.customers[customer_id].update(Job=True, ParentRef={"value": parent})
         return customer_id
 
     def query(self, statement: str) -> list[dict[str, Any]]:
@@ -176,11 +186,18 @@ class World:
             mappings=self.mappings,
         )
 
-    def plan(self, *, picked: str | None = None, company_id: str | None = "7", currency: str = "USD") -> Any:
+    def plan(
+        self,
+        *,
+        picked: str | None = None,
+        company_id: str | None = "7",
+        currency: str = "USD",
+        project: ProductiveProject | None = None,
+    ) -> Any:
         invoice = ProductiveInvoice(
             id="41", number="1", currency=currency, invoiced_on=date(2026, 1, 2), company_id=company_id
         )
-        return self.resolver.plan(picked=picked, invoice=invoice, currency=currency)
+        return self.resolver.plan(picked=picked, invoice=invoice, currency=currency, project=project)
 
     def remember(self, customer_id: str, currency: str = "USD") -> None:
         self.mappings.customers[("c1", "7", currency)] = customer_id
@@ -235,8 +252,8 @@ def test_an_inactive_customer_found_by_name_is_reactivated_only_by_resolve() -> 
     assert w.qbo.customers[sleeping]["Active"] is False
     resolved = w.resolver.resolve(plan)
     assert resolved.customer_id == sleeping
-    assert resolved.touched is not None
-    assert resolved.touched["Active"] is True
+    [touched] = resolved.touched
+    assert touched["Active"] is True
     assert w.qbo.calls == ["find Acme Ltd", "activate Acme Ltd"]
 
 
@@ -264,8 +281,8 @@ def test_an_unknown_client_is_planned_as_new_and_created_only_by_resolve() -> No
     resolved = w.resolver.resolve(plan)
     created = w.qbo.customers[resolved.customer_id]
     assert (created["DisplayName"], created["CurrencyRef"]) == ("Acme Ltd (EUR)", {"value": "EUR"})
-    assert resolved.touched is not None
-    assert resolved.touched["Id"] == resolved.customer_id
+    [touched] = resolved.touched
+    assert touched["Id"] == resolved.customer_id
 
 
 def test_a_name_taken_by_a_vendor_meanwhile_moves_on_to_the_next_free_name() -> None:
@@ -311,10 +328,121 @@ def test_every_name_held_by_someone_unusable_is_customer_name_taken() -> None:
 def test_retire_makes_an_unused_customer_inactive_and_leaves_a_used_one_alone() -> None:
     w = World()
     resolved = w.resolver.resolve(w.plan())
-    assert resolved.touched is not None
+    [touched] = resolved.touched
     w.qbo.invoices[resolved.customer_id] = [{"Id": "900"}]  # another copy of this client used it
-    w.resolver.retire(resolved.touched)
+    w.resolver.retire(touched)
     assert w.qbo.customers[resolved.customer_id]["Active"] is True
     w.qbo.invoices.clear()
-    w.resolver.retire(resolved.touched)
+    w.resolver.retire(touched)
     assert w.qbo.customers[resolved.customer_id]["Active"] is False
+
+
+# -- a project's sub-customer ------------------------------------------------------------------------
+
+WEBSITE = ProductiveProject(id="31", name="Website: relaunch")
+
+
+def test_sub_customer_names_are_the_projects_then_with_the_currency_then_with_its_productive_id() -> None:
+    assert sub_customer_names(WEBSITE, "EUR") == (
+        "Website- relaunch",
+        "Website- relaunch (EUR)",
+        "Website- relaunch (Productive project 31)",
+    )
+    assert sub_customer_names(ProductiveProject(id="9", name=" "), "USD")[0] == "Project 9"
+    assert [len(name) for name in sub_customer_names(ProductiveProject(id="9", name="P" * 120), "USD")] == [100] * 3
+
+
+def test_a_sub_customer_is_a_job_under_its_parent_with_the_clients_billing_data() -> None:
+    client = ProductiveCompany(id="7", name="Acme Ltd", billing_email="ap@acme.example")
+    body = new_sub_customer(client, "Website", "55", "EUR", MULTICURRENCY)
+    assert body == {
+        "DisplayName": "Website",
+        "CompanyName": "Acme Ltd",
+        "PrimaryEmailAddr": {"Address": "ap@acme.example"},
+        "CurrencyRef": {"value": "EUR"},
+        "Job": True,
+        "ParentRef": {"value": "55"},
+    }
+    assert new_sub_customer(None, "Website", "55", "USD", ONE_CURRENCY) == {
+        "DisplayName": "Website",
+        "Job": True,
+        "ParentRef": {"value": "55"},
+    }
+
+
+def test_a_new_project_gets_a_sub_customer_under_the_clients_customer_created_only_by_resolve() -> None:
+    w = World()
+    w.remember("5")
+    plan = w.plan(project=WEBSITE)
+    assert isinstance(plan, SubCustomerPlan)
+    assert plan.parent == UseCustomer("5")
+    assert (plan.existing, plan.start) == (None, 0)
+    assert plan.writes
+    assert w.qbo.calls == ["find Website- relaunch"]
+    resolved = w.resolver.resolve(plan)
+    created = w.qbo.customers[resolved.customer_id]
+    assert (created["DisplayName"], created["Job"], created["ParentRef"]) == ("Website- relaunch", True, {"value": "5"})
+    assert (resolved.parent_id, resolved.project_id) == ("5", "31")
+    assert [touched["Id"] for touched in resolved.touched] == [resolved.customer_id]
+    # The next invoice of the project in the same bulk job does not create it again.
+    again = w.resolver.resolve(w.plan(project=WEBSITE))
+    assert again.customer_id == resolved.customer_id
+    assert again.touched == ()
+    assert sum(call.startswith("create") for call in w.qbo.calls) == 1
+
+
+def test_a_remembered_project_uses_its_sub_customer_without_a_lookup() -> None:
+    w = World()
+    w.remember("5")
+    w.mappings.project_customers[("c1", "31", "USD")] = "77"
+    plan = w.plan(project=WEBSITE)
+    assert plan == SubCustomerPlan(
+        UseCustomer("5"), WEBSITE, None, "USD", sub_customer_names(WEBSITE, "USD"), UseCustomer("77")
+    )
+    assert not plan.writes
+    assert w.qbo.calls == []
+    assert w.resolver.resolve(plan) == ResolvedCustomer("77", parent_id="5", project_id="31")
+
+
+def test_a_sub_customer_found_by_name_counts_only_under_the_clients_customer() -> None:
+    w = World()
+    w.remember("5")
+    w.qbo.add("Website- relaunch", parent="99")  # another client's project of the same name
+    inactive = w.qbo.add("Website- relaunch (USD)", parent="5", active=False)
+    plan = w.plan(project=WEBSITE)
+    assert plan.existing == ReactivateCustomer(w.qbo.customers[inactive])
+    resolved = w.resolver.resolve(plan)
+    assert resolved.customer_id == inactive
+    assert w.qbo.customers[inactive]["Active"] is True
+    assert [touched["Id"] for touched in resolved.touched] == [inactive]
+
+
+def test_a_name_held_elsewhere_moves_the_sub_customer_to_the_next_name() -> None:
+    w = World()
+    w.remember("5")
+    w.qbo.add("Website- relaunch")  # a top-level customer
+    plan = w.plan(project=WEBSITE)
+    assert (plan.existing, plan.start) == (None, 1)
+    resolved = w.resolver.resolve(plan)
+    assert w.qbo.customers[resolved.customer_id]["DisplayName"] == "Website- relaunch (USD)"
+
+
+def test_a_new_client_gets_its_customer_first_then_the_projects_sub_customer_under_it() -> None:
+    w = World()
+    plan = w.plan(project=WEBSITE)
+    assert isinstance(plan.parent, CreateCustomer)
+    w.qbo.calls.clear()
+    resolved = w.resolver.resolve(plan)
+    parent, sub = (w.qbo.customers[touched["Id"]] for touched in resolved.touched)
+    assert w.qbo.calls == ["create Acme Ltd", "create Website- relaunch"]
+    assert (parent["DisplayName"], sub["ParentRef"]) == ("Acme Ltd", {"value": parent["Id"]})
+    assert (resolved.customer_id, resolved.parent_id) == (sub["Id"], parent["Id"])
+
+
+def test_a_sub_customer_made_meanwhile_under_the_same_parent_is_used_not_duplicated() -> None:
+    w = World()
+    w.remember("5")
+    plan = w.plan(project=WEBSITE)
+    other = {"Id": "66", "DisplayName": "Website- relaunch", "Active": True, "SyncToken": "0", "Job": True}
+    w.qbo.taken_at_create["Website- relaunch"] = {**other, "ParentRef": {"value": "5"}}
+    assert w.resolver.resolve(plan) == ResolvedCustomer("66", parent_id="5", project_id="31")

@@ -151,7 +151,7 @@ class FakeCopies(InMemoryCopies):
             realm_id=REALM,
             quickbooks_type=quickbooks_type,
         )
-        self.complete(record, company_id=None)
+        self.complete(record)
         return record
 
     def invoice_of(self, qbo_id: str) -> str | None:

@@ -210,6 +210,38 @@ def test_list_line_items_of_invoices_groups_them_by_invoice(
     assert client.list_line_items_of_invoices([]) == {}
 
 
+def test_projects_of_invoices_come_through_their_attributions_budgets_in_one_request(
+    emu: ProductiveEmulator, client: ProductiveClient, demo: DemoIds
+) -> None:
+    org, acme = demo.organization_id, demo.company_acme_id
+    website = emu.create_project(org, "Website", company_id=acme, project_number="P-1")
+    support = emu.create_project(org, "Support", company_id=acme)
+    phase_one = emu.create_budget(org, "Phase 1", company_id=acme, project_id=website)
+    phase_two = emu.create_budget(org, "Phase 2", company_id=acme, project_id=website)
+    retainer = emu.create_budget(org, "Retainer", company_id=acme, project_id=support)
+    loose = emu.create_budget(org, "No project", company_id=acme, project_id=None)
+    single = emu.create_invoice(org, acme, subsidiary_id=demo.subsidiary_us_id)
+    for invoice, budget in (
+        (demo.invoice_usd_id, phase_one),
+        (demo.invoice_usd_id, retainer),
+        (demo.invoice_usd_id, phase_two),  # the same project again: listed once
+        (single, phase_two),
+        (single, loose),  # a budget without a project adds none
+    ):
+        emu.attribute_invoice(org, invoice, budget)
+    client.calls = 0
+    projects = client.projects_of_invoices([demo.invoice_usd_id, single, demo.invoice_gbp_id])
+    assert client.calls == 1
+    assert {invoice: [p.name for p in found] for invoice, found in projects.items()} == {
+        demo.invoice_usd_id: ["Website", "Support"],
+        single: ["Website"],
+        demo.invoice_gbp_id: [],
+    }
+    assert projects[single][0].id == website
+    assert projects[single][0].project_number == "P-1"
+    assert client.projects_of_invoices([]) == {}
+
+
 def test_many_invoices_take_a_request_per_hundred_and_pages_are_followed(
     emu: ProductiveEmulator, client: ProductiveClient, demo: DemoIds
 ) -> None:

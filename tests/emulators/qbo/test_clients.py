@@ -339,6 +339,61 @@ def test_python_quickbooks_customer_round_trip_update(qb: Any) -> None:
     assert Customer.get(1, qb=qb).Notes == "VIP"
 
 
+def test_python_quickbooks_creates_a_sub_customer_and_a_class_and_uses_both(qb: Any, emu: QboEmulator) -> None:
+    from quickbooks.objects.trackingclass import Class
+
+    parent = Customer()
+    parent.DisplayName = "Parent Agency Client"
+    parent = parent.save(qb=qb)
+    job = Customer()
+    job.DisplayName = "Website relaunch"
+    job.Job = True
+    job.ParentRef = parent.to_ref()
+    job = job.save(qb=qb)
+    read = Customer.get(job.Id, qb=qb)
+    assert read.Job is True
+    assert read.ParentRef.value == parent.Id
+    assert read.FullyQualifiedName == "Parent Agency Client:Website relaunch"
+    assert read.Level == 1
+    assert [c.Id for c in Customer.filter(ParentRef=parent.Id, qb=qb)] == [job.Id]
+    # Display names are unique across the whole list, sub-customers included, whatever the parent.
+    same_name = Customer()
+    same_name.DisplayName = "website RELAUNCH"
+    same_name.Job = True
+    same_name.ParentRef = _ref("1")
+    with pytest.raises(QuickbooksException) as taken:
+        same_name.save(qb=qb)
+    assert taken.value.error_code == 6240
+
+    tracking = Class()
+    tracking.Name = "Agency Projects"
+    tracking = tracking.save(qb=qb)
+    assert Class.get(tracking.Id, qb=qb).Name == "Agency Projects"
+
+    def invoice_for_job() -> Any:
+        invoice = Invoice()
+        invoice.CustomerRef = job.to_ref()
+        line = SalesItemLine()
+        line.Amount = Decimal("120.00")
+        line.SalesItemLineDetail = SalesItemLineDetail()
+        line.SalesItemLineDetail.ItemRef = _ref("2")
+        line.SalesItemLineDetail.Qty = 1
+        line.SalesItemLineDetail.UnitPrice = Decimal("120")
+        line.SalesItemLineDetail.ClassRef = tracking.to_ref()
+        invoice.Line.append(line)
+        return invoice
+
+    # A line class needs class tracking per line (off in the sample company, as in a new one).
+    with pytest.raises(QuickbooksException) as off:
+        invoice_for_job().save(qb=qb)
+    assert off.value.error_code == 6000
+    emu.set_preference(emu.US_REALM, "AccountingInfoPrefs.ClassTrackingPerTxnLine", True)
+    created = invoice_for_job().save(qb=qb)
+    assert created.Line[0].SalesItemLineDetail.ClassRef.value == tracking.Id
+    assert created.CustomerRef.value == job.Id
+    assert Decimal(str(Customer.get(parent.Id, qb=qb).BalanceWithJobs)) == Decimal("120.00")
+
+
 def test_intuitlib_openid_id_token_and_user_info(emu: QboEmulator) -> None:
     client = auth_client(emu)
     url = client.get_authorization_url([Scopes.ACCOUNTING, Scopes.OPENID, Scopes.EMAIL, Scopes.PROFILE])

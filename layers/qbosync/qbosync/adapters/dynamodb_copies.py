@@ -18,6 +18,7 @@
                                                      a Payment a copy made to apply a credit memo to its
                                                      parent invoice (payment sync never mirrors it)
 - CONNECTION#<connection> / CUSTOMER#<company>#<cur> the QuickBooks customer of a Productive company
+- CONNECTION#<connection> / PROJECT#<project>#<cur>  the QuickBooks sub-customer of a Productive project
 - CONNECTION#<connection> / CACHE#<key>              small facts read from QuickBooks once (written with
                                                      the first copy that used them)"""
 
@@ -42,6 +43,7 @@ from qbosync.domain.copies import (
     CopyRecord,
     CopyWarning,
     CreditApplication,
+    CustomerMapping,
     InvoiceHead,
     PendingCopy,
     QuickBooksType,
@@ -137,7 +139,7 @@ class DynamoCopyRepository:
         self,
         record: CopyRecord,
         *,
-        company_id: str | None,
+        mappings: Sequence[CustomerMapping] = (),
         cache: Mapping[str, str] | None = None,
         resolves: Sequence[CopyFlag] = (),
         activity: Activity | None = None,
@@ -163,15 +165,8 @@ class DynamoCopyRepository:
                     "sequence": record.sequence,
                 }
             )
-            if company_id:
-                batch.put_item(
-                    Item={
-                        "pk": f"CONNECTION#{record.connection_id}",
-                        "sk": f"CUSTOMER#{company_id}#{record.currency}",
-                        "type": "customer_mapping",
-                        "customer_id": record.customer_id,
-                    }
-                )
+            for mapping in mappings:
+                batch.put_item(Item={**_mapping_key(record.connection_id, mapping), "customer_id": mapping.customer_id})
             # The invoice's state: this copy is the last, nothing is in flight, and the lock is free.
             batch.put_item(Item={"pk": pk, "sk": "HEAD", "type": "invoice_head", "last_sequence": record.sequence})
             if activity is not None:  # the activity log's entry: no write of its own
@@ -342,9 +337,28 @@ class DynamoCopyRepository:
         ).get("Item")
         return str(item["customer_id"]) if item else None
 
+    def project_customer_for(self, connection_id: str, project_id: str, currency: str) -> str | None:
+        item = self._table.get_item(
+            Key={"pk": f"CONNECTION#{connection_id}", "sk": f"PROJECT#{project_id}#{currency}"}
+        ).get("Item")
+        return str(item["customer_id"]) if item else None
+
     def cached(self, connection_id: str, key: str) -> str | None:
         item = self._table.get_item(Key={"pk": f"CONNECTION#{connection_id}", "sk": f"CACHE#{key}"}).get("Item")
         return str(item["value"]) if item else None
+
+
+# A customer mapping's sort key prefix and item type, per kind.
+_MAPPINGS = {"client": ("CUSTOMER", "customer_mapping"), "project": ("PROJECT", "project_customer_mapping")}
+
+
+def _mapping_key(connection_id: str, mapping: CustomerMapping) -> dict[str, str]:
+    prefix, item_type = _MAPPINGS[mapping.kind]
+    return {
+        "pk": f"CONNECTION#{connection_id}",
+        "sk": f"{prefix}#{mapping.productive_id}#{mapping.currency}",
+        "type": item_type,
+    }
 
 
 def copy_to_item(record: CopyRecord) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from qbosync.domain.productive import (
     ProductiveInvoice,
     ProductiveLineItem,
     ProductivePayment,
+    ProductiveProject,
 )
 
 logger = logging.getLogger(__name__)
@@ -241,6 +242,26 @@ class ProductiveClient:
                 line = _line_item(resource, document)
                 lines.setdefault(line.invoice_id, []).append(line)
         return lines
+
+    def projects_of_invoices(self, invoice_ids: Sequence[str]) -> dict[str, tuple[ProductiveProject, ...]]:
+        """The projects each invoice bills, reached as Productive links them: the invoice's attributions,
+        their budgets (deals with `budget: true`), the budgets' projects. Every id asked for is a key; each
+        project once, in the order of the attributions. One list request per 100 invoices
+        (`filter[invoice_id]=a,b,c&include=budget.project`, paged)."""
+        found: dict[str, dict[str, ProductiveProject]] = {str(invoice_id): {} for invoice_id in invoice_ids}
+        for chunk in _chunks(invoice_ids):
+            document = self._list(
+                "invoice_attributions", {"filter[invoice_id]": ",".join(chunk), "include": "budget.project"}
+            )
+            for attribution in document.data:
+                budget = document.find(_linkage(attribution, "budget"))
+                project = document.find(_linkage(budget, "project")) if budget is not None else None
+                invoice_id = _rel_id(attribution, "invoice")
+                if project is None or invoice_id not in found or _attrs(budget or {}).get("budget") is False:
+                    continue
+                entry = _project(project)
+                found[invoice_id].setdefault(entry.id, entry)
+        return {invoice_id: tuple(projects.values()) for invoice_id, projects in found.items()}
 
     def get_company(self, company_id: str) -> ProductiveCompany:
         document = self._get_document(f"companies/{company_id}", None, resource="companies", resource_id=company_id)
@@ -759,6 +780,15 @@ def _line_item(resource: Resource, document: _Document) -> ProductiveLineItem:
         tax_rate_id=_rel_id(resource, "tax_rate"),
         tax_rate_name=_text(_attrs(tax_rate).get("name")) if tax_rate else _text(attrs.get("tax_name")),
         tax_rate_value=tax_value,
+    )
+
+
+def _project(resource: Resource) -> ProductiveProject:
+    attributes = _attrs(resource)
+    return ProductiveProject(
+        id=str(resource["id"]),
+        name=_text(attributes.get("name")) or "",
+        project_number=_text(attributes.get("project_number")),
     )
 
 

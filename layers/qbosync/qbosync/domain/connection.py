@@ -96,6 +96,36 @@ class ConnectionSettings(BaseModel):
         description="A credit note copied as a QuickBooks credit memo is applied to its parent invoice's copy "
         "while that invoice is open in QuickBooks (up to its open balance).",
     )
+    customer_level: Literal["client", "project"] = Field(
+        default="client",
+        description="'project': each invoice goes to a sub-customer named after the Productive project of its "
+        "budget, under the client's customer (an invoice of several projects, or of none, goes to the client's "
+        "customer, with a warning).",
+    )
+    class_source: Literal["none", "service_type", "fixed"] = Field(
+        default="none",
+        description="Where the QuickBooks Class of a copy comes from: none; the line's service type "
+        "(service_type_classes, else default_class_id); or class_id for everything. Per line when the company "
+        "tracks classes per line, else per invoice when all lines agree.",
+    )
+    service_type_classes: dict[str, str] = Field(
+        default_factory=dict, description="Productive service type id -> QuickBooks Class id."
+    )
+    default_class_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The class of a line whose service type has none (class_source 'service_type').",
+    )
+    class_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="The class of every copy (class_source 'fixed')."
+    )
+    location_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The QuickBooks location (Department) of every copy, when the company tracks locations.",
+    )
 
     @model_validator(mode="after")
     def _custom_field_needs_an_id(self) -> ConnectionSettings:
@@ -103,11 +133,30 @@ class ConnectionSettings(BaseModel):
             raise ValueError("memo_source 'custom_field' needs memo_custom_field_id")
         return self
 
+    @model_validator(mode="after")
+    def _class_source_needs_its_classes(self) -> ConnectionSettings:
+        if self.class_source == "fixed" and not self.class_id:
+            raise ValueError("class_source 'fixed' needs class_id")
+        if self.class_source == "service_type" and not (self.service_type_classes or self.default_class_id):
+            raise ValueError("class_source 'service_type' needs service_type_classes or default_class_id")
+        return self
+
     def referenced_item_ids(self) -> set[str]:
         ids = set(self.service_type_items.values())
         if self.default_item_id:
             ids.add(self.default_item_id)
         return ids
+
+    def referenced_class_ids(self) -> set[str]:
+        """The QuickBooks classes copies use with these settings (those of another class_source are not)."""
+        if self.class_source == "fixed" and self.class_id:
+            return {self.class_id}
+        if self.class_source == "service_type":
+            ids = set(self.service_type_classes.values())
+            if self.default_class_id:
+                ids.add(self.default_class_id)
+            return ids
+        return set()
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,18 @@ class CopyWarning:
 
 
 @dataclass(frozen=True)
+class CustomerMapping:
+    """A QuickBooks customer remembered for the next copies, saved with a copy: the customer of a
+    Productive client ("client", keyed by its company id) or the sub-customer of a Productive project
+    ("project", keyed by its project id), each per currency."""
+
+    kind: Literal["client", "project"]
+    productive_id: str
+    currency: str
+    customer_id: str
+
+
+@dataclass(frozen=True)
 class CreditApplication:
     """How a credit memo copy was applied to its parent invoice's copy: one QuickBooks Payment of total
     0 with a line linking the invoice and one linking the credit memo, each of `amount`."""
@@ -203,18 +215,22 @@ class CopyRepository(Protocol):
         self,
         record: CopyRecord,
         *,
-        company_id: str | None,
+        mappings: Sequence[CustomerMapping] = (),
         cache: Mapping[str, str] | None = None,
         resolves: Sequence[CopyFlag] = (),
         activity: Activity | None = None,
     ) -> None:
         """In one write: the copy (new or updated), its QuickBooks invoice index entry, the customer
-        mapping of the Productive company, what was looked up to be cached, the invoice's state (this
-        copy is the last, nothing in flight, unlocked) and the copy's activity entry. The flags in
-        `resolves`, which this write made untrue, are removed."""
+        mappings it taught (the Productive client's customer, its project's sub-customer), what was
+        looked up to be cached, the invoice's state (this copy is the last, nothing in flight, unlocked)
+        and the copy's activity entry. The flags in `resolves`, which this write made untrue, are removed."""
         ...
 
     def customer_for(self, connection_id: str, company_id: str, currency: str) -> str | None: ...
+
+    def project_customer_for(self, connection_id: str, project_id: str, currency: str) -> str | None:
+        """The sub-customer remembered for a Productive project in this currency."""
+        ...
 
     def copy_of_quickbooks_object(
         self, realm_id: str, quickbooks_type: QuickBooksType, quickbooks_id: str

@@ -1,6 +1,6 @@
-"""Which QuickBooks customer a Productive client becomes (README "Copy to QuickBooks", "Customer";
-docs/architecture.md "Copy"): the names a customer for it may take, whether a customer found by name
-can be used, and the body of a new one.
+"""Which QuickBooks customer a Productive client becomes, and which sub-customer a Productive project
+becomes under it (README "Copy to QuickBooks", "Customer"; docs/architecture.md "Copy"): the names a
+customer for it may take, whether a customer found by name can be used, and the body of a new one.
 
 Pure rules: no I/O. qbosync.services.customers looks customers up and writes them."""
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from qbosync.domain.connection import CompanyProfile
 from qbosync.domain.errors import InvalidInput
-from qbosync.domain.productive import ProductiveCompany
+from qbosync.domain.productive import ProductiveCompany, ProductiveProject
 
 DISPLAY_NAME_MAX = 100
 
@@ -31,6 +31,35 @@ def candidate_names(client: ProductiveCompany, currency: str) -> tuple[str, ...]
     if not base:
         raise InvalidInput("The client company has no name to give the QuickBooks customer.", code="no_customer")
     return (base, _suffixed(base, f" ({currency})"), _suffixed(base, f" (Productive {client.id})"))
+
+
+def sub_customer_names(project: ProductiveProject, currency: str) -> tuple[str, ...]:
+    """The display names a project's sub-customer may have, best first: the project's name; with the
+    currency (the client's customer in another currency has its own sub-customers); with the project's
+    Productive id (display names are unique across the whole list, sub-customers of other clients too)."""
+    base = clean_display_name(project.name) or f"Project {project.id}"
+    return (base, _suffixed(base, f" ({currency})"), _suffixed(base, f" (Productive project {project.id})"))
+
+
+def parent_id(customer: Mapping[str, Any]) -> str | None:
+    """The customer a sub-customer is under (None for a top-level customer)."""
+    if customer.get("Job") is not True:
+        return None
+    value = (customer.get("ParentRef") or {}).get("value")
+    return str(value) if value is not None else None
+
+
+def new_sub_customer(
+    client: ProductiveCompany | None, display_name: str, parent: str, currency: str, company: CompanyProfile
+) -> dict[str, Any]:
+    """The QuickBooks Customer body of a project's sub-customer (a job under the client's customer), with
+    the client's billing e-mail and address when the client is known."""
+    body: dict[str, Any] = (
+        new_customer(client, display_name, currency, company) if client is not None else {"DisplayName": display_name}
+    )
+    if company.multicurrency_enabled:
+        body["CurrencyRef"] = {"value": currency}
+    return {**body, "Job": True, "ParentRef": {"value": parent}}
 
 
 def _suffixed(base: str, suffix: str) -> str:

@@ -7,6 +7,7 @@ customer, the tax choice, the company's preferences) and sends what this module 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
@@ -171,17 +172,22 @@ def build_invoice(
     tax: TaxChoice,
     memo: str | None,
     marker: str,
+    line_classes: Sequence[str | None] = (),
+    transaction_class: str | None = None,
+    location_id: str | None = None,
 ) -> dict[str, Any]:
-    """The QuickBooks Invoice body (without Id/SyncToken). Amounts are Decimals."""
+    """The QuickBooks Invoice body (without Id/SyncToken). Amounts are Decimals. `line_classes` (one per
+    line, in line order), `transaction_class` and `location_id` are what qbosync.domain.tracking chose."""
     if not invoice.lines:
         raise InvalidInput("The invoice has no line items to copy.", code="invoice_has_no_lines")
     if len(invoice.lines) > 750:
         raise InvalidInput("QuickBooks accepts at most 750 lines on a taxable invoice.", code="too_many_lines")
-    lines = _sales_lines(invoice, settings, company, tax)
+    lines = _sales_lines(invoice, settings, company, tax, line_classes)
     body: dict[str, Any] = {
         "CustomerRef": {"value": customer_id},
         "Line": lines,
         "PrivateNote": _private_note(invoice, marker),
+        **_transaction_refs(transaction_class, location_id),
     }
     if company.is_us:
         if tax.code_id:
@@ -211,7 +217,11 @@ def build_invoice(
 
 
 def _sales_lines(
-    invoice: SourceInvoice, settings: ConnectionSettings, company: CompanyProfile, tax: TaxChoice
+    invoice: SourceInvoice,
+    settings: ConnectionSettings,
+    company: CompanyProfile,
+    tax: TaxChoice,
+    line_classes: Sequence[str | None],
 ) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     for position, line in enumerate(invoice.lines, start=1):
@@ -220,6 +230,8 @@ def _sales_lines(
             "Qty": line.quantity,
             "UnitPrice": unit_price(line),
         }
+        if position <= len(line_classes) and (class_id := line_classes[position - 1]):
+            detail["ClassRef"] = {"value": class_id}
         if company.is_us:
             detail["TaxCodeRef"] = {"value": "TAX" if tax.code_id and line.taxable else "NON"}
         elif tax.code_id:
@@ -238,6 +250,12 @@ def _sales_lines(
     if invoice.discount_percent:
         lines.append(_discount_line(invoice))
     return lines
+
+
+def _transaction_refs(class_id: str | None, location_id: str | None) -> dict[str, Any]:
+    """The class of the whole transaction and its location (QuickBooks' Department), when there are."""
+    refs = {"ClassRef": class_id, "DepartmentRef": location_id}
+    return {name: {"value": value} for name, value in refs.items() if value}
 
 
 def _discount_line(invoice: SourceInvoice) -> dict[str, Any]:

@@ -160,6 +160,15 @@ class ProductiveInvoice:
 
 
 @dataclass(frozen=True)
+class ProductiveProject:
+    """A project an invoice bills (through the budgets it is attributed to)."""
+
+    id: str
+    name: str
+    project_number: str | None = None
+
+
+@dataclass(frozen=True)
 class ProductivePayment:
     id: str
     invoice_id: str
@@ -185,6 +194,12 @@ class ProductiveApi(Protocol):
     def list_line_items_of_invoices(self, invoice_ids: Sequence[str]) -> dict[str, list[ProductiveLineItem]]:
         """The line items of many invoices, by invoice id: every id asked for is a key (an empty list
         when none). A few list requests (`filter[invoice_id]=a,b,c`, paged), never one per invoice."""
+        ...
+
+    def projects_of_invoices(self, invoice_ids: Sequence[str]) -> dict[str, tuple[ProductiveProject, ...]]:
+        """The projects each invoice bills: invoice -> invoice attributions -> budget (a deal with
+        `budget: true`) -> project. Every id asked for is a key (an empty tuple when none). A few list
+        requests (`filter[invoice_id]=a,b,c`, paged), never one per invoice."""
         ...
 
     def get_company(self, company_id: str) -> ProductiveCompany: ...

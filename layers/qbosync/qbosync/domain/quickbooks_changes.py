@@ -87,9 +87,16 @@ def lines_digest(row: dict[str, Any]) -> str:
 WRITTEN_DETAILS = ("PrivateNote", "CustomerMemo", "TxnDate", "DueDate", "DocNumber", "CurrencyRef")
 
 
+#: Written only when the settings ask for them; counted only when present, so that the fingerprint of a
+#: copy without them is what it was before classes and locations were copied.
+WRITTEN_REFERENCES = ("ClassRef", "DepartmentRef")
+
+
 def details_digest(row: dict[str, Any]) -> str:
-    """A fingerprint of the other fields our writes set (memo, private note, dates, number, currency)."""
+    """A fingerprint of the other fields our writes set (memo, private note, dates, number, currency; the
+    class and location of the whole invoice)."""
     details = [json.dumps(row.get(name), sort_keys=True, default=str) for name in WRITTEN_DETAILS]
+    details.extend(f"{name}={(row.get(name) or {}).get('value')}" for name in WRITTEN_REFERENCES if row.get(name))
     return hashlib.sha256(json.dumps(details).encode()).hexdigest()[:32]
 
 

@@ -41,11 +41,14 @@ from qbosync.domain.ports import (
     ConnectionRepository,
     IntuitOAuth,
     OAuthState,
+    QuickBooksApi,
     QuickBooksApiFactory,
     TokenVault,
 )
 from qbosync.domain.qbo_query import quote_list
+from qbosync.domain.tracking import uses_tracking
 from qbosync.services.tokens import StaticAccessToken, TokenService, next_refresh_at
+from qbosync.services.tracking import check_settings, read_tracking
 
 MAX_STATE_LENGTH = 200
 # A connection is "using" its QuickBooks company while it may still hold a live grant for it.
@@ -231,6 +234,9 @@ class ConnectionService:
         item_ids = requested.referenced_item_ids()
         if item_ids:
             self._check_items_exist(connection, item_ids)
+        if uses_tracking(requested):
+            # The company tracks the classes or locations asked for, and those exist and are active.
+            check_settings(requested, read_tracking(requested, self._checking_api(connection, "Classes and locations")))
         if requested.sync_payments:
             since = connection.settings.sync_payments_since if connection.settings.sync_payments else None
             since = since or self._clock.now()
@@ -262,13 +268,17 @@ class ConnectionService:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _check_items_exist(self, connection: Connection, item_ids: set[str]) -> None:
+    def _checking_api(self, connection: Connection, what: str) -> QuickBooksApi:
+        """The company's API, to check settings against it: 409 unless the connection is connected."""
         if connection.status is not ConnectionStatus.CONNECTED or connection.realm_id is None:
             raise ConnectionNotReady(
-                "Item mappings can only be checked once the connection is connected to QuickBooks.",
+                f"{what} can only be checked once the connection is connected to QuickBooks.",
                 details={"status": connection.status.value},
             )
-        api = self._quickbooks(connection.realm_id, self._tokens.provider_for(connection.connection_id))
+        return self._quickbooks(connection.realm_id, self._tokens.provider_for(connection.connection_id))
+
+    def _check_items_exist(self, connection: Connection, item_ids: set[str]) -> None:
+        api = self._checking_api(connection, "Item mappings")
         found = {row["Id"] for row in api.query(f"select * from Item where Id in {quote_list(sorted(item_ids))}")}
         unknown = sorted(item_ids - found, key=lambda value: (len(value), value))
         if unknown:

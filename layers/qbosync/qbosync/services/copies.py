@@ -24,8 +24,9 @@ Nothing left behind by a refusal (README "Copy to QuickBooks", "Nothing left beh
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -42,6 +43,7 @@ from qbosync.domain.copies import (
     CopyRequest,
     CopyWarning,
     CreditApplication,
+    CustomerMapping,
     InvoiceHead,
     PendingCopy,
     QuickBooksType,
@@ -74,7 +76,13 @@ from qbosync.domain.invoice_copy import (
 )
 from qbosync.domain.money import cents, decimal_or_zero
 from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApi, QuickBooksApiFactory
-from qbosync.domain.productive import ProductiveApi, ProductiveInvoice, ProductiveLineItem, in_invoice_order
+from qbosync.domain.productive import (
+    ProductiveApi,
+    ProductiveInvoice,
+    ProductiveLineItem,
+    ProductiveProject,
+    in_invoice_order,
+)
 from qbosync.domain.qbo_query import quote, quote_list
 from qbosync.domain.quickbooks_changes import (
     changed_parts,
@@ -83,9 +91,11 @@ from qbosync.domain.quickbooks_changes import (
     lines_digest,
     resolved_by_update,
 )
-from qbosync.services.customers import CustomerPlan, CustomerResolver, UseCustomer
+from qbosync.domain.tracking import NO_CLASSES, ClassChoice, uses_tracking
+from qbosync.services.customers import CustomerPlan, CustomerResolver, ResolvedCustomer, UseCustomer
 from qbosync.services.together import together
 from qbosync.services.tokens import TokenService
+from qbosync.services.tracking import CompanyTracking, for_copy, read_tracking
 
 COPY_LOCK = timedelta(seconds=60)
 ZERO_RATE_CACHE_KEY = "zero_rate_tax_code"
@@ -208,6 +218,18 @@ class CopySession:
         self._connections = connections
         self._clock = clock
         self._app_url = app_url
+        self._tracking: CompanyTracking | None = None
+        self._tracking_read = threading.Lock()
+
+    def tracking(self) -> CompanyTracking | None:
+        """The company's class and location tracking as the settings need it, read once per session
+        (a bulk job's invoices share it); None when the settings put no class or location on copies."""
+        if not uses_tracking(self.connection.settings):
+            return None
+        with self._tracking_read:
+            if self._tracking is None:
+                self._tracking = read_tracking(self.connection.settings, self.qbo)
+            return self._tracking
 
     def copy(self, request: CopyRequest) -> CopyRecord:
         # Reads and checks only: a request refused here has written nothing.
@@ -231,9 +253,10 @@ class CopySession:
         request: CopyRequest,
         invoice: ProductiveInvoice | None = None,
         lines: list[ProductiveLineItem] | None = None,
+        projects: Sequence[ProductiveProject] | None = None,
     ) -> PreparedCopy:
-        """Everything that can refuse the request before the lock; `invoice` and `lines` when the caller
-        read them already (a bulk job reads them by the hundred)."""
+        """Everything that can refuse the request before the lock; `invoice`, `lines` and `projects` when
+        the caller read them already (a bulk job reads them by the hundred)."""
         return _prepare(
             request,
             self.connection,
@@ -243,8 +266,10 @@ class CopySession:
             copies=self._copies,
             connections=self._connections,
             customers=self.customers,
+            tracking=self.tracking,
             known_invoice=invoice,
             known_lines=lines,
+            known_projects=projects,
         )
 
     def lock(self, request: CopyRequest, prepared: PreparedCopy, lease: timedelta = COPY_LOCK) -> LockedCopy | None:
@@ -315,6 +340,12 @@ class PreparedCopy:
     cache: Mapping[str, str]
     #: A credit note's parent invoice as copied to this company (None: not copied, or not a credit note).
     parent: ParentCopy | None = None
+    #: The classes (per line or for the whole copy) and the location the settings give this copy.
+    classes: ClassChoice = NO_CLASSES
+    location_id: str | None = None
+    #: What the copy will report whatever happens next (its project could not be told, its lines' classes
+    #: disagree).
+    warnings: tuple[CopyWarning, ...] = ()
 
     def body(self, customer_id: str, marker: str) -> dict[str, Any]:
         """The QuickBooks Invoice or CreditMemo body: the same rules; a CreditMemo has no due date."""
@@ -326,6 +357,9 @@ class PreparedCopy:
             tax=self.tax,
             memo=self.memo,
             marker=marker,
+            line_classes=self.classes.lines,
+            transaction_class=self.classes.transaction,
+            location_id=self.location_id,
         )
         if self.document == "CreditMemo":
             body.pop("DueDate", None)
@@ -342,26 +376,40 @@ def _prepare(
     copies: CopyRepository,
     connections: ConnectionRepository,
     customers: CustomerResolver,
+    tracking: Callable[[], CompanyTracking | None],
     known_invoice: ProductiveInvoice | None = None,
     known_lines: list[ProductiveLineItem] | None = None,
+    known_projects: Sequence[ProductiveProject] | None = None,
 ) -> PreparedCopy:
     """Everything that can refuse the request without QuickBooks' answer to the invoice write: reads
     and checks only."""
     iid = request.invoice_id
     settings = connection.settings
+
+    def projects() -> Sequence[ProductiveProject]:
+        if known_projects is not None or settings.customer_level != "project":
+            return known_projects or ()
+        return productive.projects_of_invoices([iid]).get(iid, ())
+
     if known_invoice is not None and known_lines is not None:  # a bulk job read them by the hundred
-        invoice, lines, (tax, cache) = known_invoice, known_lines, _tax_choice(request, company, copies, qbo)
-    else:  # the invoice, its lines and the tax choice do not depend on each other: read at once
-        invoice, lines, (tax, cache) = together(
+        invoice, lines = known_invoice, known_lines
+        (tax, cache), facts, billed = _tax_choice(request, company, copies, qbo), tracking(), projects()
+    else:  # the invoice, its lines, the tax choice, the company's tracking and the projects do not depend
+        # on each other: read at once
+        invoice, lines, ((tax, cache), facts, billed) = together(
             lambda: known_invoice or productive.get_invoice(iid),
             lambda: productive.list_line_items(iid) if known_lines is None else known_lines,
-            lambda: _tax_choice(request, company, copies, qbo),
+            lambda: together(lambda: _tax_choice(request, company, copies, qbo), tracking, projects),
         )
     document: QuickBooksType = "CreditMemo" if invoice.is_credit_note else "Invoice"
     # A credit note whose parent went to another company is refused before anything is checked.
     parent = _parent_copy(invoice, connection, company, copies, connections, productive)
     source = _source_invoice(invoice, lines, credit=invoice.is_credit_note)
     memo = memo_for(source, settings, _custom_field_text(invoice, settings, productive))
+    classes_and_location = for_copy(source.lines, settings, facts)
+    # The project's sub-customer, unless a customer was picked or the credit memo goes to its parent's.
+    by_project = settings.customer_level == "project" and parent is None and not request.customer_id
+    project, project_warnings = _project_of(billed) if by_project and invoice.company_id else (None, ())
     prepared = PreparedCopy(
         settings=settings,
         company=company,
@@ -373,6 +421,9 @@ def _prepare(
         customer=None,
         cache=cache,
         parent=parent,
+        classes=classes_and_location.classes,
+        location_id=classes_and_location.location_id,
+        warnings=classes_and_location.warnings + project_warnings,
     )
     # The whole QuickBooks invoice (or credit memo), built once with stand-ins for the customer and the
     # marker: lines, items, tax, currency, number and memo are all checked here.
@@ -389,7 +440,7 @@ def _prepare(
             )
         plan = UseCustomer(parent.customer_id)
     else:
-        plan = customers.plan(picked=request.customer_id, invoice=invoice, currency=source.currency)
+        plan = customers.plan(picked=request.customer_id, invoice=invoice, currency=source.currency, project=project)
     if plan is None and request.mode == "create":
         raise _no_customer()
     if plan is not None and plan.writes:
@@ -429,6 +480,28 @@ def _parent_copy(
         "connection its invoice was copied with.",
         code="parent_copied_elsewhere",
         details={"parent_invoice_id": parent_id, "parent_export_id": parent.export_id},
+    )
+
+
+def _project_of(projects: Sequence[ProductiveProject]) -> tuple[ProductiveProject | None, tuple[CopyWarning, ...]]:
+    """The one project an invoice bills; with none, or several, the client's customer and a warning."""
+    if len(projects) == 1:
+        return projects[0], ()
+    if not projects:
+        return None, (
+            CopyWarning(
+                code="no_project",
+                message="The invoice bills no Productive project (none of its budgets has one); it was copied "
+                "to the client's customer.",
+            ),
+        )
+    names = ", ".join(project.name or f"#{project.id}" for project in projects)
+    return None, (
+        CopyWarning(
+            code="several_projects",
+            message=f"The invoice bills several Productive projects ({names}); it was copied to the client's customer.",
+            details={"projects": [{"id": project.id, "name": project.name} for project in projects]},
+        ),
     )
 
 
@@ -599,10 +672,10 @@ class LockedCopy:
         self.copies = copies
         self.clock = clock
         self.app_url = app_url
-        self.warnings: list[CopyWarning] = []
+        self.warnings: list[CopyWarning] = list(prepared.warnings)
         # What this request did in QuickBooks, for undo(): the customer it created or reactivated,
         # whether it sent the invoice create, and what may now exist of the invoice write.
-        self.touched_customer: dict[str, Any] | None = None
+        self.customer: ResolvedCustomer | None = None
         self.create_sent = False
         self.invoice_write: Literal["none", "uncertain", "done"] = "none"
 
@@ -700,8 +773,9 @@ class LockedCopy:
         refused_create = self.create_sent and self.invoice_write == "none"
         drop_pending = head.pending is not None and (refused_create or (head.pending_is_new and not self.create_sent))
         try:
-            if self.touched_customer is not None and self.invoice_write == "none" and _is_refusal(error):
-                self.customers.retire(self.touched_customer)
+            if self.customer is not None and self.invoice_write == "none" and _is_refusal(error):
+                for touched in reversed(self.customer.touched):  # a sub-customer before its parent
+                    self.customers.retire(touched)
         finally:
             if head.last_sequence == 0 and (head.pending is None or drop_pending):
                 self.copies.forget(cid, iid, self.owner)
@@ -713,10 +787,8 @@ class LockedCopy:
         plan = self.prepared.customer
         if plan is None:
             raise _no_customer()
-        resolved = self.customers.resolve(plan)
-        if resolved.touched is not None:
-            self.touched_customer = resolved.touched
-        return resolved.customer_id
+        self.customer = self.customers.resolve(plan)
+        return self.customer.customer_id
 
     # -- create ----------------------------------------------------------------------------------
 
@@ -904,9 +976,24 @@ class LockedCopy:
         )
         entry = activity.copy_done(record, invoice_number=source.number)
         self.copies.complete(
-            record, company_id=self.prepared.company_id, cache=self.prepared.cache, resolves=resolves, activity=entry
+            record, mappings=self._mappings(record), cache=self.prepared.cache, resolves=resolves, activity=entry
         )
         return record
+
+    def _mappings(self, record: CopyRecord) -> tuple[CustomerMapping, ...]:
+        """What this copy teaches about customers: the client's customer (the one picked, found or
+        created), and its project's sub-customer. A credit memo that went to its parent invoice's customer
+        teaches nothing (that customer may be a project's)."""
+        company_id, currency = self.prepared.company_id, record.currency
+        if company_id is None or self.prepared.parent is not None:
+            return ()
+        resolved = self.customer
+        if resolved is not None and resolved.project_id and resolved.parent_id:
+            return (
+                CustomerMapping("client", company_id, currency, resolved.parent_id),
+                CustomerMapping("project", resolved.project_id, currency, record.customer_id),
+            )
+        return (CustomerMapping("client", company_id, currency, record.customer_id),)
 
     def _move_pdf(self, qbo_id: str, request_id: str) -> None:
         iid = self.request.invoice_id

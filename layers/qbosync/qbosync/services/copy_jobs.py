@@ -45,7 +45,7 @@ from qbosync.domain.errors import (
     ReauthorizationRequired,
 )
 from qbosync.domain.ports import Clock, ConnectionRepository
-from qbosync.domain.productive import ProductiveInvoice, ProductiveLineItem
+from qbosync.domain.productive import ProductiveInvoice, ProductiveLineItem, ProductiveProject
 from qbosync.domain.quickbooks_batch import BATCH_MAX_ITEMS, BatchAnswer, BatchItemFault, BatchWrite
 from qbosync.domain.rate_limits import RateBudget
 from qbosync.services.copies import CopyService, CopySession, LockedCopy, PlannedWrite
@@ -324,10 +324,12 @@ class _Round:
         """The chunk's invoices read, prepared, locked and planned; in the replayed batch's bId order."""
         if not invoice_ids:
             return []
-        invoices, lines = self._read(invoice_ids)
+        invoices, lines, projects = self._read(invoice_ids)
         writes: list[_Locked] = []
         for invoice_id in invoice_ids:
-            locked = self._lock(invoice_id, invoices.get(invoice_id), lines.get(invoice_id, []), replay)
+            locked = self._lock(
+                invoice_id, invoices.get(invoice_id), lines.get(invoice_id, []), projects.get(invoice_id, ()), replay
+            )
             if locked is not None:
                 writes.append(locked)
         if replay is not None:
@@ -367,18 +369,30 @@ class _Round:
 
     def _read(
         self, invoice_ids: Sequence[str]
-    ) -> tuple[dict[str, ProductiveInvoice], dict[str, list[ProductiveLineItem]]]:
+    ) -> tuple[
+        dict[str, ProductiveInvoice],
+        dict[str, list[ProductiveLineItem]],
+        dict[str, tuple[ProductiveProject, ...]],
+    ]:
+        """The invoices, their lines and (for sub-customers per project) their projects, by id lists."""
         productive = self.session.productive
-        with ThreadPoolExecutor(max_workers=1) as pool:  # the lines while the invoices are read
+        by_project = self.session.connection.settings.customer_level == "project"
+        with ThreadPoolExecutor(max_workers=2) as pool:  # the lines and projects while the invoices are read
             lines = pool.submit(contextvars.copy_context().run, productive.list_line_items_of_invoices, invoice_ids)
+            projects = (
+                pool.submit(contextvars.copy_context().run, productive.projects_of_invoices, invoice_ids)
+                if by_project
+                else None
+            )
             invoices = productive.get_invoices(invoice_ids)
-        return invoices, lines.result()
+        return invoices, lines.result(), projects.result() if projects is not None else {}
 
     def _lock(
         self,
         invoice_id: str,
         invoice: ProductiveInvoice | None,
         lines: list[ProductiveLineItem],
+        projects: tuple[ProductiveProject, ...],
         replay: SentBatch | None,
     ) -> _Locked | None:
         """Prepared, locked and planned, or settled (failed, or copied one by one), or deferred (None)."""
@@ -393,7 +407,7 @@ class _Round:
             mode=self.job.mode,
         )
         try:
-            prepared = self.session.prepare(request, invoice, lines)
+            prepared = self.session.prepare(request, invoice, lines, projects)
         except Exception as error:
             self._failed(invoice_id, None, error)
             return None

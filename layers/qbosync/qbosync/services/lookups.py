@@ -1,4 +1,5 @@
-"""What the "Copy to QuickBooks" dialog lists: customers (searched), items and tax codes."""
+"""What the "Copy to QuickBooks" dialog and the settings screen list: customers (searched), items, tax
+codes, classes and locations."""
 
 from __future__ import annotations
 
@@ -66,6 +67,26 @@ class LookupService:
             )
             for row in rows
         ]
+
+    def classes(self, connection_id: str) -> list[LookupEntry]:
+        """Active classes (a plain query finds only those), sub-classes named Parent:Child."""
+        return self._tracking_list(connection_id, "Class")
+
+    def locations(self, connection_id: str) -> list[LookupEntry]:
+        """Active locations: QuickBooks' Department entity, which its screens call locations."""
+        return self._tracking_list(connection_id, "Department")
+
+    def _tracking_list(self, connection_id: str, entity: str) -> list[LookupEntry]:
+        rows = self._api(connection_id).query(f"select * from {entity}")
+        entries = [
+            LookupEntry(
+                id=str(row["Id"]),
+                name=str(row.get("FullyQualifiedName") or row.get("Name", "")),
+                extra={"parent_id": (row.get("ParentRef") or {}).get("value")},
+            )
+            for row in rows
+        ]
+        return sorted(entries, key=lambda entry: entry.name.casefold())
 
     def _api(self, connection_id: str) -> QuickBooksApi:
         connection = existing(self._repository.get(connection_id))
