@@ -80,9 +80,10 @@ def test_demo_runs_the_story_to_the_end() -> None:
         "payment_updated": 1,
         "payment_removed": 3,
         "reconcile_run": 1,
+        "token_refreshed": 1,  # the scheduled job's refresh, a day later
         "disconnected": 1,
     }, by_kind
-    assert re.search(r"entries +70 in 2 pages", log)
+    assert re.search(r"entries +71 in 2 pages", log)
     assert re.search(r"by kind .*\n +[\d:.]+ +disconnected +Disconnected from the QuickBooks company", log)
     assert re.search(r"invoice \d+ only +copy_created, copy_updated, copy_created\n", log)
     assert re.search(r"copy_failed +currency_not_supported: Invoice \d+ was not copied", log)
