@@ -19,7 +19,6 @@ logger, metrics = observability.logger, observability.metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     report = wiring.token_service().refresh_due()
     metrics.add_metric(name="TokensRefreshed", unit=MetricUnit.Count, value=len(report.refreshed))
-    metrics.add_metric(name="ConnectionsNeedReconnect", unit=MetricUnit.Count, value=len(report.needs_reconnect))
     metrics.add_metric(name="TokenRefreshFailures", unit=MetricUnit.Count, value=len(report.failed))
     for connection_id in report.needs_reconnect:
         logger.warning("connection needs reconnect", extra={"connection_id": connection_id})

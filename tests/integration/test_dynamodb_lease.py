@@ -302,3 +302,17 @@ def test_the_copy_lock_records_the_attempt_with_the_lease(table: Any) -> None:
         assert stored(table, key) is None
     finally:
         table.delete_item(Key=key)
+
+
+def test_marking_needs_reconnect_is_counted_once_per_mark(table: Any, connection_id: str) -> None:
+    """The dashboard's ConnectionsNeedReconnect (and its spike alarm) counts here, whichever function
+    found the grant refused; other writes count nothing."""
+    marked: list[int] = []
+    connections = DynamoConnectionRepository(table, on_needs_reconnect=lambda: marked.append(1))
+    connections.save(_connection(connection_id))
+    connections.mark_disconnected(connection_id, T0)
+    assert marked == []
+    connections.mark_needs_reconnect(connection_id, "invalid_grant", T0)
+    assert marked == [1]
+    item = stored(table, {"pk": f"CONNECTION#{connection_id}", "sk": "CONNECTION"}) or {}
+    assert item["status"] == "needs_reconnect"

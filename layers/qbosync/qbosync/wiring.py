@@ -135,9 +135,13 @@ def signing_secrets(*, force_fetch: bool = False) -> list[str]:
 
 @cache
 def repository() -> ConnectionRepository:
+    from qbosync import observability
     from qbosync.adapters.dynamodb_connections import DynamoConnectionRepository
 
-    return DynamoConnectionRepository(_table())
+    # Counted where the status is written, so a connection found out by any function is counted once.
+    return DynamoConnectionRepository(
+        _table(), on_needs_reconnect=lambda: observability.count_at_once("ConnectionsNeedReconnect")
+    )
 
 
 @cache

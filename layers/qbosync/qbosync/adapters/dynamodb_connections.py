@@ -17,6 +17,7 @@ No token is ever written here; tokens live in Secrets Manager (qbosync.adapters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,9 +104,11 @@ def _call_error(value: Any) -> CallError | None:
 
 
 class DynamoConnectionRepository:
-    def __init__(self, table: Any):
-        """`table` is a boto3 DynamoDB Table resource."""
+    def __init__(self, table: Any, *, on_needs_reconnect: Callable[[], None] | None = None):
+        """`table` is a boto3 DynamoDB Table resource; `on_needs_reconnect` is told of each connection
+        marked needs_reconnect, whichever function found it (the dashboard's count and its alarm)."""
         self._table = table
+        self._on_needs_reconnect = on_needs_reconnect
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -235,6 +238,8 @@ class DynamoConnectionRepository:
                 ":since": index_instant(now),
             },
         )
+        if self._on_needs_reconnect is not None:
+            self._on_needs_reconnect()
 
     def mark_disconnected(self, connection_id: str, now: datetime) -> None:
         self._update(
