@@ -229,7 +229,8 @@ def test_classes_per_transaction_when_the_lines_agree_else_none_and_a_conflict_w
     _configure(
         world, class_source="service_type", service_type_classes=_services(world, Design=TRAINING, Development=TRAINING)
     )
-    agreed, qbo = _copied(world, _invoice(world, services=("Design", "Development")))
+    agreed_id = _invoice(world, services=("Design", "Development"))
+    agreed, qbo = _copied(world, agreed_id)
     assert qbo["ClassRef"]["value"] == TRAINING
     assert _line_classes(qbo) == [None, None]
     assert agreed["warnings"] == []
@@ -249,6 +250,18 @@ def test_classes_per_transaction_when_the_lines_agree_else_none_and_a_conflict_w
         ("Design", TRAINING),
         ("Development", CONSULTING),
     ]
+    # The first invoice updated now that its lines disagree: the class an earlier copy set is cleared
+    # (a sparse update alone would leave it), and the invoice stays the same one, lines and total too.
+    updated, qbo_updated = _copied(world, agreed_id, mode="update")
+    assert updated["mode"] == "update"
+    assert _codes(updated) == ["class_conflict"]
+    assert qbo_updated["Id"] == qbo["Id"]
+    assert "ClassRef" not in qbo_updated
+    assert qbo_updated["TotalAmt"] == qbo["TotalAmt"]
+    assert len(qbo_updated["Line"]) == len(qbo["Line"])
+    # The copy kept what the clearing write left: the next update finds no edit made in QuickBooks.
+    again, _ = _copied(world, agreed_id, mode="update")
+    assert _codes(again) == ["class_conflict"]
     # A fixed class always agrees.
     _configure(world, class_source="fixed", class_id=CONSULTING)
     _, fixed = _copied(world, _invoice(world, services=("Design", "Development")))

@@ -724,6 +724,7 @@ class LockedCopy:
         invoice by its marker and finishes the job (moving the PDF again at worst)."""
         self.invoice_write = "done"
         last, earlier = planned.last, planned.application
+        written = self._without_stale_class(planned, written)
         application = self._after_write(
             written,
             planned.request_id,
@@ -861,6 +862,21 @@ class LockedCopy:
                 if fault.fault_code == QuickBooksFault.OBJECT_NOT_FOUND or fault.http_status == 404:
                     raise self._copy_gone() from fault
                 raise
+
+    def _without_stale_class(self, planned: PlannedWrite, written: dict[str, Any]) -> dict[str, Any]:
+        """An update whose body has no invoice-level class (its lines now disagree, or classes went per
+        line) leaves the class an earlier copy set: a sparse update cannot clear a field. When this
+        connection sets classes, a full update of what QuickBooks answered, without it, clears it
+        (docs/architecture.md "Projects, classes and locations")."""
+        if (
+            planned.last is None
+            or self.settings.class_source == "none"
+            or "ClassRef" in planned.body
+            or not written.get("ClassRef")
+        ):
+            return written
+        full = {name: value for name, value in written.items() if name not in ("ClassRef", "sparse")}
+        return self.qbo.update(self.document, full, request_id=f"{planned.request_id[:33]}-c")
 
     def _overwrite_token(self, last: CopyRecord) -> str:
         """The copy's SyncToken now, with a warning when what our last write left was edited."""
