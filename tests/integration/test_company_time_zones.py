@@ -41,9 +41,8 @@ def desk_for(stack: Any, app: Any, productive: Any) -> Iterator[PaymentDesk]:
         yield desk
     finally:
         desk.webhooks_off()
-        settings = app.get(f"/connections/{desk.cid}").json()["settings"]
-        settings.pop("sync_payments_since", None)
-        app.put(f"/connections/{desk.cid}/settings", {**settings, "sync_payments": False})
+        # Disconnected, not only switched off: the shared company's events go to every connection to it.
+        app.delete(f"/connections/{desk.cid}")
         desk.close()
 
 
