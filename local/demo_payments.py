@@ -33,10 +33,11 @@ def run_payment_story(
     connection_id: str | None = None,
     demo: DemoIds | None = None,
     first_step: int = 1,
+    realm_id: str | None = None,
 ) -> int:
-    """Print the payment story; raises if Productive and QuickBooks ever disagree. Returns the
-    number of the next step."""
-    desk = PaymentDesk(stack, app, productive, demo=demo, connection_id=connection_id)
+    """Print the payment story (in the emulator's US company unless `realm_id` names another); raises if
+    Productive and QuickBooks ever disagree. Returns the number of the next step."""
+    desk = PaymentDesk(stack, app, productive, demo=demo, connection_id=connection_id, realm_id=realm_id)
     desk.webhooks_on("cloudevents")
     step = iter(range(first_step, first_step + 100))
     try:

@@ -23,19 +23,16 @@ ZONES = ["Pacific/Kiritimati", "Pacific/Pago_Pago"]
 
 
 @pytest.fixture
-def company_zone(request: pytest.FixtureRequest, stack: Any) -> Iterator[str]:
-    """The emulator's US company in the zone the test is parametrized with, for this test only."""
-    emulator = stack.emulator
-    before = emulator.timezone(emulator.US_REALM)
-    emulator.set_timezone(emulator.US_REALM, request.param)
-    yield str(request.param)
-    emulator.set_timezone(emulator.US_REALM, before)
+def company_zone(request: pytest.FixtureRequest, stack: Any) -> str:
+    """A US company of its own in the zone the test is parametrized with: the story's reconcile sweeps
+    only what this test did, not what every earlier test did to the shared company. Its realm id."""
+    return str(stack.emulator.add_company("US", tz=request.param))
 
 
 @contextmanager
-def desk_for(stack: Any, app: Any, productive: Any) -> Iterator[PaymentDesk]:
-    """A subsidiary of its own connected to the US company, payment sync switched on now, webhooks on."""
-    desk = PaymentDesk(stack, app, productive)
+def desk_for(stack: Any, app: Any, productive: Any, realm_id: str) -> Iterator[PaymentDesk]:
+    """A subsidiary of its own connected to the company, payment sync switched on now, webhooks on."""
+    desk = PaymentDesk(stack, app, productive, realm_id=realm_id)
     desk.webhooks_on()
     try:
         yield desk
@@ -53,8 +50,8 @@ def test_the_payment_story_in_a_company_far_from_utc(
     """The demo's payment story (partial, tranche, edit, two invoices, void, delete, lost webhooks then
     reconcile): it raises as soon as Productive and QuickBooks disagree, dates included, and it
     expects the edited payment on the company's date."""
-    with desk_for(stack, app, productive) as desk:
-        run_payment_story(stack, app, productive, connection_id=desk.cid, demo=desk.demo)
+    with desk_for(stack, app, productive, company_zone) as desk:
+        run_payment_story(stack, app, productive, connection_id=desk.cid, demo=desk.demo, realm_id=company_zone)
         story = capsys.readouterr().out
     assert "-> caught up: in Productive after" in story
     assert "(DIFFER)" not in story.split("Productive is behind QuickBooks.")[1]
@@ -102,7 +99,7 @@ def test_dates_at_a_chosen_hour(
     ours (the cutoff is the earliest date anywhere at that instant)."""
     instant = latest(hour, minute)
     expected = instant.date() + timedelta(days=days_from_utc_date)
-    with both_clocks_at(stack, instant), desk_for(stack, app, productive) as desk:
+    with both_clocks_at(stack, instant), desk_for(stack, app, productive, company_zone) as desk:
         assert desk.today() == expected
         switched_on = app.get(f"/connections/{desk.cid}").json()["settings"]["sync_payments_since"]
         assert abs(datetime.fromisoformat(switched_on) - instant) < timedelta(minutes=5)
