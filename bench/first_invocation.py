@@ -8,11 +8,14 @@ The order (JSON on stdin) is either a handler's first invocation,
 plus its first call; or the floor,
     {"floor": {"table": ..., "key": {...}, "secret_id": ...}}
 timed as `import boto3` plus one DynamoDB GetItem and one Secrets Manager GetSecretValue with fresh
-clients. Either may name `not_shipped`: modules installed here but not in the function's package, which
-then fail to import as they would in Lambda (httpx, for one, loads its command line's rich and click when
-they are installed). The last line on stdout is REPORT_PREFIX followed by the report as JSON:
-{"import_seconds", "total_seconds", "result"} (`result`: what the handler returned; the handler's own
-log lines come before it).
+clients; after the clock stops, the floor makes WARM_CALLS more of each on the same clients and reports
+their mean as `warm_call_seconds` (what one more remote call costs a warm process). Either may name
+`not_shipped`: modules installed here but not in the function's package, which then fail to import as
+they would in Lambda (httpx, for one, loads its command line's rich and click when they are installed).
+The last line on stdout is REPORT_PREFIX followed by the report as JSON: {"import_seconds",
+"total_seconds", "result"} (`result`: what the handler returned; the handler's own log lines come before
+it), and for the floor "warm_call_seconds" and "untimed_calls" (the warm calls made after the clock
+stopped).
 
 Only the standard library (and the stdlib-only LambdaContext) is loaded before the clock starts: whatever
 the handler needs, its import and its first request pay for.
@@ -30,6 +33,7 @@ from typing import Any
 from local.lambda_context import LambdaContext
 
 REPORT_PREFIX = "first-invocation-report "
+WARM_CALLS = 10
 
 
 def first_invocation(handler: str, event: Any, context_fields: dict[str, Any]) -> dict[str, Any]:
@@ -49,10 +53,22 @@ def floor(table: str, key: dict[str, Any], secret_id: str) -> dict[str, Any]:
     import boto3
 
     imported = time.perf_counter()
-    boto3.client("dynamodb").get_item(TableName=table, Key=key)
-    boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.get_item(TableName=table, Key=key)
+    secrets = boto3.client("secretsmanager")
+    secrets.get_secret_value(SecretId=secret_id)
     finished = time.perf_counter()
-    return {"import_seconds": imported - started, "total_seconds": finished - started, "result": None}
+    for _ in range(WARM_CALLS):
+        dynamodb.get_item(TableName=table, Key=key)
+        secrets.get_secret_value(SecretId=secret_id)
+    warm_call_seconds = (time.perf_counter() - finished) / (2 * WARM_CALLS)
+    return {
+        "import_seconds": imported - started,
+        "total_seconds": finished - started,
+        "result": None,
+        "warm_call_seconds": warm_call_seconds,
+        "untimed_calls": 2 * WARM_CALLS,
+    }
 
 
 def run(order: dict[str, Any]) -> dict[str, Any]:

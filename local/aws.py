@@ -97,10 +97,28 @@ _ATOMIC_TARGETS = ("DynamoDB_", "secretsmanager.")
 _atomic_lock = threading.Lock()  # moto's state is per process, so one lock for every server
 
 
-def _atomic_requests(app: Any) -> Any:
-    """WSGI middleware: serve the requests of _ATOMIC_TARGETS under one lock, body included."""
+class RequestCounter:
+    """How many requests a moto server has served (the cold-start bench counts a first request's calls)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._served = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self._served += 1
+
+    @property
+    def served(self) -> int:
+        with self._lock:
+            return self._served
+
+
+def _atomic_requests(app: Any, counter: RequestCounter) -> Any:
+    """WSGI middleware: serve the requests of _ATOMIC_TARGETS under one lock, body included; count them all."""
 
     def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        counter.add()
         if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(_ATOMIC_TARGETS):
             return app(environ, start_response)
         with _atomic_lock:
@@ -115,7 +133,7 @@ def _atomic_requests(app: Any) -> Any:
     return serve
 
 
-def _moto_server(host: str, port: int) -> Any:
+def _moto_server(host: str, port: int, counter: RequestCounter) -> Any:
     """moto's threaded server on host:port (0: a free port), with _atomic_requests around its application."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from moto.server import ThreadedMotoServer
@@ -123,7 +141,7 @@ def _moto_server(host: str, port: int) -> Any:
 
     class AtomicMotoServer(ThreadedMotoServer):
         def _server_entry(self) -> None:
-            app = _atomic_requests(DomainDispatcherApplication(create_backend_app))
+            app = _atomic_requests(DomainDispatcherApplication(create_backend_app), counter)
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
             self._server_ready_event.set()
             self._server.serve_forever()
@@ -184,6 +202,7 @@ class LocalAws:
         self._server: Any = None
         self._endpoint_url: str | None = None
         self._env_patch: EnvironmentPatch | None = None
+        self.requests = RequestCounter()  # every request this server has served, each restart included
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -202,7 +221,7 @@ class LocalAws:
         self.parameters["AWS::StackName"] = self.stack_name
         self.resources = {}
         try:
-            self._server = _moto_server(self.host, self.port)
+            self._server = _moto_server(self.host, self.port, self.requests)
             self._server.start()
             host, port = self._server.get_host_and_port()
             self._endpoint_url = f"http://{reachable_host(host)}:{port}"

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from bench.cold_start import RemoteCalls, measure
 from local.aws import LocalAws
 from local.gateway import LocalGateway
 from local.template import load_template, resolve, resolved_environment
@@ -45,6 +46,27 @@ def test_endpoint_and_environment(aws: LocalAws) -> None:
     assert os.environ["AWS_ENDPOINT_URL"] == aws.endpoint_url
     assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
     assert os.environ["AWS_DEFAULT_REGION"] == "us-east-1"
+
+
+def test_the_server_counts_every_request_it_serves(aws: LocalAws) -> None:
+    client = boto3.client("dynamodb")
+    before = aws.requests.served
+    client.get_item(TableName=aws.physical_ids["Table"], Key={"pk": {"S": "none"}, "sk": {"S": "none"}})
+    boto3.client("sqs").list_queues()
+    with pytest.raises(ClientError):
+        boto3.client("secretsmanager").get_secret_value(SecretId="no-such-secret")
+    assert aws.requests.served - before == 3  # a request answered with an error counts too
+
+
+def test_the_cold_start_floor_makes_two_timed_calls_and_prices_a_warm_one(aws: LocalAws) -> None:
+    floor = {
+        "table": aws.physical_ids["Table"],
+        "key": {"pk": {"S": "none"}, "sk": {"S": "none"}},
+        "secret_id": aws.physical_ids["IntuitAppSecret"],
+    }
+    sample, _ = measure({"floor": floor}, {}, lambda: RemoteCalls(aws=aws.requests.served))
+    assert sample.calls == RemoteCalls(aws=2)
+    assert 0 < sample.warm_call_seconds < sample.total_seconds
 
 
 def test_table_is_created_from_the_template(aws: LocalAws, template: dict[str, Any]) -> None:

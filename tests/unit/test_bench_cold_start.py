@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.cold_start import Sample, measure, not_shipped, parse_report, report_lines
+from bench.cold_start import (
+    RemoteCalls,
+    Sample,
+    least_first_invocation,
+    measure,
+    not_shipped,
+    parse_report,
+    report_lines,
+)
 from bench.first_invocation import REPORT_PREFIX
 
 CONTEXT = {
@@ -42,7 +50,39 @@ def test_handlers_are_compared_with_boto3_for_imports_and_with_the_floor_for_fir
     assert "250.0 ms 2.50x boto3 OVER TARGET" in slow
     assert "500.0 ms 2.50x floor OVER TARGET" in slow
     assert "      first request: POST /slow" in lines
-    assert lines[-1].endswith("(worst 2.50x); first invocation <= 1.5x floor (worst 2.50x)")
+    assert lines[-2].endswith("(worst 2.50x); first invocation <= 1.5x floor (worst 2.50x)")
+
+
+def test_calls_beyond_the_floors_are_priced_at_its_warm_call_and_name_the_handlers_they_put_over() -> None:
+    two = RemoteCalls(aws=2)
+    floor = [Sample(0.100, 0.200, two, 0.005), Sample(0.100, 0.200, two, 0.007), Sample(0.100, 0.200, two, 0.006)]
+    few = RemoteCalls(aws=3, quickbooks=1, productive=2)  # 4 more than the floor's: 24 ms at 6 ms
+    many = RemoteCalls(aws=40, quickbooks=4, productive=8)  # 50 more: 300 ms
+    assert least_first_invocation(Sample(0.1, 0.2, two, 0.006), few) == pytest.approx(0.224)
+    assert least_first_invocation(Sample(0.1, 0.2, two, 0.006), RemoteCalls(aws=1)) == pytest.approx(0.2)
+    handlers = {
+        "functions.few.app": ("GET /few", [Sample(0.150, 0.448, few)]),
+        "functions.many.app": ("POST /many", [Sample(0.150, 0.600, many), Sample(0.150, 0.700, many)]),
+    }
+    lines = report_lines(floor, handlers)
+    assert "  floor: remote calls                      2    (a warm call: 6.0 ms)" in lines
+    assert (
+        "      remote calls: 6 (AWS 3, QuickBooks 1, Productive 2); least with these calls: 224.0 ms "
+        "1.12x floor; the rest: 2.00x that"
+    ) in lines
+    assert "least with these calls: 500.0 ms 2.50x floor; the rest: 1.30x that" in lines[-3]
+    assert lines[-1] == (
+        "  least first invocation the calls allow: worst 2.50x floor; over the target by its calls alone: "
+        "functions.many.app"
+    )
+
+
+def test_the_calls_of_a_process_are_what_the_servers_received_meanwhile_less_the_floors_untimed_ones() -> None:
+    counts = iter([RemoteCalls(10, 5, 7), RemoteCalls(13, 6, 7)])
+    order = {"handler": FIXTURE_HANDLER, "event": {"rawPath": "/plain"}, "context": CONTEXT}
+    sample, _ = measure(order, {}, lambda: next(counts))
+    assert sample.calls == RemoteCalls(3, 1, 0)
+    assert sample.warm_call_seconds == 0.0
 
 
 def test_not_shipped_is_what_no_pinned_distribution_provides(tmp_path: Path) -> None:
