@@ -13,11 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from authlib.common.urls import add_params_to_uri
-from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 from tenacity import (
     RetryError,
     Retrying,
@@ -30,6 +29,9 @@ from tenacity.stop import stop_base
 
 from qbosync.domain.connection import TokenSet
 from qbosync.domain.errors import DomainError, ReauthorizationRequired, RefreshOutcomeUnknown, UpstreamUnavailable
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import OAuth2Client
 
 SCOPE = "com.intuit.quickbooks.accounting"
 HARD_EXPIRY_HEADER = {"x-include-refresh-token-hard-expires-in": "true"}
@@ -175,6 +177,11 @@ class AuthlibIntuitOAuth:
             wait=wait_random_exponential(multiplier=0.2, max=self._retry_wait_max),
             stop=stop,
         )
+        # Authlib's client is imported on the first token call, not with this module: the start page only
+        # builds a URL, and a cold start pays tens of milliseconds for the client's import
+        # (bench/cold_start.py).
+        from authlib.integrations.httpx_client import OAuth2Client, OAuthError
+
         try:
             with OAuth2Client(
                 client_id=self._client_id,
