@@ -314,3 +314,54 @@ def test_async_invoke_retries_then_sends_the_event_to_the_dead_letter_queue(fixt
     )["Messages"]
     assert json.loads(message["Body"]) == {"fail": True}
     assert message["MessageAttributes"]["ErrorMessage"]["StringValue"] == "tick failed"
+
+
+def test_a_failed_transaction_leaves_every_item_as_it_was(aws: LocalAws) -> None:
+    """moto's rollback, with the local server copying only the items a transaction names."""
+    client = boto3.client("dynamodb")
+    table = aws.physical_ids["Table"]
+    pk = f"TX#{uuid.uuid4()}"
+
+    def key(sk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+    def item(sk: str) -> dict[str, Any] | None:
+        return client.get_item(TableName=table, Key=key(sk), ConsistentRead=True).get("Item")
+
+    client.put_item(TableName=table, Item={**key("kept"), "n": {"N": "1"}, "blob": {"B": b"\x00\xff"}})
+    client.put_item(TableName=table, Item={**key("deleted"), "n": {"N": "2"}})
+    before = {"kept": item("kept"), "deleted": item("deleted")}
+    writes = [
+        {"Put": {"TableName": table, "Item": {**key("new"), "n": {"N": "3"}}}},
+        {
+            "Update": {
+                "TableName": table,
+                "Key": key("kept"),
+                "UpdateExpression": "SET n = :n, extra = :n",
+                "ExpressionAttributeValues": {":n": {"N": "9"}},
+            }
+        },
+        {"Delete": {"TableName": table, "Key": key("deleted")}},
+    ]
+    refused = {
+        "Put": {
+            "TableName": table,
+            "Item": {**key("guard"), "n": {"N": "4"}},
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+    }
+    with pytest.raises(ClientError) as cancelled:
+        client.transact_write_items(TransactItems=[*writes, refused])
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    twice = {"ConditionCheck": {"TableName": table, "Key": key("kept"), "ConditionExpression": "attribute_exists(pk)"}}
+    with pytest.raises(ClientError) as invalid:
+        client.transact_write_items(TransactItems=[*writes, twice])
+    assert invalid.value.response["Error"]["Code"] == "ValidationException"
+    assert item("new") is None
+    assert item("guard") is None
+    assert {"kept": item("kept"), "deleted": item("deleted")} == before
+
+    client.transact_write_items(TransactItems=writes)  # and without the refused one, all of it
+    assert item("new") == {**key("new"), "n": {"N": "3"}}
+    assert item("kept") == {**key("kept"), "n": {"N": "9"}, "extra": {"N": "9"}, "blob": {"B": b"\x00\xff"}}
+    assert item("deleted") is None
