@@ -201,15 +201,26 @@ def _put_back(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
 
 def _moto_server(host: str, port: int, counter: RequestCounter) -> Any:
     """moto's threaded server on host:port (0: a free port), with _atomic_requests around its application."""
+    from moto.backends import list_of_moto_modules
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import make_server
 
     _transactions_copy_only_their_items()
+    service_packages = frozenset(list_of_moto_modules())
+
+    class Dispatcher(DomainDispatcherApplication):
+        """moto's dispatcher, but the list of its service packages is read once, not from the disk at
+        every request (a directory listing and a stat per package)."""
+
+        def get_backend_for_host(self, host: str | None) -> Any:
+            if host is None or host == "moto_api" or host in service_packages:
+                return host
+            return next((name for name, pattern in self.backend_url_patterns if pattern.match(f"http://{host}")), None)
 
     class AtomicMotoServer(ThreadedMotoServer):
         def _server_entry(self) -> None:
-            app = _atomic_requests(DomainDispatcherApplication(create_backend_app), counter)
+            app = _atomic_requests(Dispatcher(create_backend_app), counter)
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
             self._server_ready_event.set()
             self._server.serve_forever()
@@ -271,6 +282,8 @@ class LocalAws:
         self._endpoint_url: str | None = None
         self._env_patch: EnvironmentPatch | None = None
         self.requests = RequestCounter()  # every request this server has served, each restart included
+        self._clients_lock = threading.Lock()
+        self._clients_session: Any = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -382,8 +395,13 @@ class LocalAws:
         )
 
     def client(self, service_name: str) -> Any:
-        """A boto3 client of this local AWS (endpoint set explicitly, whatever os.environ says)."""
-        return self.session().client(service_name, endpoint_url=self.endpoint_url)
+        """A new boto3 client of this local AWS (endpoint set explicitly, whatever os.environ says). The
+        clients share one session, so botocore reads each service's model once, not once per client: the
+        tests and the local tools ask for thousands of clients. Sessions are not thread-safe, hence the lock."""
+        with self._clients_lock:
+            if self._clients_session is None:
+                self._clients_session = self.session()
+            return self._clients_session.client(service_name, endpoint_url=self.endpoint_url)
 
     def secret_value(self, logical_id: str) -> str:
         secret_id = self._resource(logical_id, SECRET_TYPE).physical_id
