@@ -186,6 +186,32 @@ def _transactions_copy_only_their_items() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign,assignment]
 
 
+def _tables_sort_by_plain_values() -> None:
+    """moto sorts every item of a table by its key at every Scan page and every Query (it filters after
+    sorting), comparing its own attribute objects in Python: as the suite's table grew, one consistent
+    scan of it took seconds. Sort by the keys' plain values instead, which is how those objects compare:
+    the same order at a fraction of the cost. Installed once per process."""
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.all_items, "sorts_by_plain_values", False):
+        return
+
+    def plain_key(item: Any) -> Any:
+        if item.range_key is None:
+            return item.hash_key.cast_value
+        return (item.hash_key.cast_value, item.range_key.cast_value)
+
+    def all_items(table: Any) -> list[Any]:
+        if table.range_key_attr:
+            items = [item for hash_set in table.items.values() for item in hash_set.values()]
+        else:
+            items = list(table.items.values())
+        return sorted(items, key=plain_key)
+
+    all_items.sorts_by_plain_values = True  # type: ignore[attr-defined]
+    Table.all_items = all_items  # type: ignore[method-assign,assignment]
+
+
 def _put_back(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
     """An item of a moto table as it was before a transaction (None: there was none)."""
     if table.range_key_attr is None:
@@ -207,6 +233,7 @@ def _moto_server(host: str, port: int, counter: RequestCounter) -> Any:
     from werkzeug.serving import make_server
 
     _transactions_copy_only_their_items()
+    _tables_sort_by_plain_values()
     service_packages = frozenset(list_of_moto_modules())
 
     class Dispatcher(DomainDispatcherApplication):

@@ -365,3 +365,49 @@ def test_a_failed_transaction_leaves_every_item_as_it_was(aws: LocalAws) -> None
     assert item("new") == {**key("new"), "n": {"N": "3"}}
     assert item("kept") == {**key("kept"), "n": {"N": "9"}, "extra": {"N": "9"}, "blob": {"B": b"\x00\xff"}}
     assert item("deleted") is None
+
+
+def test_scans_and_queries_page_through_every_item_once_in_key_order(aws: LocalAws) -> None:
+    """The local server sorts a table's items by their keys' plain values (numbers as numbers): pages
+    of a scan and of a query still follow on from each other with nothing lost or repeated."""
+    client = boto3.client("dynamodb")
+    numbers = [100, 9, 10, -3, 2.5, 1000]
+    numbered = f"numbered-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=numbered,
+        KeySchema=[{"AttributeName": "n", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "n", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for n in numbers:
+        client.put_item(TableName=numbered, Item={"n": {"N": str(n)}})
+    table = aws.physical_ids["Table"]
+    pk = f"SORT#{uuid.uuid4()}"
+    sort_keys = ["b", "a#10", "a#9", "c", "a"]
+    for sk in sort_keys:
+        client.put_item(TableName=table, Item={"pk": {"S": pk}, "sk": {"S": sk}})
+
+    def every_page(operation: str, **request: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            page = getattr(client, operation)(Limit=2, **request)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return items
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    scanned = every_page("scan", TableName=numbered, ConsistentRead=True)
+    assert [float(item["n"]["N"]) for item in scanned] == sorted(numbers)
+    queried = every_page(
+        "query", TableName=table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": pk}}
+    )
+    assert [item["sk"]["S"] for item in queried] == sorted(sort_keys)
+    ours = every_page(
+        "scan",
+        TableName=table,
+        ConsistentRead=True,
+        FilterExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+    )
+    assert [item["sk"]["S"] for item in ours] == sorted(sort_keys)
+    client.delete_table(TableName=numbered)
