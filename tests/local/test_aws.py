@@ -411,3 +411,50 @@ def test_scans_and_queries_page_through_every_item_once_in_key_order(aws: LocalA
     )
     assert [item["sk"]["S"] for item in ours] == sorted(sort_keys)
     client.delete_table(TableName=numbered)
+
+
+def test_every_kind_of_attribute_value_comes_back_as_it_was_written(aws: LocalAws) -> None:
+    """The local server writes moto's attribute values as DynamoDB's JSON directly (binary ones
+    base64-encoded): what GetItem, Query and Scan answer is what PutItem stored."""
+    client = boto3.client("dynamodb")
+    table = aws.physical_ids["Table"]
+    pk = f"KINDS#{uuid.uuid4()}"
+    item: dict[str, dict[str, Any]] = {
+        "pk": {"S": pk},
+        "sk": {"S": "item"},
+        "empty_string": {"S": ""},
+        "number": {"N": "-12.5"},
+        "blob": {"B": b"\x00\xffbytes"},
+        "strings": {"SS": ["a", "b"]},
+        "numbers": {"NS": ["1", "2.5"]},
+        "blobs": {"BS": [b"\x01", b"\x02\x03"]},
+        "yes": {"BOOL": True},
+        "no": {"BOOL": False},
+        "nothing": {"NULL": True},
+        "empty_map": {"M": {}},
+        "empty_list": {"L": []},
+        "nested": {
+            "M": {
+                "list": {"L": [{"S": "x"}, {"N": "3"}, {"B": b"\x04"}, {"M": {"deep": {"BS": [b"\x05"]}}}]},
+                "flag": {"BOOL": False},
+            }
+        },
+    }
+    client.put_item(TableName=table, Item=item)
+
+    def as_sets(value: dict[str, Any]) -> dict[str, Any]:
+        """Sets come back in any order."""
+        return {name: sorted(v) if name in ("SS", "NS", "BS") else v for name, v in value.items()}
+
+    def same(answered: dict[str, Any]) -> None:
+        assert {name: as_sets(v) for name, v in answered.items()} == {name: as_sets(v) for name, v in item.items()}
+
+    same(client.get_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]}, ConsistentRead=True)["Item"])
+    (queried,) = client.query(
+        TableName=table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": pk}}
+    )["Items"]
+    same(queried)
+    (scanned,) = client.scan(
+        TableName=table, FilterExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": pk}}
+    )["Items"]
+    same(scanned)
