@@ -176,6 +176,27 @@ def test_void_delete_and_change_in_quickbooks_flag_the_copy_and_free_the_invoice
     assert item.invoice_id == "P3"
 
 
+def test_an_invoice_event_reads_all_its_payments_in_one_query_per_hundred() -> None:
+    """An invoice paid in 150 tranches, one of them with a credit memo made in QuickBooks: its event
+    reads the invoice and its payments in two queries, not a read per payment, and finds the credit
+    (the payment the deleted tranche was is simply not there)."""
+    w = World()
+    w.copies.add("201", "P3", total="1500", sync_token="0")
+    ids = [str(n) for n in range(1000, 1150)]
+    for payment_id in ids[:-1]:
+        w.qbo.payments[payment_id] = payment("10", ("Invoice", "201", "10"), payment_id=payment_id)
+    w.qbo.payments["1100"] = payment("0", ("Invoice", "201", "25"), ("CreditMemo", "77", "25"), payment_id="1100")
+    _invoice(w, "201", "1500", "2", *ids)
+    report = w.event("201", entity="Invoice")
+    assert w.qbo.reads == 3  # the invoice, then payments 1000-1099 and 1100-1149
+    assert [statement.count("'") // 2 for statement in w.qbo.queries] == [100, 50]
+    assert report.flagged == 1
+    flag = w.copies.history("c1", "P3")[0].flagged("credited_in_quickbooks")
+    assert flag is not None
+    assert flag.details["amount"] == "25.00"
+    assert flag.details["credit_memo_ids"] == ["77"]
+
+
 def test_with_payment_sync_off_copies_are_flagged_and_freed_but_payments_left_alone() -> None:
     w = World(sync=False)
     w.copies.add("201", "P3", total="300", sync_token="4")

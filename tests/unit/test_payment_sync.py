@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -43,6 +44,7 @@ class FakeQuickBooks(QuickBooksStub):
         self.invoices: dict[str, dict[str, Any]] = {}
         self.memos: dict[str, dict[str, Any]] = {}
         self.reads = 0
+        self.queries: list[str] = []
         self.fail: Exception | None = None
 
     def get(self, entity: str, entity_id: str) -> dict[str, Any] | None:
@@ -51,6 +53,16 @@ class FakeQuickBooks(QuickBooksStub):
             raise self.fail
         store = {"Payment": self.payments, "Invoice": self.invoices, "CreditMemo": self.memos}[entity]
         return store.get(entity_id)
+
+    def query(self, statement: str) -> list[dict[str, Any]]:
+        """Only what the sync asks: payments by a list of ids."""
+        self.reads += 1
+        self.queries.append(statement)
+        if self.fail is not None:
+            raise self.fail
+        match = re.fullmatch(r"select \* from Payment where Id in \(((?:'\d+'(?:, )?)+)\)", statement)
+        assert match, statement
+        return [self.payments[i] for i in re.findall(r"'(\d+)'", match.group(1)) if i in self.payments]
 
     def pay(self, payment_id: str, txn_date: str, *lines: tuple[str, str], ref: str = "") -> None:
         self.payments[payment_id] = {

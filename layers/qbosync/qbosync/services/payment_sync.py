@@ -67,6 +67,7 @@ from qbosync.domain.payments import (
 )
 from qbosync.domain.ports import Clock, ConnectionRepository, QuickBooksApiFactory
 from qbosync.domain.productive import ProductiveApi
+from qbosync.domain.qbo_query import quote_list
 from qbosync.domain.quickbooks_changes import change_flag, credit_flag, is_voided
 from qbosync.services.tokens import TokenService
 
@@ -77,6 +78,8 @@ LOCK_ATTEMPTS = 20
 LOCK_WAIT_SECONDS = 0.1
 ENTITIES = frozenset({"Payment", "Invoice", "CreditMemo"})
 INVOICE_OPERATIONS = frozenset({"void", "delete"})
+#: Payments read by one query (QuickBooks' default page; the adapter pages past it anyway).
+PAYMENTS_PER_QUERY = 100
 #: A void or delete in QuickBooks frees the Productive invoice to be copied again.
 RELEASING_FLAGS = frozenset({"voided_in_quickbooks", "deleted_in_quickbooks"})
 #: The failed events of a chunk that made progress come back this much later (a throttled company, a
@@ -324,17 +327,26 @@ class _Job:
         is not what the copy's last credit flag says."""
         amount = Decimal(0)
         memo_ids: set[str] = set()
-        for payment_id in sorted(set(linked_payment_ids(invoice))):
-            payment = self._payment(payment_id)
+        payment_ids = sorted(set(linked_payment_ids(invoice)))
+        self._read_payments(payment_ids)
+        for payment_id in payment_ids:
+            payment = self._payments_read[payment_id]
             credit, ids = credit_from_quickbooks(payment, copy.quickbooks_id, is_ours=self._is_our_credit_memo)
             amount += credit
             memo_ids.update(ids)
         self._flag(copy, credit_flag(copy, invoice, amount, tuple(sorted(memo_ids)), self.s._clock.now()))
 
-    def _payment(self, payment_id: str) -> dict[str, Any] | None:
-        if payment_id not in self._payments_read:
-            self._payments_read[payment_id] = self.qbo.get("Payment", payment_id)
-        return self._payments_read[payment_id]
+    def _read_payments(self, payment_ids: Sequence[str]) -> None:
+        """Read the payments this event has not read yet, up to PAYMENTS_PER_QUERY in one query: an
+        invoice paid in many tranches has every one of its events look at all its payments, and a read
+        each made those events cost as many reads as the invoice had payments."""
+        unread = [payment_id for payment_id in payment_ids if payment_id not in self._payments_read]
+        for start in range(0, len(unread), PAYMENTS_PER_QUERY):
+            chunk = unread[start : start + PAYMENTS_PER_QUERY]
+            rows = self.qbo.query(f"select * from Payment where Id in {quote_list(chunk)}")
+            found = {str(row.get("Id")): row for row in rows}
+            for payment_id in chunk:
+                self._payments_read[payment_id] = found.get(payment_id)  # None: deleted meanwhile
 
     def invoice_for(self, quickbooks_invoice_id: str) -> str | None:
         """The Productive invoice a QuickBooks invoice was copied from by this connection (any copy)."""
