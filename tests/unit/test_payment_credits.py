@@ -179,7 +179,7 @@ def test_void_delete_and_change_in_quickbooks_flag_the_copy_and_free_the_invoice
 def test_an_invoice_event_reads_all_its_payments_in_one_query_per_hundred() -> None:
     """An invoice paid in 150 tranches, one of them with a credit memo made in QuickBooks: its event
     reads the invoice and its payments in two queries, not a read per payment, and finds the credit
-    (the payment the deleted tranche was is simply not there)."""
+    (one listed payment was deleted meanwhile: the query just does not return it)."""
     w = World()
     w.copies.add("201", "P3", total="1500", sync_token="0")
     ids = [str(n) for n in range(1000, 1150)]
